@@ -1,0 +1,4 @@
+export * from './records';
+export * from './manifests';
+export * from './window';
+export * from './parse-line';
