@@ -27,7 +27,7 @@ export default tseslint.config(
         'error',
         {
           paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'No Node built-ins in workflow code.' })),
-          patterns: [{ group: ['**/activities/*', '!**/activities/index'], message: 'Import activities as types via proxyActivities.' }],
+          patterns: [{ group: ['**/activities/*', '!**/activities/index'], allowTypeImports: true, message: 'Import activities as types via proxyActivities.' }],
         },
       ],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }],

@@ -1,0 +1,10 @@
+import type { LoopkeeperConfig } from '../config';
+import type { BlobStore } from '../storage/blob-store';
+
+/** What every activity factory is given: its clients, never globals. */
+export interface ActivityDeps {
+  store: BlobStore;
+  config: LoopkeeperConfig;
+  /** Wall clock for records (createdAt); injected so tests can pin it. */
+  now?: () => Date;
+}

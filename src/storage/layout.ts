@@ -1,0 +1,40 @@
+/**
+ * The blob store layout, the same under file:// and s3://. Every key loopkeeper writes is built here,
+ * so the layout is documented by one file (see DESIGN.md "Blob store layout").
+ */
+export const layout = {
+  logsRoot: (model: string) => `logs/${model}/`,
+  predictionDay: (model: string, day: string) => `logs/${model}/predictions/date=${day}/`,
+  outcomeDay: (model: string, day: string) => `logs/${model}/outcomes/date=${day}/`,
+  joinedPart: (model: string, cycleId: string, part: string) =>
+    `datasets/${model}/joined/${cycleId}/${part}.ndjson`,
+  joinedManifest: (model: string, cycleId: string) => `datasets/${model}/joined/${cycleId}/manifest.json`,
+  quarantine: (model: string, cycleId: string, part: string) =>
+    `quarantine/${model}/${cycleId}/${part}.ndjson`,
+  dataset: (model: string, kind: string, version: string) =>
+    `datasets/${model}/${kind}/${version}/data.ndjson`,
+  datasetManifest: (model: string, kind: string, version: string) =>
+    `datasets/${model}/${kind}/${version}/manifest.json`,
+  labels: (model: string, kind: 'auto' | 'human', batch: string) => `labels/${model}/${kind}/${batch}.ndjson`,
+  labelsPrefix: (model: string, kind: 'auto' | 'human') => `labels/${model}/${kind}/`,
+  report: (model: string, cycleId: string, name: string) => `reports/${model}/${cycleId}/${name}`,
+  modelVersion: (model: string, version: string) => `models/${model}/versions/${version}/model.json`,
+  modelManifest: (model: string, version: string) => `models/${model}/versions/${version}/manifest.json`,
+  modelVersionsPrefix: (model: string) => `models/${model}/versions/`,
+  aliases: (model: string) => `models/${model}/aliases.json`,
+  aliasHistory: (model: string) => `models/${model}/alias-history.ndjson`,
+  policy: (model: string) => `config/${model}/policy.json`,
+} as const;
+
+/** Reads the day out of a partition key such as logs/churn/predictions/date=2026-06-01/part-0000.ndjson. */
+export function partitionDay(key: string): string | undefined {
+  return /\/date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+}
+
+/** A short, key-safe name for one log part: `{kind}-{day}-{file stem}`. */
+export function partName(key: string): string {
+  const day = partitionDay(key) ?? 'nodate';
+  const kind = key.includes('/outcomes/') ? 'outcomes' : 'predictions';
+  const stem = key.slice(key.lastIndexOf('/') + 1).replace(/\.ndjson(\.gz)?$/, '');
+  return `${kind}-${day}-${stem}`;
+}

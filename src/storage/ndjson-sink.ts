@@ -1,0 +1,49 @@
+import { PassThrough } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type { BlobInfo, BlobStore } from './blob-store';
+
+/** A push-style NDJSON writer over BlobStore.putStream, for code that produces rows as it reads. */
+export interface NdjsonSink {
+  /** Queues one row; resolves when the stream can take more (backpressure). */
+  write(row: unknown): Promise<void>;
+  /** Ends the object and waits until it is stored. */
+  end(): Promise<{ info: BlobInfo; rows: number }>;
+  /** Abandons the object: nothing becomes visible under its key. */
+  abort(err: Error): Promise<void>;
+}
+
+/**
+ * Opens a streaming NDJSON object (gzip when the key ends in .gz). Nothing is visible under `key`
+ * until `end()` resolves, so a crash mid-write leaves no partial object behind.
+ */
+export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
+  const input = new PassThrough({ highWaterMark: 1 << 20 });
+  const body = key.endsWith('.gz') ? input.pipe(createGzip()) : input;
+  const stored = store.putStream(key, body);
+  // Attach a handler now so an early failure is not an unhandled rejection before end() awaits it.
+  stored.catch(() => undefined);
+  let rows = 0;
+  let buffer = '';
+  const flush = async (): Promise<void> => {
+    if (!buffer) return;
+    const chunk = buffer;
+    buffer = '';
+    if (!input.write(chunk)) await new Promise<void>((resolve) => input.once('drain', resolve));
+  };
+  return {
+    async write(row) {
+      buffer += JSON.stringify(row) + '\n';
+      rows++;
+      if (buffer.length >= 1 << 16) await flush();
+    },
+    async end() {
+      await flush();
+      input.end();
+      return { info: await stored, rows };
+    },
+    async abort(err) {
+      input.destroy(err);
+      await stored.catch(() => undefined);
+    },
+  };
+}

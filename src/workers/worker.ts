@@ -1,0 +1,31 @@
+import { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { ActivityDeps } from '../activities';
+
+/** Options for one loopkeeper worker process. */
+export interface LoopkeeperWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Override for tests that pre-bundle workflow code. */
+  workflowBundle?: { code: string };
+}
+
+/**
+ * Creates a worker that runs every loopkeeper workflow and activity on one task queue. Workers keep no
+ * state between activities, so any number of them may serve the same queue on any machine.
+ */
+export async function createLoopkeeperWorker(opts: LoopkeeperWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(opts.deps),
+    maxConcurrentActivityTaskExecutions: 4,
+  });
+}

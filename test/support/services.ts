@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+
+export const testBucket = 'loopkeeper-test';
+export const testS3Credentials = { accessKeyId: 'loopkeeper', secretAccessKey: 'loopkeeper-secret' } as const;
+
+/** A port the OS reports free right now (the services bind it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(script: string, env: Record<string, string>): string {
+  return execFileSync('bash', [path.join(root, 'infra', script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  }).trim();
+}
+
+/**
+ * Starts a real Temporal dev server and a real S3 server for one test run, each on its own free port
+ * and state dir, so concurrent runs (two terminals, CI beside a dev stack) never share or kill them.
+ */
+export async function startTestServices(
+  stateDir: string,
+): Promise<{ temporalAddress: string; s3Endpoint: string }> {
+  const temporalAddress = run('start-temporal.sh', {
+    LOOPKEEPER_TEMPORAL_DIR: path.join(stateDir, 'temporal'),
+    LOOPKEEPER_TEMPORAL_PORT: String(await freePort()),
+    LOOPKEEPER_TEMPORAL_UI_PORT: 'off',
+  });
+  const s3Endpoint = run('start-s3.sh', {
+    LOOPKEEPER_S3_DIR: path.join(stateDir, 's3'),
+    LOOPKEEPER_S3_PORT: String(await freePort()),
+    LOOPKEEPER_S3_BUCKET: testBucket,
+    AWS_ACCESS_KEY_ID: testS3Credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: testS3Credentials.secretAccessKey,
+  });
+  return { temporalAddress, s3Endpoint };
+}
+
+/** Stops what startTestServices started in `stateDir`. */
+export function stopTestServices(stateDir: string): void {
+  execFileSync('bash', [
+    path.join(root, 'infra', 'stop.sh'),
+    path.join(stateDir, 'temporal'),
+    path.join(stateDir, 's3'),
+  ]);
+}
