@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { LoopkeeperConfig } from '../config';
 import type { BlobStore } from '../storage/blob-store';
 
@@ -5,6 +6,8 @@ import type { BlobStore } from '../storage/blob-store';
 export interface ActivityDeps {
   store: BlobStore;
   config: LoopkeeperConfig;
+  /** A Temporal client, for activities that signal other workflows (e.g. enqueueing review tasks). */
+  client?: Client;
   /** Wall clock for records (createdAt); injected so tests can pin it. */
   now?: () => Date;
 }

@@ -1,8 +1,11 @@
 import { Command } from 'commander';
+import { ZodError } from 'zod';
 import { ConfigError } from '../config';
 import { CliContext, CliError } from './context';
 import { registerCycle } from './commands/cycle';
 import { registerWorker } from './commands/worker';
+import { registerDev } from './commands/dev';
+import { registerSimulate } from './commands/simulate';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -12,6 +15,8 @@ export function buildProgram(ctx: () => CliContext): Command {
     .exitOverride();
   registerCycle(program, ctx);
   registerWorker(program, ctx);
+  registerDev(program, ctx);
+  registerSimulate(program, ctx);
   return program;
 }
 
@@ -33,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       console.error(`loopkeeper: ${err.message}`);
       return 78;
+    }
+    if (err instanceof ZodError) {
+      console.error(`loopkeeper: invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`);
+      return 64;
     }
     console.error(err);
     return 1;

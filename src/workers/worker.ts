@@ -1,4 +1,5 @@
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities';
@@ -28,4 +29,17 @@ export async function createLoopkeeperWorker(opts: LoopkeeperWorkerOptions): Pro
     activities: createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: 4,
   });
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Sets the worker runtime's log level once per process (LOOPKEEPER_LOG_LEVEL, default WARN), so a
+ * CLI user sees loopkeeper's own progress rather than worker lifecycle chatter.
+ */
+export function installWorkerLogging(level = (process.env.LOOPKEEPER_LOG_LEVEL ?? 'WARN').toUpperCase()): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+  Runtime.install({ logger: new DefaultLogger((valid.includes(level) ? level : 'WARN') as LogLevel) });
 }

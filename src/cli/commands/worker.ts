@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { connectWorker } from '../../workers/connect';
-import { createLoopkeeperWorker } from '../../workers/worker';
+import { createLoopkeeperWorker, installWorkerLogging } from '../../workers/worker';
 
 /** `loopkeeper worker`: one worker process on the configured task queue, until Ctrl-C. */
 export function registerWorker(program: Command, ctx: () => CliContext): void {
@@ -10,6 +10,7 @@ export function registerWorker(program: Command, ctx: () => CliContext): void {
     .description('run a worker (workflows + activities) on the configured task queue until Ctrl-C')
     .action(async () => {
       const c = ctx();
+      installWorkerLogging();
       const connection = await connectWorker(c.config.temporal);
       const worker = await createLoopkeeperWorker({
         connection,

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { addDays, dayOf } from '../../schemas/window';
+import { writeSimulatedLogs } from '../../simulate/write-logs';
+import { layout } from '../../storage/layout';
+import { connectWorker } from '../../workers/connect';
+import { createLoopkeeperWorker, installWorkerLogging } from '../../workers/worker';
+import type { CliContext } from '../context';
+import { CliError } from '../context';
+import { startDevTemporal } from '../dev-services';
+import { formatStatus } from '../format-status';
+import { cycleStatus, startCycle } from './cycle';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Seeds four weeks of simulated concept-drift traffic ending yesterday when the model has no logs,
+ * so a fresh clone has something to learn from.
+ */
+async function seedIfEmpty(c: CliContext, modelId: string, today: string): Promise<void> {
+  const page = await c.store.listPage(layout.logsRoot(modelId), { limit: 1 });
+  if (page.items.length > 0) return;
+  const days = 28;
+  console.log(`• store ${c.store.uri} has no logs for "${modelId}": simulating ${days} days of concept-drift traffic …`);
+  const r = await writeSimulatedLogs(c.store, {
+    modelId,
+    config: { name: 'concept-drift', seed: 7, start: addDays(today, -days), days, rowsPerDay: 2000 },
+  });
+  console.log(`  ${r.predictions.rows} predictions, ${r.outcomes.rows} outcomes, ${r.history?.rows ?? 0} history rows`);
+}
+
+/** `loopkeeper dev`: the embedded default — dev server, worker, seeded traffic, one cycle, then serve. */
+export function registerDev(program: Command, ctx: () => CliContext): void {
+  program
+    .command('dev')
+    .description('start the Temporal dev server and a worker, seed simulated traffic if empty, run a cycle')
+    .option('--model <id>', 'model id', 'churn')
+    .option('--once', 'run one cycle, print its summary and exit')
+    .action(async (opts: { model: string; once?: boolean }) => {
+      const c = ctx();
+      installWorkerLogging();
+      const temporal = c.config.temporal.external ? null : startDevTemporal(c.config);
+      console.log(`• Temporal at ${c.config.temporal.address}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`);
+      const connection = await connectWorker(c.config.temporal);
+      const worker = await createLoopkeeperWorker({
+        connection,
+        namespace: c.config.temporal.namespace,
+        taskQueue: c.config.temporal.taskQueue,
+        deps: { store: c.store, config: c.config, client: await c.client() },
+      });
+      const running = worker.run();
+      let stopping = false;
+      const shutdown = (): void => {
+        if (stopping) return;
+        stopping = true;
+        worker.shutdown();
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+      try {
+        const today = dayOf(Date.now());
+        await seedIfEmpty(c, opts.model, today);
+        const workflowId = await startCycle(c, { modelId: opts.model, asOf: today });
+        console.log(`• cycle ${workflowId} started`);
+        if (temporal?.uiUrl) console.log(`  ${temporal.uiUrl}/namespaces/${c.config.temporal.namespace}/workflows/${workflowId}`);
+        console.log(`  loopkeeper cycle status ${workflowId}`);
+        let last = '';
+        for (;;) {
+          const st = await cycleStatus(c, workflowId);
+          const line = `  … ${st.stage} (${st.state})`;
+          if (line !== last) console.log(line);
+          last = line;
+          if (st.state !== 'running') {
+            console.log(formatStatus(st));
+            if (st.state === 'failed' && opts.once) throw new CliError(`cycle ${workflowId} failed`, 2);
+            break;
+          }
+          await sleep(500);
+        }
+        if (!opts.once) {
+          console.log('• worker running; Ctrl-C to stop');
+          await running;
+        }
+      } finally {
+        shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+        temporal?.stop();
+      }
+    });
+}

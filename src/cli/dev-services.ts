@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import type { LoopkeeperConfig } from '../config';
+import { CliError } from './context';
+import { packageRoot } from './package-root';
+
+/**
+ * Starts (or reuses) the pinned Temporal dev server for `loopkeeper dev`, persisted in
+ * `{home}/temporal/temporal.db` so workflows survive a restart. Returns a function that stops it
+ * when this call started it.
+ */
+export function startDevTemporal(config: LoopkeeperConfig): { stop: () => void; uiUrl: string | null } {
+  const root = packageRoot();
+  const port = config.temporal.address.split(':').pop() ?? '7233';
+  const dir = path.resolve(config.home, 'temporal');
+  const env = { ...process.env, LOOPKEEPER_TEMPORAL_DIR: dir, LOOPKEEPER_TEMPORAL_PORT: port, LOOPKEEPER_TEMPORAL_UI_PORT: String(config.temporalUiPort) };
+  const healthy = (): boolean => {
+    try {
+      const bin = execFileSync('bash', [path.join(root, 'infra', 'paths.sh'), 'temporal'], { encoding: 'utf8' }).trim();
+      execFileSync(bin, ['operator', 'cluster', 'health', '--address', config.temporal.address], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const wasRunning = healthy();
+  try {
+    execFileSync('bash', [path.join(root, 'infra', 'start-temporal.sh')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch {
+    throw new CliError(`could not start the Temporal dev server (see the message above and ${dir}/temporal.log)`);
+  }
+  return {
+    uiUrl: `http://127.0.0.1:${config.temporalUiPort}`,
+    stop: () => {
+      if (!wasRunning) execFileSync('bash', [path.join(root, 'infra', 'stop.sh'), dir], { stdio: 'ignore' });
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The loopkeeper package root (holds infra/), found from this file whether run from src/ or dist/. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'loopkeeper') return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the loopkeeper package root above ${__dirname}`);
+    dir = parent;
+  }
+}
