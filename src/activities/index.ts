@@ -1,4 +1,6 @@
 import type { ActivityDeps } from './deps';
+import { createEnqueueReviewTasks } from './enqueue-review-tasks';
+import { createFlushReviewLabels } from './flush-review-labels';
 import { createIngestWindow } from './ingest-window';
 
 export type { ActivityDeps } from './deps';
@@ -10,6 +12,8 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ingestWindow: createIngestWindow(deps),
+    flushReviewLabels: createFlushReviewLabels(deps),
+    enqueueReviewTasks: createEnqueueReviewTasks(deps),
   };
 }
 

@@ -11,6 +11,8 @@ import type { WindowSummary } from '../monitoring/window-summary';
 import {
   addDays,
   daysOf,
+  isPlainValidOutcome,
+  isPlainValidPrediction,
   OutcomeRowSchema,
   parseLine,
   PredictionRowSchema,
@@ -19,7 +21,7 @@ import {
 } from '../schemas';
 import type { JoinedRow, OutcomeRow, QuarantinedRow } from '../schemas';
 import { layout, partName, partitionDay } from '../storage/layout';
-import { readLines, writeJson } from '../storage/ndjson';
+import { readLineBatches, writeJson } from '../storage/ndjson';
 import { openNdjsonSink } from '../storage/ndjson-sink';
 import type { NdjsonSink } from '../storage/ndjson-sink';
 import type { ActivityDeps } from './deps';
@@ -99,22 +101,30 @@ async function streamValidated<T>(
     if (firstReasons.length < 5) firstReasons.push(`${q.source}:${q.line}: ${q.reason}`);
     await sink.write(q);
   };
-  try {
-    for await (const { line, lineNo } of readLines(deps.store, key)) {
+  const batches = readLineBatches(deps.store, key)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Array<{ line: string; lineNo: number }>>;
+    try {
+      next = await batches.next();
+    } catch (err) {
+      // Only a damaged file is a data problem (kept and reported); a failed read is retried by Temporal.
+      if (!/truncated or corrupt gzip/.test((err as Error).message)) throw err;
+      await quarantine({
+        source: key,
+        line: lines + 1,
+        reason: `unreadable from here on: ${(err as Error).message}`,
+        raw: '',
+      });
+      break;
+    }
+    if (next.done) break;
+    for (const { line, lineNo } of next.value) {
       lines++;
       const parsed = parse(line);
       if (parsed.ok) await onRow(parsed.row);
       else await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: line.slice(0, 10_000) });
-      if ((lines & 0x3fff) === 0) onProgress(lineNo);
     }
-  } catch (err) {
-    // A truncated .gz or unreadable file: everything read so far is kept, the rest is reported.
-    await quarantine({
-      source: key,
-      line: lines + 1,
-      reason: `unreadable from here on: ${(err as Error).message}`,
-      raw: '',
-    });
+    onProgress(lines);
   }
   if (sink) await sink.end();
   return { lines, bad, firstReasons, quarantined: sink !== undefined };
@@ -174,7 +184,7 @@ export function createIngestWindow(deps: ActivityDeps) {
         deps,
         key,
         qKey,
-        (line) => parseLine(line, OutcomeRowSchema),
+        (line) => parseLine(line, OutcomeRowSchema, isPlainValidOutcome),
         (o) => {
           const list = matured.get(o.requestId) ?? [];
           if (
@@ -224,7 +234,7 @@ export function createIngestWindow(deps: ActivityDeps) {
         deps,
         key,
         qKey,
-        (line) => parseLine(line, PredictionRowSchema),
+        (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
         async (p) => {
           if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
           const outcomes = matured.get(p.requestId);

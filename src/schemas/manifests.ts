@@ -26,9 +26,7 @@ export const BlessingSchema = z.object({
   comparedTo: z.string().nullable(),
   testSetKey: z.string().nullable(),
   decidedAt: TimestampSchema,
-  checks: z
-    .array(z.object({ name: z.string(), passed: z.boolean(), detail: z.string() }))
-    .default([]),
+  checks: z.array(z.object({ name: z.string(), passed: z.boolean(), detail: z.string() })).default([]),
 });
 export type Blessing = z.infer<typeof BlessingSchema>;
 

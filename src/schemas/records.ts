@@ -3,16 +3,22 @@ import { z } from 'zod';
 /** A model id: lower-case, safe in blob keys and workflow ids. */
 export const ModelIdSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'model id must be 1-63 chars of a-z, 0-9, "-" or "_", starting alphanumeric');
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    'model id must be 1-63 chars of a-z, 0-9, "-" or "_", starting alphanumeric',
+  );
 export type ModelId = z.infer<typeof ModelIdSchema>;
 
 /** ISO-8601 timestamp with a timezone, e.g. 2026-06-01T12:00:00.000Z. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
 /** One feature value as logged: a finite number, a string, a boolean or null (missing). */
-export const FeatureValueSchema = z.union([z.number().refine(Number.isFinite, 'must be a finite number'), z.string(), z.boolean(), z.null()], {
-  error: 'must be a finite number, a string, a boolean or null',
-});
+export const FeatureValueSchema = z.union(
+  [z.number().refine(Number.isFinite, 'must be a finite number'), z.string(), z.boolean(), z.null()],
+  {
+    error: 'must be a finite number, a string, a boolean or null',
+  },
+);
 export type FeatureValue = z.infer<typeof FeatureValueSchema>;
 
 export const FeaturesSchema = z.record(z.string().min(1), FeatureValueSchema);
@@ -63,7 +69,9 @@ export const JoinedRowSchema = z.object({
   scores: z.record(z.string(), z.number()),
   slices: z.record(z.string(), z.string()).optional(),
   /** Outcomes for this request, oldest first (several sources may disagree). */
-  outcomes: z.array(OutcomeRowSchema.pick({ observedLabel: true, source: true, confidence: true, timestamp: true })),
+  outcomes: z.array(
+    OutcomeRowSchema.pick({ observedLabel: true, source: true, confidence: true, timestamp: true }),
+  ),
 });
 export type JoinedRow = z.infer<typeof JoinedRowSchema>;
 
@@ -75,7 +83,15 @@ export const LabeledRowSchema = z.object({
   label: z.string().min(1),
   slices: z.record(z.string(), z.string()).optional(),
   /** Where the label came from: an outcome source, an auto-relabel, or a human review. */
-  labelSource: z.enum(['observed', 'user-report', 'annotator', 'heuristic', 'auto-relabel', 'human-review', 'historical']),
+  labelSource: z.enum([
+    'observed',
+    'user-report',
+    'annotator',
+    'heuristic',
+    'auto-relabel',
+    'human-review',
+    'historical',
+  ]),
   lineage: z.record(z.string(), z.string()).optional(),
 });
 export type LabeledRow = z.infer<typeof LabeledRowSchema>;
