@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+// Hot loops use these module-level aliases instead of `Math.x`/`Number.x`: under Jest's vm sandbox every
+// global lookup goes through an interceptor and made training ~10x slower. Harmless elsewhere.
+const { exp } = Math;
+
+/** What happened during training; kept with the model for audit and debugging. */
+export const TrainingSummarySchema = z.object({
+  trainer: z.string(),
+  nTrain: z.number().int().nonnegative(),
+  nValidation: z.number().int().nonnegative(),
+  /** Epochs actually run. */
+  epochs: z.number().int().nonnegative(),
+  /** Epoch whose weights were kept (the best validation loss, or the last epoch without validation). */
+  bestEpoch: z.number().int().nonnegative(),
+  /** Mean (class-weighted) training log loss during the kept epoch, without the L2 term. */
+  trainLoss: z.number(),
+  /** Mean (class-weighted) validation log loss of the kept weights; null without validation data. */
+  validationLoss: z.number().nullable(),
+  stoppedEarly: z.boolean(),
+});
+export type TrainingSummary = z.infer<typeof TrainingSummarySchema>;
+
+/**
+ * A linear classifier as plain JSON, over the feature pipeline's output columns.
+ *
+ * - `logistic`: exactly two classes, one weight row; the sigmoid gives P(classes[1]).
+ * - `softmax`: one weight row and bias per class; probabilities are the softmax of the logits.
+ *
+ * Anything that can produce such coefficients (our trainers, or an external trainer on another task
+ * queue) produces a model that serving can score without knowing where it came from.
+ */
+export const LinearModelSchema = z
+  .object({
+    kind: z.enum(['logistic', 'softmax']),
+    classes: z.array(z.string().min(1)).min(2),
+    nFeatures: z.number().int().nonnegative(),
+    /** weights[k][j]: output k, input column j. */
+    weights: z.array(z.array(z.number())),
+    bias: z.array(z.number()),
+    training: TrainingSummarySchema.optional(),
+  })
+  .superRefine((m, ctx) => {
+    const nOut = m.kind === 'logistic' ? 1 : m.classes.length;
+    if (m.kind === 'logistic' && m.classes.length !== 2) {
+      ctx.addIssue({ code: 'custom', message: 'a logistic model has exactly two classes' });
+    }
+    if (new Set(m.classes).size !== m.classes.length)
+      ctx.addIssue({ code: 'custom', message: 'duplicate classes' });
+    if (m.weights.length !== nOut || m.bias.length !== nOut) {
+      ctx.addIssue({ code: 'custom', message: `expected ${nOut} weight rows and biases` });
+    }
+    if (m.weights.some((row) => row.length !== m.nFeatures)) {
+      ctx.addIssue({ code: 'custom', message: `every weight row needs ${m.nFeatures} values` });
+    }
+  });
+export type LinearModel = z.infer<typeof LinearModelSchema>;
+
+/** Numerically stable logistic function. */
+export function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + exp(-z));
+  const e = exp(z);
+  return e / (1 + e);
+}
+
+/**
+ * Class probabilities for one input vector, in `model.classes` order.
+ *
+ * @throws RangeError if `x` does not have `model.nFeatures` values.
+ */
+export function predictProba(model: LinearModel, x: ArrayLike<number>): Float64Array {
+  if (x.length !== model.nFeatures) {
+    throw new RangeError(`model expects ${model.nFeatures} features, got ${x.length}`);
+  }
+  const logits = model.weights.map((row, k) => {
+    let z = model.bias[k];
+    for (let j = 0; j < row.length; j++) z += row[j] * x[j];
+    return z;
+  });
+  if (model.kind === 'logistic') {
+    const p = sigmoid(logits[0]);
+    return Float64Array.of(1 - p, p);
+  }
+  // Subtract the max logit so exp() cannot overflow.
+  const max = Math.max(...logits);
+  const out = Float64Array.from(logits, (z) => exp(z - max));
+  const total = out.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < out.length; k++) out[k] /= total;
+  return out;
+}

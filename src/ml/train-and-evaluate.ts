@@ -1,0 +1,152 @@
+/**
+ * Rows in, a packaged model and its held-out metrics out (pure: no I/O, no clock). Shared by the
+ * `loopkeeper train` command and the retraining activities so a model trained either way is split,
+ * fitted and evaluated identically.
+ */
+import type { ModelManifest } from '../schemas/manifests';
+import type { TrainingRow, ModelArtifact } from './model';
+import { evaluateArtifact, trainArtifact } from './model';
+import type { EvaluationReport } from './metrics';
+import type { PipelineSpec } from './feature-pipeline';
+import { temporalSplit } from './temporal-split';
+import type { Trainer, TrainOptionsInput } from './trainers';
+import { logisticTrainer } from './logistic';
+import { softmaxTrainer } from './softmax';
+
+/** A labelled row with the timestamp the temporal split needs. */
+export type TimedTrainingRow = TrainingRow & { timestamp: string };
+
+/** Arguments of {@link trainAndEvaluate}. */
+export interface TrainAndEvaluateInput {
+  rows: readonly TimedTrainingRow[];
+  /** Latest share of rows held out as the test set (default 0.2). Never seen by fitting or early stopping. */
+  testFraction?: number;
+  /** Latest share of the remaining rows used for early stopping (default 0.1; 0 disables). */
+  validationFraction?: number;
+  trainer?: Trainer;
+  options?: TrainOptionsInput;
+  spec?: PipelineSpec;
+  positiveClass?: string;
+  threshold?: number;
+}
+
+/** Sizes and boundaries of the split, for the manifest's lineage. */
+export interface SplitSummary {
+  trainRows: number;
+  validationRows: number;
+  testRows: number;
+  /** First timestamp of the test period (ISO). */
+  testFrom: string;
+  /** First timestamp of the early-stopping period, when there is one. */
+  validationFrom: string | null;
+}
+
+/** Manifest fields training can fill in; the caller adds createdAt, trainingData and codeVersion. */
+export type TrainedManifestFields = Pick<ModelManifest, 'trainer' | 'metrics' | 'lineage'>;
+
+/** What {@link trainAndEvaluate} returns. */
+export interface TrainAndEvaluateResult {
+  artifact: ModelArtifact;
+  manifest: TrainedManifestFields;
+  /** Flat metrics on the test set (the same record as manifest.metrics). */
+  metrics: Record<string, number>;
+  /** The full evaluation report on the test set (per class, calibration, slices). */
+  report: EvaluationReport;
+  split: SplitSummary;
+}
+
+/**
+ * Flattens an evaluation report into the manifest's metric record (names as the promotion gate uses
+ * them). Binary `f1`/`precision`/`recall` are the positive class's; multiclass ones are macro averages.
+ * Metrics that are undefined for the data (AUC with one class present) are left out, not set to 0.
+ */
+export function flattenMetrics(report: EvaluationReport): Record<string, number> {
+  const positive =
+    report.positiveClass === null ? undefined : report.perClass.find((c) => c.class === report.positiveClass);
+  const metrics: Record<string, number> = {
+    accuracy: report.accuracy,
+    f1: positive ? positive.f1 : report.macroF1,
+    precision: positive ? positive.precision : report.macroPrecision,
+    recall: positive ? positive.recall : report.macroRecall,
+    macro_f1: report.macroF1,
+    macro_precision: report.macroPrecision,
+    macro_recall: report.macroRecall,
+    log_loss: report.logLoss,
+    brier: report.brier,
+    ece: report.ece,
+    test_rows: report.n,
+  };
+  if (report.rocAuc !== null) metrics.roc_auc = report.rocAuc;
+  if (report.prAuc !== null) metrics.pr_auc = report.prAuc;
+  return metrics;
+}
+
+/**
+ * Splits by time (train < validation < test), fits the pipeline and model on the training part only,
+ * early-stops on the validation part and evaluates on the test part through `scoreFeatures` — the
+ * serving path — so the metrics describe what serving will do.
+ *
+ * @throws SplitError when a split would be empty; TrainingDataError when the data cannot be learned.
+ */
+export function trainAndEvaluate(input: TrainAndEvaluateInput): TrainAndEvaluateResult {
+  const testFraction = input.testFraction ?? 0.2;
+  const validationFraction = input.validationFraction ?? 0.1;
+  const {
+    train: fitRows,
+    validation: test,
+    cutoff: testFrom,
+  } = temporalSplit(input.rows, {
+    validationFraction: testFraction,
+  });
+  let train: readonly TimedTrainingRow[] = fitRows;
+  let validation: readonly TimedTrainingRow[] = [];
+  let validationFrom: string | null = null;
+  if (validationFraction > 0 && fitRows.length >= 2) {
+    const inner = temporalSplit(fitRows, { validationFraction });
+    // Early stopping needs validation labels seen in training; otherwise train on everything.
+    const seen = new Set(inner.train.map((r) => r.label));
+    if (inner.validation.every((r) => seen.has(r.label)) && seen.size >= 2) {
+      train = inner.train;
+      validation = inner.validation;
+      validationFrom = inner.cutoff;
+    }
+  }
+  const labels = new Set(train.map((r) => r.label));
+  const trainer = input.trainer ?? (labels.size === 2 ? logisticTrainer : softmaxTrainer);
+  const artifact = trainArtifact({
+    rows: train,
+    validation,
+    trainer,
+    options: input.options,
+    spec: input.spec,
+    positiveClass: input.positiveClass,
+    threshold: input.threshold,
+  });
+  // Test rows with a label the model has never seen cannot be scored against it: evaluate the rest and
+  // say how many were dropped.
+  const known = new Set(artifact.classes);
+  const scorable = test.filter((r) => known.has(r.label));
+  const report = evaluateArtifact(artifact, scorable);
+  const metrics = { ...flattenMetrics(report), train_rows: train.length };
+  const split: SplitSummary = {
+    trainRows: train.length,
+    validationRows: validation.length,
+    testRows: scorable.length,
+    testFrom,
+    validationFrom,
+  };
+  return {
+    artifact,
+    manifest: {
+      trainer: trainer.name,
+      metrics,
+      lineage: {
+        split: { kind: 'temporal', ...split, testRowsWithUnseenLabels: test.length - scorable.length },
+        training: artifact.model.training ?? null,
+      },
+    },
+    metrics,
+    report,
+    split,
+  };
+}
