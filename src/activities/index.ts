@@ -1,7 +1,13 @@
 import type { ActivityDeps } from './deps';
 import { createEnqueueReviewTasks } from './enqueue-review-tasks';
 import { createFlushReviewLabels } from './flush-review-labels';
+import { createEvaluateCandidate } from './evaluate-candidate';
 import { createIngestWindow } from './ingest-window';
+import { createLoadCycleContext } from './load-cycle-context';
+import { createMineAndRoute } from './mine-and-route';
+import { createPromoteCandidate } from './promote-candidate';
+import { createRefreshTestSet } from './refresh-test-set';
+import { createTrainCandidate } from './train-candidate';
 
 export type { ActivityDeps } from './deps';
 
@@ -12,6 +18,12 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ingestWindow: createIngestWindow(deps),
+    loadCycleContext: createLoadCycleContext(deps),
+    mineAndRoute: createMineAndRoute(deps),
+    refreshTestSet: createRefreshTestSet(deps),
+    trainCandidate: createTrainCandidate(deps),
+    evaluateCandidate: createEvaluateCandidate(deps),
+    promoteCandidate: createPromoteCandidate(deps),
     flushReviewLabels: createFlushReviewLabels(deps),
     enqueueReviewTasks: createEnqueueReviewTasks(deps),
   };

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { LoopkeeperConfig } from '../config';
 import { CliError } from './context';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../config/package-root';
 
 /**
  * Starts (or reuses) the pinned Temporal dev server for `loopkeeper dev`, persisted in

@@ -3,9 +3,13 @@ import { ZodError } from 'zod';
 import { ConfigError } from '../config';
 import { CliContext, CliError } from './context';
 import { registerCycle } from './commands/cycle';
+import { registerReview } from './commands/review';
 import { registerWorker } from './commands/worker';
 import { registerDev } from './commands/dev';
 import { registerSimulate } from './commands/simulate';
+import { registerModels } from './commands/models';
+import { registerServe } from './commands/serve';
+import { registerTrain } from './commands/train';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -14,9 +18,13 @@ export function buildProgram(ctx: () => CliContext): Command {
     .showHelpAfterError()
     .exitOverride();
   registerCycle(program, ctx);
+  registerReview(program, ctx);
   registerWorker(program, ctx);
   registerDev(program, ctx);
   registerSimulate(program, ctx);
+  registerModels(program, ctx);
+  registerServe(program, ctx);
+  registerTrain(program, ctx);
   return program;
 }
 

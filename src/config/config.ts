@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import { z } from 'zod';
 import { defaults } from './defaults';
 
-const boolFromEnv = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v))]);
+const boolFromEnv = z.union([
+  z.boolean(),
+  z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v)),
+]);
 
 /** Connection to Temporal, following @temporalio/envconfig's variable names where they fit. */
 export const TemporalConfigSchema = z.object({
@@ -136,7 +139,9 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
     try {
       parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new ConfigError([`LOOPKEEPER_CONFIG=${file}: cannot read it as JSON (${(err as Error).message})`]);
+      throw new ConfigError([
+        `LOOPKEEPER_CONFIG=${file}: cannot read it as JSON (${(err as Error).message})`,
+      ]);
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ConfigError([`LOOPKEEPER_CONFIG=${file}: must hold a JSON object`]);
@@ -148,7 +153,11 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
     if (value !== undefined && value !== '') setPath(raw, dotted, value);
   }
   if (env.AWS_DEFAULT_REGION && !env.AWS_REGION) setPath(raw, 'store.s3.region', env.AWS_DEFAULT_REGION);
-  setPath(raw, 'temporal.external', Boolean(env.TEMPORAL_ADDRESS) || Boolean((raw.temporal as { external?: boolean }).external));
+  setPath(
+    raw,
+    'temporal.external',
+    Boolean(env.TEMPORAL_ADDRESS) || Boolean((raw.temporal as { external?: boolean }).external),
+  );
 
   const result = LoopkeeperConfigSchema.safeParse(raw);
   if (!result.success) {
@@ -156,14 +165,21 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
       result.error.issues.map((issue) => {
         const dotted = issue.path.join('.');
         const name = envVariables[dotted];
-        const where = name && env[name] !== undefined ? `${name}=${JSON.stringify(env[name])}` : name ? `${name} (${dotted})` : dotted;
+        const where =
+          name && env[name] !== undefined
+            ? `${name}=${JSON.stringify(env[name])}`
+            : name
+              ? `${name} (${dotted})`
+              : dotted;
         return `${where}: ${issue.message}`;
       }),
     );
   }
   const cfg = result.data;
   if (cfg.temporal.tls.clientCertPath && !cfg.temporal.tls.clientKeyPath) {
-    throw new ConfigError(['TEMPORAL_TLS_CLIENT_KEY_PATH: required when TEMPORAL_TLS_CLIENT_CERT_PATH is set']);
+    throw new ConfigError([
+      'TEMPORAL_TLS_CLIENT_KEY_PATH: required when TEMPORAL_TLS_CLIENT_CERT_PATH is set',
+    ]);
   }
   return cfg;
 }

@@ -10,3 +10,4 @@ export * from './test-set-refresh';
 export * from './retrain-data';
 export * from './promotion-gate';
 export * from './canary-analysis';
+export * from './model-policy';

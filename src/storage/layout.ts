@@ -15,6 +15,7 @@ export const layout = {
     `datasets/${model}/${kind}/${version}/data.ndjson`,
   datasetManifest: (model: string, kind: string, version: string) =>
     `datasets/${model}/${kind}/${version}/manifest.json`,
+  datasetKindPrefix: (model: string, kind: string) => `datasets/${model}/${kind}/`,
   labels: (model: string, kind: 'auto' | 'human', batch: string) => `labels/${model}/${kind}/${batch}.ndjson`,
   labelsPrefix: (model: string, kind: 'auto' | 'human') => `labels/${model}/${kind}/`,
   report: (model: string, cycleId: string, name: string) => `reports/${model}/${cycleId}/${name}`,
@@ -23,6 +24,17 @@ export const layout = {
   modelVersionsPrefix: (model: string) => `models/${model}/versions/`,
   aliases: (model: string) => `models/${model}/aliases.json`,
   aliasHistory: (model: string) => `models/${model}/alias-history.ndjson`,
+  /**
+   * Blobs cannot be appended to, so the alias audit log is one object per change under this prefix,
+   * named so that key order is change order (see storage/alias-history.ts).
+   */
+  aliasHistoryPrefix: (model: string) => `models/${model}/alias-history/`,
+  aliasHistoryEntry: (model: string, name: string) => `models/${model}/alias-history/${name}.json`,
+  /** Shadow/canary rollout config, beside aliases.json and updated with the same compare-and-swap. */
+  rollout: (model: string) => `models/${model}/rollout.json`,
+  /** One flushed part of a serving process's prediction log. */
+  predictionPart: (model: string, day: string, name: string) =>
+    `logs/${model}/predictions/date=${day}/${name}.ndjson`,
   policy: (model: string) => `config/${model}/policy.json`,
 } as const;
 

@@ -1,8 +1,21 @@
 import type { IngestResult } from '../activities/ingest-window';
+import type { MineAndRouteResult } from '../activities/mine-and-route';
+import type { RefreshTestSetResult } from '../activities/refresh-test-set';
+import type { RetrainDecision } from '../policy/feedback-caps';
 import type { Window } from '../schemas/window';
+import type { RetrainResult } from './retrain';
 
 /** The stages of a continuous-learning cycle, in order. */
-export const cycleStages = ['ingest', 'summary'] as const;
+export const cycleStages = [
+  'ingest',
+  'summary',
+  'drift',
+  'mine-route',
+  'test-set',
+  'caps',
+  'retrain',
+  'rollout',
+] as const;
 export type CycleStage = (typeof cycleStages)[number];
 
 export type StageState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
@@ -12,6 +25,8 @@ export interface CycleStatus {
   cycleId: string;
   modelId: string;
   window: Window;
+  /** Cycle time: the window's end. Caps, ageing and blessings are decided against it. */
+  asOf: string;
   state: 'running' | 'completed' | 'failed' | 'skipped';
   stage: CycleStage | 'done';
   stages: Record<CycleStage, { state: StageState; detail?: string }>;
@@ -23,6 +38,12 @@ export interface CycleStatus {
     misclassified: number;
     misclassificationRate: number;
   };
+  policySource?: 'stored' | 'defaults';
+  champion?: string | null;
+  routing?: MineAndRouteResult;
+  testSet?: RefreshTestSetResult;
+  caps?: RetrainDecision & { newLabelledRows: number };
+  retrain?: RetrainResult;
   messages: string[];
 }
 
@@ -31,5 +52,14 @@ export function initialStatus(cycleId: string, modelId: string, window: Window):
   const stages = Object.fromEntries(
     cycleStages.map((s) => [s, { state: 'pending' }]),
   ) as CycleStatus['stages'];
-  return { cycleId, modelId, window, state: 'running', stage: cycleStages[0], stages, messages: [] };
+  return {
+    cycleId,
+    modelId,
+    window,
+    asOf: `${window.to}T00:00:00.000Z`,
+    state: 'running',
+    stage: cycleStages[0],
+    stages,
+    messages: [],
+  };
 }

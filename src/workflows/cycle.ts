@@ -1,10 +1,20 @@
-import { ActivityFailure, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ChildWorkflowFailure,
+  executeChild,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { decideRetrain } from '../policy/feedback-caps';
 import { addDays, dayOf, windowEndingAt } from '../schemas/window';
 import type { Window } from '../schemas/window';
-import { initialStatus } from './cycle-status';
+import { cycleStages, initialStatus } from './cycle-status';
 import type { CycleStage, CycleStatus } from './cycle-status';
 import { status } from './messages';
+import { retrainModel } from './retrain';
 
 /** Input of one continuous-learning cycle. */
 export interface CycleInput {
@@ -13,16 +23,22 @@ export interface CycleInput {
   window?: Window;
   asOf?: string;
   windowDays?: number;
+  /** Set by a drift alert: waives the minimum-evidence cap (never the time caps). */
+  driftTriggered?: boolean;
 }
 
-const { ingestWindow } = proxyActivities<Activities>({
+const { ingestWindow, mineAndRoute, refreshTestSet } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
   retry: {
     initialInterval: '2 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['UnknownModel', 'TooManyBadRows', 'ZodError'],
+    nonRetryableErrorTypes: ['UnknownModel', 'TooManyBadRows', 'ZodError', 'MissingClient'],
   },
+});
+const { loadCycleContext } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },
 });
 
 /** Resolves the cycle's window deterministically (workflow time, not the wall clock). */
@@ -32,14 +48,24 @@ export function resolveWindow(input: CycleInput): Window {
   return windowEndingAt(asOf, input.windowDays ?? 7);
 }
 
+/** The message of the error that actually stopped a stage (activity and child failures wrap it). */
+function rootMessage(err: unknown): string {
+  let e = err;
+  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
 /**
- * The continuous-learning cycle for one model and one window: ingest → summary (later stages build on
- * these). Carries only ids, counts and blob keys; the data stays in the store.
+ * The continuous-learning cycle for one model and one window: ingest → summary → drift/skew (hook) →
+ * mine + route (auto-relabel / human review) → refresh the test set → feedback-loop caps → retrain
+ * (child: train, evaluate against the champion, bless, register) → rollout (hook). Carries only ids,
+ * counts and blob keys; the data stays in the store. Every stage's result is visible through `status`.
  */
 export async function continuousLearningCycle(input: CycleInput): Promise<CycleStatus> {
   const window = resolveWindow(input);
   const cycleId = workflowInfo().workflowId;
-  const st = initialStatus(cycleId, input.modelId, window);
+  const { modelId } = input;
+  const st = initialStatus(cycleId, modelId, window);
   setHandler(status, () => st);
 
   const begin = (stage: CycleStage): void => {
@@ -49,10 +75,14 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
   const finish = (stage: CycleStage, state: 'done' | 'skipped', detail?: string): void => {
     st.stages[stage] = { state, detail };
   };
+  const skipRest = (from: CycleStage, detail: string): void => {
+    for (const s of cycleStages.slice(cycleStages.indexOf(from)))
+      if (st.stages[s].state === 'pending') finish(s, 'skipped', detail);
+  };
 
   try {
     begin('ingest');
-    const ingest = await ingestWindow({ modelId: input.modelId, cycleId, window });
+    const ingest = await ingestWindow({ modelId, cycleId, window });
     const { joinedKeys, ...rest } = ingest;
     st.ingest = { ...rest, joinedParts: joinedKeys.length };
     st.messages.push(...ingest.warnings);
@@ -71,22 +101,122 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       misclassified: s.misclassified,
       misclassificationRate: s.labelled ? s.misclassified / s.labelled : 0,
     };
-    if (s.predictions === 0) {
+    if (s.predictions === 0 && s.labelled === 0) {
       finish('summary', 'skipped', `empty window ${window.from}..${addDays(window.to, -1)}: no predictions`);
+      skipRest('drift', 'empty window');
       st.state = 'skipped';
-    } else {
-      finish('summary', 'done', `${s.labelled} labelled rows, ${s.misclassified} misclassified`);
-      st.state = 'completed';
+      st.stage = 'done';
+      return st;
     }
+    finish('summary', 'done', `${s.labelled} labelled rows, ${s.misclassified} misclassified`);
+
+    const ctx = await loadCycleContext({ modelId, cycleId });
+    st.policySource = ctx.policySource;
+    st.champion = ctx.champion?.version ?? null;
+
+    begin('drift');
+    finish('drift', 'skipped', 'drift and skew monitoring run in the driftMonitor workflow');
+
+    begin('mine-route');
+    if (s.labelled === 0) {
+      finish('mine-route', 'skipped', 'no outcomes matured in this window');
+    } else {
+      const routing = await mineAndRoute({
+        modelId,
+        cycleId,
+        joinedKeys,
+        routing: ctx.policy.routing,
+        seed: ctx.policy.seed,
+        asOf: st.asOf,
+      });
+      st.routing = routing;
+      const r = routing.routing.byRoute;
+      finish(
+        'mine-route',
+        'done',
+        `${routing.candidates} candidates: ${r['auto-relabel'] ?? 0} auto-relabel, ${r['human-review'] ?? 0} human review, ${r.drop ?? 0} dropped`,
+      );
+    }
+
+    begin('test-set');
+    const testSet = await refreshTestSet({
+      modelId,
+      cycleId,
+      joinedKeys,
+      asOf: st.asOf,
+      config: ctx.policy.testSet,
+      seed: ctx.policy.seed,
+    });
+    st.testSet = testSet;
+    if (testSet.refusal) st.messages.push(`test set not refreshed: ${testSet.refusal}`);
+    finish(
+      'test-set',
+      testSet.refreshed ? 'done' : 'skipped',
+      testSet.refreshed
+        ? `${testSet.rows} rows (${testSet.added} new, ${testSet.droppedAged} aged out)`
+        : (testSet.refusal ?? undefined),
+    );
+
+    begin('caps');
+    const newLabelledRows = ctx.labelledSinceLastRetrain + ingest.joinedRows;
+    const decision = decideRetrain({
+      now: st.asOf,
+      history: ctx.retrainHistory,
+      lastRetrainAt: ctx.lastRetrainAt,
+      newLabelledRowsSinceLastRetrain: newLabelledRows,
+      driftTriggered: input.driftTriggered ?? false,
+      config: ctx.policy.caps,
+    });
+    st.caps = { ...decision, newLabelledRows };
+    if (!decision.allowed) {
+      const why = decision.firedCaps.map((c) => `${c.cap}: ${c.detail}`).join('; ');
+      finish(
+        'caps',
+        'done',
+        `retrain skipped (${why})${decision.nextAllowedAt ? `; next allowed at ${decision.nextAllowedAt}` : ''}`,
+      );
+      skipRest('retrain', 'feedback-loop cap fired');
+    } else {
+      finish('caps', 'done', 'retrain allowed');
+      begin('retrain');
+      const retrain = await executeChild(retrainModel, {
+        workflowId: `${cycleId}-retrain`,
+        args: [
+          {
+            modelId,
+            cycleId,
+            asOf: st.asOf,
+            testSetKey: testSet.testSet?.dataKey ?? null,
+            policy: ctx.policy,
+          },
+        ],
+      });
+      st.retrain = retrain;
+      finish(
+        'retrain',
+        'done',
+        `${retrain.train.version} trained on ${retrain.train.trainingRows} rows (${(100 * retrain.train.feedback.share).toFixed(1)}% feedback); ` +
+          (retrain.evaluation.blessed
+            ? `blessed → ${retrain.registeredAs}`
+            : `not blessed: ${retrain.evaluation.reasons.join('; ')}`),
+      );
+      begin('rollout');
+      finish(
+        'rollout',
+        'skipped',
+        retrain.registeredAs === 'champion'
+          ? 'promoted directly (policy.promotion = promote)'
+          : 'no blessed candidate to roll out',
+      );
+    }
+    st.state = 'completed';
     st.stage = 'done';
     log.info('cycle finished', { cycleId, state: st.state });
     return st;
   } catch (err) {
     st.state = 'failed';
     const stage = st.stage as CycleStage;
-    // An activity failure wraps the step's own error: report the cause, which names what was wrong.
-    const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = rootMessage(err);
     st.stages[stage] = { state: 'failed', detail };
     st.messages.push(`stage ${stage} failed: ${detail}`);
     throw err;

@@ -1,2 +1,4 @@
 // The worker's workflowsPath: every workflow type is exported here.
 export { continuousLearningCycle } from './cycle';
+export { reviewQueue } from './review-queue';
+export { retrainModel } from './retrain';

@@ -1,5 +1,51 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  AddTasks,
+  ClaimResult,
+  ClaimTask,
+  PendingTasksQuery,
+  ReleaseTask,
+  RenewLease,
+  ReviewStats,
+  SkipTask,
+  SubmitLabel,
+  SubmitResult,
+  TaskQuery,
+  TaskView,
+} from '../schemas/review';
 import type { CycleStatus } from './cycle-status';
 
 /** Current stage, per-stage results, counters and blob keys of a continuous-learning cycle. */
 export const status = defineQuery<CycleStatus>('status');
+
+// --- reviewQueue (workflow id `review-{modelId}`; payloads in src/schemas/review.ts, see REVIEW.md) ---
+
+/** Adds review tasks `{ tasks: ReviewTask[] }` (a few hundred at most per signal); known task ids are ignored. */
+export const addTasks = defineSignal<[AddTasks]>('addTasks');
+
+/** Labels a task `{ taskId, label, annotator, note? }`; rejections are recorded in `reviewStats.rejections`. */
+export const submitLabel = defineSignal<[SubmitLabel]>('submitLabel');
+
+/** The annotator will not label this task `{ taskId, annotator, reason? }`; it is offered to others. */
+export const skipTask = defineSignal<[SkipTask]>('skipTask');
+
+/** Gives a claimed task back before its lease ends `{ taskId, annotator }`. */
+export const releaseTask = defineSignal<[ReleaseTask]>('releaseTask');
+
+/** Same payload as `submitLabel`, answered: `{ accepted, reason?, detail?, status }`. Malformed payloads are rejected by the validator. */
+export const submitLabelUpdate = defineUpdate<SubmitResult, [SubmitLabel]>('submitLabelUpdate');
+
+/** Claims the oldest pending task for `{ annotator, leaseSeconds? }`: the task under a lease, or `{ task: null, reason }`. */
+export const claimTask = defineUpdate<ClaimResult, [ClaimTask]>('claimTask');
+
+/** Extends the caller's lease `{ taskId, annotator }` by its original length. */
+export const renewLease = defineUpdate<SubmitResult, [RenewLease]>('renewLease');
+
+/** Tasks still in the queue, oldest first `{ limit?, statuses? }` (default: pending, claimed, escalated; 50). */
+export const pendingTasks = defineQuery<TaskView[], [PendingTasksQuery?]>('pendingTasks');
+
+/** One task `{ taskId }` with its status, lease and labels, or null when unknown. */
+export const task = defineQuery<TaskView | null, [TaskQuery]>('task');
+
+/** Queue counters, per-annotator counts, oldest pending age, outbox and the last rejections. */
+export const reviewStats = defineQuery<ReviewStats>('reviewStats');

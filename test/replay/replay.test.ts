@@ -21,6 +21,12 @@ function workflowTypeOf(history: ReturnType<typeof historyFromJSON>): string | u
   return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? undefined;
 }
 
+/** Files are named `{label}__{workflowId}.json`; older ones without a workflow id use the label. */
+function workflowIdOf(file: string): string {
+  const base = file.replace(/\.json$/, '');
+  return base.includes('__') ? base.slice(base.indexOf('__') + 2) : base;
+}
+
 describe('replay of recorded histories', () => {
   test('every workflow type has at least one recorded history', () => {
     const recorded = new Set(
@@ -33,10 +39,6 @@ describe('replay of recorded histories', () => {
 
   test.each(files)('%s replays deterministically', async (file) => {
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8')));
-    await Worker.runReplayHistory(
-      { workflowBundle: await workflowBundle() },
-      history,
-      file.replace(/\.json$/, ''),
-    );
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowIdOf(file));
   });
 });

@@ -13,5 +13,6 @@ export async function maybeRecordHistory(handle: WorkflowHandle, name: string): 
   if (process.env.LOOPKEEPER_RECORD_HISTORIES !== '1') return;
   const history = await handle.fetchHistory();
   fs.mkdirSync(historiesDir, { recursive: true });
-  fs.writeFileSync(path.join(historiesDir, `${name}.json`), historyToJSON(history));
+  // The workflow id is part of the name: replay must use it (child ids derive from it).
+  fs.writeFileSync(path.join(historiesDir, `${name}__${handle.workflowId}.json`), historyToJSON(history));
 }

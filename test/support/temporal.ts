@@ -84,7 +84,7 @@ export async function withWorker<T>(
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue,
-    deps: { store, config },
+    deps: { store, config, client },
     workflowBundle: await workflowBundle(),
   });
   try {

@@ -12,3 +12,11 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+let version: string | undefined;
+
+/** `loopkeeper@x.y.z`, recorded in every model manifest (lineage: which code trained it). */
+export function codeVersion(): string {
+  version ??= `loopkeeper@${(JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version}`;
+  return version;
+}

@@ -1,0 +1,179 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { TrainingDataError } from '../ml/errors';
+import { trainAndEvaluate } from '../ml/train-and-evaluate';
+import type { TimedTrainingRow } from '../ml/train-and-evaluate';
+import { SplitError } from '../ml/temporal-split';
+import { RetrainConfigSchema } from '../policy/model-policy';
+import { capFeedbackShare } from '../policy/retrain-data';
+import { DatasetManifestSchema, JoinedRowSchema, LabeledRowSchema, ModelIdSchema } from '../schemas';
+import { primaryOutcome } from '../monitoring/window-summary';
+import { layout } from '../storage/layout';
+import { ModelRegistry } from '../storage/model-registry';
+import { readJson } from '../storage/ndjson';
+import type { ActivityDeps } from './deps';
+import { heartbeat } from './heartbeat';
+import { ndjsonKeysUnder, readRows } from './read-rows';
+import { codeVersion } from '../config/package-root';
+
+export const TrainCandidateInputSchema = z.object({
+  modelId: ModelIdSchema,
+  cycleId: z.string().min(1),
+  /** Cycle time (ISO); the training window ends here. */
+  asOf: z.string(),
+  retrain: RetrainConfigSchema.prefault({}),
+  seed: z.number().int(),
+});
+export type TrainCandidateInput = z.input<typeof TrainCandidateInputSchema>;
+
+export interface TrainCandidateResult {
+  version: string;
+  created: boolean;
+  metrics: Record<string, number>;
+  trainingRows: number;
+  baseRows: number;
+  feedback: { offered: number; kept: number; share: number; maxShare: number };
+  usedHistory: boolean;
+  trainingData: string[];
+}
+
+type Row = TimedTrainingRow & { requestId: string };
+
+/** Labels good enough to train on without a human: matured outcomes and annotator answers. */
+const TRAIN_SOURCES = new Set(['observed', 'annotator']);
+
+/**
+ * Retraining step (TFX Trainer-shaped: typed input, typed output, one function). Assembles the base
+ * training window (labelled production traffic of the last `trainingWindowDays`, plus the bootstrap
+ * history when traffic is thin) and the feedback rows (auto and human relabels), caps the feedback
+ * share, trains with a temporal split, and registers an immutable version. The version id is content-
+ * addressed, so a retry after a crash registers the same version again as a no-op.
+ */
+export function createTrainCandidate(deps: ActivityDeps) {
+  return async function trainCandidate(raw: TrainCandidateInput): Promise<TrainCandidateResult> {
+    const input = TrainCandidateInputSchema.parse(raw);
+    const { modelId, retrain } = input;
+    const from = new Date(Date.parse(input.asOf) - retrain.trainingWindowDays * 86_400_000).toISOString();
+    const inWindow = (ts: string): boolean => ts >= from && ts < input.asOf;
+
+    const trainingData: string[] = [];
+    const base = new Map<string, Row>();
+    for await (const info of deps.store.list(`datasets/${modelId}/joined/`)) {
+      if (!info.key.endsWith('/manifest.json')) continue;
+      const m = await readJson(deps.store, info.key, DatasetManifestSchema);
+      if (!m.window || m.window.to <= from || m.window.from >= input.asOf) continue;
+      const keys = (m.lineage.joinedKeys as string[] | undefined) ?? [];
+      trainingData.push(info.key);
+      for await (const row of readRows(deps.store, keys, JoinedRowSchema)) {
+        const label = primaryOutcome(row.outcomes);
+        if (!label || !TRAIN_SOURCES.has(label.source) || !inWindow(row.timestamp)) continue;
+        base.set(row.requestId, {
+          requestId: row.requestId,
+          timestamp: row.timestamp,
+          features: row.features,
+          label: label.observedLabel,
+          slices: row.slices,
+        });
+      }
+      heartbeat({ phase: 'base', rows: base.size });
+    }
+    let usedHistory = false;
+    if (base.size < retrain.minTrainingRows) {
+      const historyKeys = (await ndjsonKeysUnder(deps.store, `datasets/${modelId}/history/`)).slice(-1);
+      for await (const row of readRows(deps.store, historyKeys, LabeledRowSchema)) {
+        if (!base.has(row.requestId))
+          base.set(row.requestId, {
+            requestId: row.requestId,
+            timestamp: row.timestamp,
+            features: row.features,
+            label: row.label,
+            slices: row.slices,
+          });
+      }
+      usedHistory = historyKeys.length > 0;
+      trainingData.push(...historyKeys);
+    }
+
+    const feedbackKeys = [
+      ...(await ndjsonKeysUnder(deps.store, layout.labelsPrefix(modelId, 'auto'))),
+      ...(await ndjsonKeysUnder(deps.store, layout.labelsPrefix(modelId, 'human'))),
+    ];
+    const feedbackById = new Map<string, Row>();
+    for await (const row of readRows(deps.store, feedbackKeys, LabeledRowSchema)) {
+      // Human answers are read after auto-relabels, so a human label wins for the same request.
+      if (inWindow(row.timestamp))
+        feedbackById.set(row.requestId, {
+          requestId: row.requestId,
+          timestamp: row.timestamp,
+          features: row.features,
+          label: row.label,
+          slices: row.slices,
+        });
+    }
+    const feedback = [...feedbackById.values()].sort((a, b) => (a.requestId < b.requestId ? -1 : 1));
+    const baseRows = [...base.values()].filter((r) => !feedbackById.has(r.requestId));
+    const capped = capFeedbackShare({
+      base: baseRows.length,
+      feedback,
+      maxShare: retrain.maxFeedbackShare,
+      seed: input.seed,
+    });
+    const rows = [...baseRows, ...capped.kept];
+    heartbeat({ phase: 'train', rows: rows.length });
+
+    let trained;
+    try {
+      trained = trainAndEvaluate({
+        rows,
+        testFraction: retrain.testFraction,
+        validationFraction: retrain.validationFraction,
+        positiveClass: retrain.positiveClass,
+        options: { l2: retrain.l2, seed: input.seed },
+      });
+    } catch (err) {
+      if (err instanceof TrainingDataError || err instanceof SplitError) {
+        throw ApplicationFailure.nonRetryable(
+          `cannot train on ${rows.length} rows: ${err.message}`,
+          'TrainingDataError',
+        );
+      }
+      throw err;
+    }
+    const registry = new ModelRegistry(deps.store, { now: deps.now });
+    const registered = await registry.registerVersion({
+      modelId,
+      artifact: trained.artifact,
+      manifest: {
+        createdAt: (deps.now?.() ?? new Date()).toISOString(),
+        trainer: trained.manifest.trainer,
+        trainingData: [...trainingData, ...feedbackKeys],
+        metrics: trained.metrics,
+        codeVersion: codeVersion(),
+        lineage: {
+          ...trained.manifest.lineage,
+          trigger: 'cycle',
+          cycleId: input.cycleId,
+          asOf: input.asOf,
+          baseRows: baseRows.length,
+          feedback: capped.report,
+          usedHistory,
+        },
+      },
+    });
+    return {
+      version: registered.version,
+      created: registered.created,
+      metrics: trained.metrics,
+      trainingRows: rows.length,
+      baseRows: baseRows.length,
+      feedback: {
+        offered: capped.report.feedbackOffered,
+        kept: capped.report.feedbackKept,
+        share: capped.report.share,
+        maxShare: capped.report.maxShare,
+      },
+      usedHistory,
+      trainingData: trainingData.slice(0, 20),
+    };
+  };
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { ModelIdSchema } from '../../schemas/records';
+import { createServingApp } from '../../serving/app';
+import { startServer } from '../../serving/server';
+import type { CliContext } from '../context';
+import { CliError } from '../context';
+
+function positiveInt(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} "${text}": expected a non-negative integer`, 64);
+  return n;
+}
+
+/** Resolves on the first SIGTERM or SIGINT (and removes its handlers). */
+function shutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+/** `loopkeeper serve`: the HTTP prediction service until SIGTERM/SIGINT, then drain, flush logs, exit 0. */
+export function registerServe(program: Command, ctx: () => CliContext): void {
+  program
+    .command('serve')
+    .description('serve predictions over HTTP: champion by alias, canary/shadow from the rollout config; logs every prediction')
+    .requiredOption('--model <id>', 'model id')
+    .option('--port <n>', 'port (0 picks a free one)', '8080')
+    .option('--host <addr>', 'address to bind', '0.0.0.0')
+    .option('--alias-poll-ms <n>', 'how often aliases.json/rollout.json are checked', '1000')
+    .option('--log-flush-rows <n>', 'prediction log part size in rows', '5000')
+    .option('--log-flush-ms <n>', 'longest time a prediction stays unwritten', '2000')
+    .action(
+      async (opts: { model: string; port: string; host: string; aliasPollMs: string; logFlushRows: string; logFlushMs: string }) => {
+        const modelId = ModelIdSchema.safeParse(opts.model);
+        if (!modelId.success) throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
+        const c = ctx();
+        const serving = await createServingApp({
+          store: c.store,
+          modelId: modelId.data,
+          aliasPollMs: positiveInt('--alias-poll-ms', opts.aliasPollMs) || 1000,
+          logFlushRows: positiveInt('--log-flush-rows', opts.logFlushRows) || 5000,
+          logFlushMs: positiveInt('--log-flush-ms', opts.logFlushMs) || 2000,
+        });
+        let server;
+        try {
+          server = await startServer({ app: serving, port: positiveInt('--port', opts.port), hostname: opts.host });
+        } catch (err) {
+          await serving.close();
+          throw new CliError(`cannot listen on ${opts.host}:${opts.port} (${(err as Error).message})`);
+        }
+        // Handlers only once serving: a signal during startup keeps its default (exit at once).
+        const signal = shutdownSignal();
+        const health = serving.health();
+        console.log(
+          `serving model ${modelId.data} at ${server.url} (store ${c.store.uri}): ` +
+            (health.models.champion
+              ? `champion ${health.models.champion.version}`
+              : `NO CHAMPION YET (${health.model_load_failures.recent.at(-1)?.error ?? 'no champion alias'}); /predict answers 503 until one loads`),
+        );
+        console.log(`  POST ${server.url}/predict   GET ${server.url}/healthz   GET ${server.url}/metrics`);
+        const received = await signal;
+        console.log(`${received}: draining requests and flushing the prediction log …`);
+        await server.close();
+        const log = serving.health().predictionLog;
+        console.log(`stopped: ${log.rowsWritten} predictions logged in ${log.partsWritten} part(s)`);
+      },
+    );
+}

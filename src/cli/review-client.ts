@@ -1,0 +1,252 @@
+/**
+ * Client-side helpers for a model's review queue (workflow `review-{modelId}`): the calls behind
+ * `loopkeeper review …` and their human-readable output. Client code: never imported by workflows.
+ */
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { parseLine } from '../schemas/parse-line';
+import { ReviewTaskSchema } from '../schemas/review';
+import type {
+  ClaimedTask,
+  ClaimResult,
+  RejectionView,
+  ReviewStats,
+  ReviewTask,
+  SubmitLabel,
+  SubmitResult,
+  TaskStatus,
+  TaskView,
+} from '../schemas/review';
+import {
+  claimTask,
+  pendingTasks,
+  releaseTask,
+  renewLease,
+  reviewStats,
+  skipTask,
+  submitLabelUpdate,
+  task as taskQuery,
+} from '../workflows/messages';
+import { reviewQueueWorkflowId } from '../workflows/review-ids';
+import { CliError } from './context';
+
+/** Thrown for calls the queue answered with a rejection: the CLI exits with code 2. */
+export const REJECTED_EXIT_CODE = 2;
+
+function handleFor(client: Client, modelId: string): WorkflowHandle {
+  return client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+}
+
+/** Runs a call against the queue, turning "no such workflow" and validator refusals into CLI errors. */
+async function call<T>(modelId: string, fn: (h: WorkflowHandle) => Promise<T>, client: Client): Promise<T> {
+  try {
+    return await fn(handleFor(client, modelId));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || /workflow execution already completed/i.test(String(err))) {
+      throw new CliError(
+        `no running review queue for model "${modelId}" (workflow ${reviewQueueWorkflowId(modelId)}); add tasks with \`loopkeeper review add --model ${modelId} --file tasks.ndjson\``,
+      );
+    }
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause instanceof Error ? err.cause.message : err.message;
+      throw new CliError(`rejected: ${cause}`, REJECTED_EXIT_CODE);
+    }
+    throw err;
+  }
+}
+
+export function claimNextTask(
+  client: Client,
+  modelId: string,
+  p: { annotator: string; leaseSeconds?: number },
+): Promise<ClaimResult> {
+  return call(modelId, (h) => h.executeUpdate(claimTask, { args: [p] }), client);
+}
+
+export function submitReviewLabel(client: Client, modelId: string, p: SubmitLabel): Promise<SubmitResult> {
+  return call(modelId, (h) => h.executeUpdate(submitLabelUpdate, { args: [p] }), client);
+}
+
+export function renewReviewLease(
+  client: Client,
+  modelId: string,
+  p: { taskId: string; annotator: string },
+): Promise<SubmitResult> {
+  return call(modelId, (h) => h.executeUpdate(renewLease, { args: [p] }), client);
+}
+
+export function reviewTask(client: Client, modelId: string, taskId: string): Promise<TaskView | null> {
+  return call(modelId, (h) => h.query(taskQuery, { taskId }), client);
+}
+
+export function listReviewTasks(
+  client: Client,
+  modelId: string,
+  p: { limit?: number; statuses?: TaskStatus[] } = {},
+): Promise<TaskView[]> {
+  return call(modelId, (h) => h.query(pendingTasks, p), client);
+}
+
+export function reviewQueueStats(client: Client, modelId: string): Promise<ReviewStats> {
+  return call(modelId, (h) => h.query(reviewStats), client);
+}
+
+/**
+ * Sends `skipTask` or `releaseTask` (signals: no answer) and then reads back the verdict: the task's
+ * state, and the rejection the queue recorded for this very message if there was one.
+ */
+export async function signalAndCheck(
+  client: Client,
+  modelId: string,
+  kind: 'skipTask' | 'releaseTask',
+  p: { taskId: string; annotator: string; reason?: string },
+): Promise<{ view: TaskView | null; rejection?: RejectionView }> {
+  const before = await reviewQueueStats(client, modelId);
+  await call(
+    modelId,
+    (h) =>
+      kind === 'skipTask'
+        ? h.signal(skipTask, p)
+        : h.signal(releaseTask, { taskId: p.taskId, annotator: p.annotator }),
+    client,
+  );
+  const after = await reviewQueueStats(client, modelId);
+  const fresh = after.rejected - before.rejected;
+  const rejection = after.rejections
+    .slice(-Math.max(0, fresh))
+    .reverse()
+    .find((r) => r.message === kind && r.taskId === p.taskId && r.annotator === p.annotator);
+  const view = await reviewTask(client, modelId, p.taskId);
+  return { view, ...(fresh > 0 && rejection ? { rejection } : {}) };
+}
+
+/** Parses an NDJSON file of review tasks; `modelId` is filled in where a line has none. */
+export function parseReviewTasksNdjson(
+  text: string,
+  modelId: string,
+): { tasks: ReviewTask[]; errors: string[] } {
+  const tasks: ReviewTask[] = [];
+  const errors: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let withModel = line;
+    try {
+      const obj = JSON.parse(line) as unknown;
+      if (obj && typeof obj === 'object' && !Array.isArray(obj) && !('modelId' in obj)) {
+        withModel = JSON.stringify({ modelId, ...obj });
+      }
+    } catch {
+      // parseLine reports the malformed JSON below.
+    }
+    const r = parseLine(withModel, ReviewTaskSchema);
+    if (!r.ok) errors.push(`line ${i + 1}: ${r.reason}`);
+    else if (r.row.modelId !== modelId)
+      errors.push(`line ${i + 1}: task is for model "${r.row.modelId}", not "${modelId}"`);
+    else tasks.push(r.row);
+  });
+  return { tasks, errors };
+}
+
+// --- formatting ----------------------------------------------------------------------------------
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+function featureValue(v: unknown): string {
+  return v === null ? '(missing)' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** What `review next` shows an annotator. */
+export function formatClaimedTask(t: ClaimedTask, modelId: string, nowMs = Date.now()): string {
+  const tags = [t.hard ? '[hard]' : '', t.audit ? '[audit]' : ''].filter(Boolean).join(' ');
+  const scores = Object.entries(t.scores)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, p]) => `${c} ${p.toFixed(2)}`)
+    .join(' · ');
+  const width = Math.max(8, ...Object.keys(t.features).map((k) => k.length));
+  const lines = [
+    `task ${t.taskId}${tags ? `  ${tags}` : ''}`,
+    `  model ${t.modelId} · request ${t.requestId}${t.timestamp ? ` at ${t.timestamp}` : ''}`,
+    `  why routed:  ${t.routeReason}${t.routeDetail ? ` — ${t.routeDetail}` : ''}`,
+    `  prediction:  ${t.predictedLabel}   (scores: ${scores})`,
+    `  given label: ${t.givenLabel}   (from ${t.labelSource})`,
+    '  features:',
+    ...Object.entries(t.features).map(([k, v]) => `    ${k.padEnd(width)}  ${featureValue(v)}`),
+  ];
+  if (t.slices && Object.keys(t.slices).length > 0) {
+    lines.push(
+      `  slices: ${Object.entries(t.slices)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
+  }
+  lines.push(
+    `  choose one of: ${t.classes.join(', ')}` +
+      (t.hard ? `   (${t.labelsNeeded} agreeing labels needed, ${t.labelsSoFar} received so far)` : ''),
+    `  lease: ${t.lease.annotator} until ${t.lease.expiresAt} (${duration(Date.parse(t.lease.expiresAt) - nowMs)} left)`,
+    `  label it: loopkeeper review submit --model ${modelId} --task ${t.taskId} --annotator ${t.lease.annotator} --label <${t.classes.join('|')}>`,
+  );
+  return lines.join('\n');
+}
+
+/** One line per task for `review list`. */
+export function formatTaskList(views: TaskView[], nowMs = Date.now()): string {
+  if (views.length === 0) return 'no tasks';
+  return views
+    .map((v) => {
+      const t = v.task;
+      const what = t
+        ? `${t.routeReason}${t.hard ? ' hard' : ''}${t.audit ? ' audit' : ''} · predicted ${t.predictedLabel}, given ${t.givenLabel}`
+        : '';
+      const lease = v.lease ? ` · ${v.lease.annotator} until ${v.lease.expiresAt}` : '';
+      const labels = v.labels.length
+        ? ` · labels ${v.labels.map((l) => `${l.annotator}:${l.label}`).join(',')}`
+        : '';
+      const age = duration(nowMs - Date.parse(v.enqueuedAt));
+      return `${v.taskId.padEnd(24)} ${v.status.padEnd(9)} ${age.padStart(7)}  ${what}${lease}${labels}`;
+    })
+    .join('\n');
+}
+
+/** `review stats`. */
+export function formatReviewStats(s: ReviewStats, workflowId: string): string {
+  const lines = [
+    `review queue ${workflowId} (model ${s.modelId})`,
+    `  open:     ${s.pending} pending, ${s.claimed} claimed` +
+      (s.oldestPendingAgeMs !== null ? `; oldest pending ${duration(s.oldestPendingAgeMs)}` : ''),
+    `  finished: ${s.done} done · ${s.escalated} escalated · ${s.expired} expired`,
+    `  messages: ${s.labelsAccepted} labels accepted (${s.duplicateLabels} duplicates) · ${s.rejected} rejected · ` +
+      `${s.added} tasks added (${s.duplicateTasks} known, ${s.droppedTasks} dropped) · ${s.leaseExpiries} leases expired`,
+    `  written:  ${s.flushedRows} labels in ${s.flushedBatches} batches · ${s.outbox} waiting` +
+      (s.flushFailures ? ` · ${s.flushFailures} failed writes` : ''),
+    `  runs:     ${s.continuedAsNew + 1} (history ${s.historyLength} events in this one)`,
+  ];
+  const names = Object.keys(s.annotators).sort();
+  if (names.length > 0) {
+    lines.push('  annotators:');
+    const width = Math.max(...names.map((n) => n.length));
+    for (const n of names) {
+      const a = s.annotators[n];
+      lines.push(
+        `    ${n.padEnd(width)}  claimed ${a.claimed}  submitted ${a.submitted}  skipped ${a.skipped}`,
+      );
+    }
+  }
+  if (s.rejections.length > 0) {
+    lines.push(`  last rejections (${Math.min(5, s.rejections.length)} of ${s.rejected}):`);
+    for (const r of s.rejections.slice(-5)) lines.push(`    ${formatRejection(r)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatRejection(r: RejectionView): string {
+  const who = [r.taskId ? `task ${r.taskId}` : '', r.annotator ? `by ${r.annotator}` : ''].filter(Boolean);
+  return `${r.at} ${r.message} (${r.via}) ${r.code}: ${r.detail}${who.length ? ` [${who.join(' ')}]` : ''}`;
+}

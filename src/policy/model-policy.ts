@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { FeedbackCapsConfigSchema } from './feedback-caps';
+import { PromotionGateConfigSchema } from './promotion-gate';
+import { RoutingConfigSchema } from './routing';
+import { TestSetRefreshConfigSchema } from './test-set-refresh';
+
+/** How a cycle assembles its training data. */
+export const RetrainConfigSchema = z.object({
+  /** Days of labelled production traffic (before the window's end) that form the base training set. */
+  trainingWindowDays: z.number().int().min(1).max(365).default(14),
+  /** Cap on the share of feedback-derived rows (auto + human relabels) in the training set. */
+  maxFeedbackShare: z.number().min(0).max(1).default(0.3),
+  /** Below this many labelled traffic rows, the bootstrap history is added to the base. */
+  minTrainingRows: z.number().int().min(10).default(2000),
+  /** Latest share of the assembled rows held out for the candidate's own metrics. */
+  testFraction: z.number().min(0.05).max(0.5).default(0.2),
+  validationFraction: z.number().min(0).max(0.5).default(0.1),
+  positiveClass: z.string().min(1).optional(),
+  l2: z.number().min(0).default(1e-3),
+});
+export type RetrainConfig = z.infer<typeof RetrainConfigSchema>;
+
+/** What a cycle does with a blessed candidate. */
+export const PromotionModeSchema = z.enum(['challenger-only', 'promote']);
+
+/**
+ * Everything a cycle decides by, per model. Stored at `config/{model}/policy.json` and read by an
+ * activity at the start of every cycle, so a change takes effect on the next cycle without a redeploy.
+ * Every field has a default; a stored file only names what it changes.
+ */
+export const ModelPolicySchema = z.object({
+  routing: RoutingConfigSchema.prefault({}),
+  caps: FeedbackCapsConfigSchema.prefault({}),
+  testSet: TestSetRefreshConfigSchema.prefault({}),
+  gate: PromotionGateConfigSchema.prefault({}),
+  retrain: RetrainConfigSchema.prefault({}),
+  /** `challenger-only`: a blessed candidate waits as `challenger`; `promote`: it becomes champion. */
+  promotion: PromotionModeSchema.default('promote'),
+  /** Seeds sampling (audits, test-set selection) so a cycle is reproducible. */
+  seed: z.number().int().min(0).max(0xffffffff).default(1),
+});
+export type ModelPolicy = z.infer<typeof ModelPolicySchema>;
+export type ModelPolicyInput = z.input<typeof ModelPolicySchema>;

@@ -1,0 +1,358 @@
+/**
+ * The model registry: immutable versions, mutable aliases with an audit log, and the rollout config,
+ * all in the blob store (layout in layout.ts). Rollback is an alias switch: serving follows
+ * aliases.json within seconds, so reverting a model is a configuration change, not a redeployment.
+ *
+ * Every mutation is a compare-and-swap that re-reads and re-checks after a lost race, so concurrent
+ * writers (a rollout workflow, an engineer at the CLI) never lose an update.
+ */
+import type { ModelArtifact } from '../ml/model';
+import { parseArtifact } from '../ml/model';
+import type { Blessing, ModelManifest } from '../schemas/manifests';
+import { BlessingSchema, ModelManifestSchema } from '../schemas/manifests';
+import { ModelIdSchema } from '../schemas/records';
+import type { BlobStore } from './blob-store';
+import { listAliasHistory, repairAliasHistory } from './alias-history';
+import { readVersionedJson, updateJsonCas } from './cas-json';
+import { canonicalJson, contentVersionId, sameJson } from './content-id';
+import { layout } from './layout';
+import type { AliasTable, AliasTransaction } from './registry-aliases';
+import { readAliases, transactAliases } from './registry-aliases';
+import {
+  AliasConflictError,
+  BlessingExistsError,
+  NoPreviousVersionError,
+  NotBlessedError,
+  VersionNotFoundError,
+} from './registry-errors';
+import type { RolloutState } from './registry-rollout';
+import { readRollout, writeRollout } from './registry-rollout';
+import type { AliasAudit, AliasChange, AliasHistoryEntry, RolloutConfig } from './registry-schemas';
+import { AliasNameSchema, AliasesDocSchema, CHAMPION, PREVIOUS, ROLLED_BACK, VersionIdSchema } from './registry-schemas';
+import type { ManifestFields } from './registry-versions';
+import {
+  listManifests,
+  readArtifact,
+  readManifest,
+  readManifestVersioned,
+  writeArtifactOnce,
+  writeManifestOnce,
+} from './registry-versions';
+
+export * from './registry-errors';
+export * from './registry-schemas';
+export type { ManifestFields } from './registry-versions';
+export type { AliasTable } from './registry-aliases';
+export type { RolloutState } from './registry-rollout';
+
+/** Arguments of {@link ModelRegistry.registerVersion}. */
+export interface RegisterVersionInput {
+  modelId: string;
+  artifact: ModelArtifact;
+  /** createdAt, trainer, trainingData, metrics, codeVersion, lineage, optional blessing. */
+  manifest: ManifestFields;
+  /** Caller-given id; default: content-addressed from the artifact (`v-` + 12 hex digits). */
+  version?: string;
+}
+
+/** Result of registering: the stored manifest, and whether this call created the version. */
+export interface RegisterVersionResult {
+  version: string;
+  manifest: ModelManifest;
+  created: boolean;
+}
+
+/** Who does an alias change and why. */
+export interface Actor {
+  actor: string;
+  reason: string;
+}
+
+/** Overrides a safety check; the reason is kept in the audit log. */
+export interface Force {
+  reason: string;
+}
+
+/** Arguments of {@link ModelRegistry.setAlias}. */
+export interface SetAliasInput extends Actor {
+  modelId: string;
+  alias: string;
+  /** The version to point at, or null to remove the alias. */
+  version: string | null;
+  /** Refuse (AliasConflictError) unless the alias currently points here (null: currently unset). */
+  expectedPrevious?: string | null;
+  /** Needed to point `champion` at an unblessed version. */
+  force?: Force;
+}
+
+/** What an alias operation did. */
+export interface AliasResult {
+  modelId: string;
+  /** Aliases that moved, in the order the operation describes them; empty for a no-op. */
+  changes: AliasChange[];
+  aliases: Record<string, string>;
+  revision: number;
+  forced: boolean;
+  /** Lost compare-and-swap races that were re-read and re-checked. */
+  conflicts: number;
+}
+
+/** Arguments of {@link ModelRegistry.promote}. */
+export interface PromoteInput extends Actor {
+  modelId: string;
+  version: string;
+  force?: Force;
+}
+
+/** Arguments of {@link ModelRegistry.updateRollout}. */
+export interface UpdateRolloutInput extends Actor {
+  modelId: string;
+  update: (current: RolloutConfig) => RolloutConfig;
+  expectedEtag?: string | null;
+}
+
+/** Registry over a BlobStore. Stateless apart from the clock: any number of instances may share a store. */
+export class ModelRegistry {
+  private readonly now: () => Date;
+
+  constructor(
+    readonly store: BlobStore,
+    opts: { now?: () => Date } = {},
+  ) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /**
+   * Registers an immutable version (model.json, then manifest.json; the manifest marks it complete).
+   * Re-registering identical content is a no-op, so a retried activity is safe; different content under
+   * an existing id throws VersionConflictError. The manifest's class fields are taken from the artifact so
+   * the two can never disagree.
+   */
+  async registerVersion(input: RegisterVersionInput): Promise<RegisterVersionResult> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    const artifact = parseArtifact(input.artifact);
+    const canonical = canonicalJson(artifact);
+    const version = VersionIdSchema.parse(input.version ?? contentVersionId(canonical));
+    const manifest = ModelManifestSchema.parse({
+      ...input.manifest,
+      modelId,
+      version,
+      classes: artifact.classes,
+      positiveClass: artifact.positiveClass,
+      threshold: artifact.threshold,
+    });
+    await writeArtifactOnce(this.store, modelId, version, canonical);
+    const written = await writeManifestOnce(this.store, manifest);
+    // A retry that carries a blessing the first attempt did not record still gets it recorded.
+    if (!written.created && manifest.blessing && !written.manifest.blessing) {
+      return { version, manifest: await this.updateManifest({ modelId, version, blessing: manifest.blessing }), created: false };
+    }
+    return { version, manifest: written.manifest, created: written.created };
+  }
+
+  /** Every registered version's manifest, oldest first. */
+  async listVersions(modelId: string): Promise<ModelManifest[]> {
+    return listManifests(this.store, ModelIdSchema.parse(modelId));
+  }
+
+  /** A version's manifest; throws VersionNotFoundError when it is not registered. */
+  async getManifest(modelId: string, version: string): Promise<ModelManifest> {
+    const manifest = await readManifest(this.store, ModelIdSchema.parse(modelId), VersionIdSchema.parse(version));
+    if (!manifest) throw new VersionNotFoundError(modelId, version);
+    return manifest;
+  }
+
+  /** A version's artifact, validated; throws VersionNotFoundError, or an Error naming the key if corrupt. */
+  async loadArtifact(modelId: string, version: string): Promise<ModelArtifact> {
+    return readArtifact(this.store, ModelIdSchema.parse(modelId), VersionIdSchema.parse(version));
+  }
+
+  /**
+   * Records a blessing on a manifest (compare-and-swap). The only mutation a manifest allows: an
+   * existing different blessing is kept unless `replace` is set (a re-evaluation recording a new decision).
+   */
+  async updateManifest(input: {
+    modelId: string;
+    version: string;
+    blessing: Blessing;
+    replace?: boolean;
+  }): Promise<ModelManifest> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    const version = VersionIdSchema.parse(input.version);
+    const blessing = BlessingSchema.parse(input.blessing);
+    const outcome = await updateJsonCas(
+      this.store,
+      layout.modelManifest(modelId, version),
+      ModelManifestSchema,
+      (current) => {
+        if (!current.value) throw new VersionNotFoundError(modelId, version);
+        if (current.value.blessing && sameJson(current.value.blessing, blessing)) return { result: undefined };
+        if (current.value.blessing && !input.replace) throw new BlessingExistsError(modelId, version);
+        return { next: { ...current.value, blessing }, result: undefined };
+      },
+    );
+    return outcome.value!;
+  }
+
+  /** The alias table: alias → version, with the etag it was read at (null before the first alias). */
+  async getAliases(modelId: string): Promise<AliasTable> {
+    return readAliases(this.store, ModelIdSchema.parse(modelId));
+  }
+
+  /**
+   * Points one alias at a version (or removes it with null). `champion` needs a blessed version unless
+   * forced; `expectedPrevious` turns the call into "change it only if nobody else did" (re-checked after
+   * every lost race).
+   */
+  async setAlias(input: SetAliasInput): Promise<AliasResult> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    const alias = AliasNameSchema.parse(input.alias);
+    const version = input.version === null ? null : VersionIdSchema.parse(input.version);
+    let forced = false;
+    if (version !== null) {
+      const manifest = await this.getManifest(modelId, version);
+      if (alias === CHAMPION) forced = this.checkBlessing(manifest, input.force);
+    }
+    const tx = await transactAliases(this.store, modelId, this.audit(input, forced, input.force), (current) => {
+      const actual = Object.hasOwn(current, alias) ? current[alias] : null;
+      if (input.expectedPrevious !== undefined && actual !== input.expectedPrevious) {
+        throw new AliasConflictError(modelId, alias, input.expectedPrevious, actual);
+      }
+      return { assign: { [alias]: version }, result: undefined };
+    });
+    return this.result(modelId, tx, forced);
+  }
+
+  /**
+   * Makes `version` the champion; the old champion becomes `previous` (the rollback target). Refuses an
+   * unblessed version with NotBlessedError unless `force.reason` is given (audited as forced). Promoting
+   * the current champion is a no-op.
+   */
+  async promote(input: PromoteInput): Promise<AliasResult> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    const version = VersionIdSchema.parse(input.version);
+    const forced = this.checkBlessing(await this.getManifest(modelId, version), input.force);
+    const tx = await transactAliases(this.store, modelId, this.audit(input, forced, input.force), (current) => {
+      const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
+      if (champion === version) return { assign: {}, result: undefined };
+      const assign: Record<string, string | null> = { [CHAMPION]: version };
+      if (champion !== null) assign[PREVIOUS] = champion;
+      return { assign, result: undefined };
+    });
+    return this.result(modelId, tx, forced);
+  }
+
+  /**
+   * Switches champion and previous: the previous version serves again, the old champion becomes
+   * `previous` (so a second rollback undoes the first) and is also kept as `rolled-back` for the record.
+   * Throws NoPreviousVersionError when there is nothing to roll back to.
+   */
+  async rollback(input: { modelId: string } & Actor): Promise<AliasResult> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    const tx = await transactAliases(this.store, modelId, this.audit(input, false), (current) => {
+      const previous = Object.hasOwn(current, PREVIOUS) ? current[PREVIOUS] : null;
+      if (previous === null) throw new NoPreviousVersionError(modelId);
+      const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
+      const assign: Record<string, string | null> = { [CHAMPION]: previous, [PREVIOUS]: champion };
+      if (champion !== null) assign[ROLLED_BACK] = champion;
+      return { assign, result: undefined };
+    });
+    return this.result(modelId, tx, false);
+  }
+
+  /** The alias audit log, oldest first (repairing the newest revision's entries if a writer crashed). */
+  async aliasHistory(modelId: string): Promise<AliasHistoryEntry[]> {
+    const id = ModelIdSchema.parse(modelId);
+    const { value } = await readVersionedJson(this.store, layout.aliases(id), AliasesDocSchema);
+    await repairAliasHistory(this.store, value);
+    return listAliasHistory(this.store, id);
+  }
+
+  /** The rollout config (shadow/canary) with its etag. */
+  async getRollout(modelId: string): Promise<RolloutState> {
+    return readRollout(this.store, ModelIdSchema.parse(modelId));
+  }
+
+  /** Replaces the rollout config (compare-and-swap; `expectedEtag` makes it conditional on what was read). */
+  async setRollout(
+    input: { modelId: string; config: RolloutConfig; expectedEtag?: string | null } & Actor,
+  ): Promise<RolloutState & { conflicts: number }> {
+    return this.updateRollout({ ...input, update: () => input.config });
+  }
+
+  /** Changes part of the rollout config, e.g. one canary weight step, without clobbering the rest. */
+  async updateRollout(input: UpdateRolloutInput): Promise<RolloutState & { conflicts: number }> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    return writeRollout(this.store, {
+      modelId,
+      update: input.update,
+      actor: input.actor,
+      reason: input.reason,
+      at: this.now().toISOString(),
+      expectedEtag: input.expectedEtag,
+      validate: async (config) => {
+        // Serving must never be pointed at a version it cannot find.
+        for (const version of [config.shadow?.version, config.canary?.version]) {
+          if (version !== undefined) await this.getManifest(modelId, version);
+        }
+      },
+    });
+  }
+
+  /**
+   * Versions that retention may delete: not referenced by any alias or by the rollout config, and
+   * outside the newest `keep` (by createdAt). Only lists; deleting is the caller's decision.
+   */
+  async prunable(modelId: string, keep: number): Promise<string[]> {
+    if (!Number.isInteger(keep) || keep < 0) throw new Error(`keep must be a non-negative integer, got ${keep}`);
+    const id = ModelIdSchema.parse(modelId);
+    const [manifests, aliases, rollout] = await Promise.all([
+      this.listVersions(id),
+      this.getAliases(id),
+      this.getRollout(id),
+    ]);
+    const referenced = new Set<string>([
+      ...Object.values(aliases.aliases),
+      ...[rollout.config.shadow?.version, rollout.config.canary?.version].filter((v): v is string => !!v),
+    ]);
+    const newestFirst = [...manifests].reverse();
+    return newestFirst
+      .slice(keep)
+      .filter((m) => !referenced.has(m.version))
+      .map((m) => m.version)
+      .reverse();
+  }
+
+  /** True when the blessing check is overridden; throws NotBlessedError when it fails without force. */
+  private checkBlessing(manifest: ModelManifest, force: Force | undefined): boolean {
+    if (manifest.blessing?.blessed === true) return false;
+    const why = manifest.blessing
+      ? `its blessing was refused: ${manifest.blessing.reasons.join('; ') || 'no reason recorded'}`
+      : 'no blessing recorded';
+    if (!force?.reason?.trim()) throw new NotBlessedError(manifest.modelId, manifest.version, why);
+    return true;
+  }
+
+  private audit(who: Actor, forced: boolean, force?: Force): AliasAudit {
+    if (!who.actor?.trim()) throw new Error('an alias change needs an actor');
+    if (!who.reason?.trim()) throw new Error('an alias change needs a reason');
+    return {
+      at: this.now().toISOString(),
+      actor: who.actor,
+      reason: who.reason,
+      forced,
+      ...(forced && force ? { forceReason: force.reason } : {}),
+    };
+  }
+
+  private result(modelId: string, tx: AliasTransaction<undefined>, forced: boolean): AliasResult {
+    return {
+      modelId,
+      changes: tx.changes,
+      aliases: tx.aliases,
+      revision: tx.revision,
+      forced: forced && tx.changes.length > 0,
+      conflicts: tx.conflicts,
+    };
+  }
+}

@@ -1,0 +1,66 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { EvaluateCandidateResult } from '../activities/evaluate-candidate';
+import type { TrainCandidateResult } from '../activities/train-candidate';
+import type { ModelPolicy } from '../policy/model-policy';
+
+/** Input of one retraining run (a child of the cycle, or started on its own). */
+export interface RetrainInput {
+  modelId: string;
+  cycleId: string;
+  /** Cycle time (ISO): end of the training window, and the blessing's decision time. */
+  asOf: string;
+  testSetKey: string | null;
+  policy: Pick<ModelPolicy, 'retrain' | 'gate' | 'promotion' | 'seed'>;
+}
+
+/** What a retrain returns: the registered version, its blessing, and where it went. */
+export interface RetrainResult {
+  train: TrainCandidateResult;
+  evaluation: EvaluateCandidateResult;
+  /** The alias the version got: champion, challenger, or none (not blessed). */
+  registeredAs: 'champion' | 'challenger' | null;
+}
+
+const { trainCandidate } = proxyActivities<Activities>({
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['TrainingDataError', 'ZodError'] },
+});
+const { evaluateCandidate, promoteCandidate } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },
+});
+
+/**
+ * Retrain → evaluate against the champion on the fresh test set → bless → register. Runs as a child of
+ * the cycle so its history stays separate and it can be retried or re-run alone.
+ */
+export async function retrainModel(input: RetrainInput): Promise<RetrainResult> {
+  const train = await trainCandidate({
+    modelId: input.modelId,
+    cycleId: input.cycleId,
+    asOf: input.asOf,
+    retrain: input.policy.retrain,
+    seed: input.policy.seed,
+  });
+  const evaluation = await evaluateCandidate({
+    modelId: input.modelId,
+    cycleId: input.cycleId,
+    candidateVersion: train.version,
+    testSetKey: input.testSetKey,
+    gate: input.policy.gate,
+    asOf: input.asOf,
+  });
+  let registeredAs: RetrainResult['registeredAs'] = null;
+  if (evaluation.blessed) {
+    registeredAs = input.policy.promotion === 'promote' ? 'champion' : 'challenger';
+    await promoteCandidate({
+      modelId: input.modelId,
+      version: train.version,
+      cycleId: input.cycleId,
+      to: registeredAs,
+    });
+  }
+  return { train, evaluation, registeredAs };
+}

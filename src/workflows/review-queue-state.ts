@@ -1,0 +1,841 @@
+/**
+ * The review queue's state and rules, without I/O or clocks: every method that depends on time takes
+ * `nowMs`. The `reviewQueue` workflow wraps one instance; unit tests drive it directly.
+ *
+ * The state is PLAIN JSON (records and arrays, no Map/Set/Date/undefined-as-value) because it travels
+ * through continue-as-new via the JSON payload converter: `new ReviewQueueState(opts, JSON.parse(
+ * JSON.stringify(q.toJSON())))` behaves exactly like `q`. Records keyed by user-supplied strings (task
+ * ids, annotator names) are only read and written through own-property helpers, so a key such as
+ * `__proto__` or `toString` is data, never the prototype.
+ */
+import type { LabeledRow } from '../schemas/records';
+import type {
+  ClaimResult,
+  RejectionCode,
+  RejectionView,
+  ReviewQueueConfig,
+  ReviewStats,
+  ReviewTask,
+  SubmitResult,
+  TaskStatus,
+  TaskView,
+} from '../schemas/review';
+
+/** Resolved queue options (see ReviewQueueConfig for the user-facing knobs). */
+export interface ReviewQueueOptions {
+  /** Tasks for another model are rejected (`wrong-model`) when set. */
+  modelId?: string;
+  leaseMs: number;
+  lifetimeMs: number;
+  consensusK: number;
+  maxAnnotatorsPerHardTask: number;
+  maxOpenTasks: number;
+  maxOpenTaskBytes: number;
+  /** Rejections kept for `reviewStats` (the counter counts all). */
+  maxRejectionsKept: number;
+  /** Finished tasks remembered (status + labels) to answer duplicates and the `task` query. */
+  maxFinishedKept: number;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+export const defaultReviewQueueOptions: ReviewQueueOptions = {
+  leaseMs: HOUR_MS,
+  lifetimeMs: 10 * DAY_MS,
+  consensusK: 2,
+  maxAnnotatorsPerHardTask: 3,
+  maxOpenTasks: 2000,
+  maxOpenTaskBytes: 1_000_000,
+  maxRejectionsKept: 100,
+  maxFinishedKept: 5000,
+};
+
+/** Resolves a (validated) queue config into options; k above the annotator cap raises the cap to k. */
+export function reviewQueueOptions(config: ReviewQueueConfig = {}, modelId?: string): ReviewQueueOptions {
+  const d = defaultReviewQueueOptions;
+  const consensusK = config.consensusK ?? d.consensusK;
+  return {
+    ...d,
+    modelId,
+    leaseMs: Math.round((config.leaseSeconds ?? d.leaseMs / 1000) * 1000),
+    lifetimeMs: Math.round((config.taskLifetimeDays ?? d.lifetimeMs / DAY_MS) * DAY_MS),
+    consensusK,
+    maxAnnotatorsPerHardTask: Math.max(
+      consensusK,
+      config.maxAnnotatorsPerHardTask ?? d.maxAnnotatorsPerHardTask,
+    ),
+    maxOpenTasks: config.maxOpenTasks ?? d.maxOpenTasks,
+    maxOpenTaskBytes: config.maxOpenTaskBytes ?? d.maxOpenTaskBytes,
+  };
+}
+
+/** One label as received. */
+export interface ReceivedLabel {
+  annotator: string;
+  label: string;
+  atMs: number;
+  note?: string;
+}
+
+/** A task still in the queue: pending, claimed, or escalated (kept visible until its lifetime ends). */
+export interface OpenTaskRecord {
+  task: ReviewTask;
+  status: 'pending' | 'claimed' | 'escalated';
+  enqueuedAtMs: number;
+  lease?: { annotator: string; expiresAtMs: number; leaseMs: number };
+  labels: ReceivedLabel[];
+  skippedBy: string[];
+  /** JSON size of `task`, counted against maxOpenTaskBytes. */
+  bytes: number;
+  escalatedAtMs?: number;
+}
+
+/** What is remembered of a finished task once its details leave the queue. */
+export interface FinishedTaskRecord {
+  status: 'done' | 'escalated' | 'expired';
+  enqueuedAtMs: number;
+  finishedAtMs: number;
+  labels: ReceivedLabel[];
+  skippedBy: string[];
+  finalLabel?: string;
+}
+
+export interface Rejection {
+  atMs: number;
+  message: string;
+  via: 'signal' | 'update';
+  code: RejectionCode;
+  detail: string;
+  taskId?: string;
+  annotator?: string;
+}
+
+export interface AnnotatorCounters {
+  claimed: number;
+  submitted: number;
+  skipped: number;
+}
+
+/** A labelled row produced by the queue, waiting to be written to `labels/{model}/human/`. */
+export type ReviewLabelRow = LabeledRow & { lineage: Record<string, string> };
+
+/** The whole queue as plain JSON. */
+export interface ReviewQueueStateData {
+  version: 1;
+  tasks: Record<string, OpenTaskRecord>;
+  /** Ids of `tasks`, oldest first (enqueue order; a batch is ordered by createdAt). */
+  order: string[];
+  finished: Record<string, FinishedTaskRecord>;
+  /** Ids of `finished`, oldest first, for bounding it. */
+  finishedOrder: string[];
+  outbox: ReviewLabelRow[];
+  /** Sequence number of the next flushed batch (names the batch: runId-independent, so retries rewrite it). */
+  flushSeq: number;
+  counters: {
+    added: number;
+    duplicateTasks: number;
+    droppedTasks: number;
+    done: number;
+    escalated: number;
+    expired: number;
+    rejected: number;
+    labelsAccepted: number;
+    duplicateLabels: number;
+    leaseExpiries: number;
+    flushedRows: number;
+    flushedBatches: number;
+    flushFailures: number;
+    continuedAsNew: number;
+  };
+  annotators: Record<string, AnnotatorCounters>;
+  rejections: Rejection[];
+}
+
+export function emptyReviewQueueState(): ReviewQueueStateData {
+  return {
+    version: 1,
+    tasks: {},
+    order: [],
+    finished: {},
+    finishedOrder: [],
+    outbox: [],
+    flushSeq: 1,
+    counters: {
+      added: 0,
+      duplicateTasks: 0,
+      droppedTasks: 0,
+      done: 0,
+      escalated: 0,
+      expired: 0,
+      rejected: 0,
+      labelsAccepted: 0,
+      duplicateLabels: 0,
+      leaseExpiries: 0,
+      flushedRows: 0,
+      flushedBatches: 0,
+      flushFailures: 0,
+      continuedAsNew: 0,
+    },
+    annotators: {},
+    rejections: [],
+  };
+}
+
+/**
+ * Restores state carried through continue-as-new. A missing field (state written by an older version)
+ * takes its empty value; anything that is not a state object gives an empty queue and `false`.
+ */
+export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateData; ok: boolean } {
+  const empty = emptyReviewQueueState();
+  if (raw === undefined || raw === null) return { data: empty, ok: true };
+  if (typeof raw !== 'object' || Array.isArray(raw) || (raw as { version?: unknown }).version !== 1) {
+    return { data: empty, ok: false };
+  }
+  const r = raw as Partial<ReviewQueueStateData>;
+  const isRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const data: ReviewQueueStateData = {
+    version: 1,
+    tasks: isRecord(r.tasks) ? r.tasks! : {},
+    order: Array.isArray(r.order) ? r.order : [],
+    finished: isRecord(r.finished) ? r.finished! : {},
+    finishedOrder: Array.isArray(r.finishedOrder) ? r.finishedOrder : [],
+    outbox: Array.isArray(r.outbox) ? r.outbox : [],
+    flushSeq: typeof r.flushSeq === 'number' ? r.flushSeq : 1,
+    counters: { ...empty.counters, ...(isRecord(r.counters) ? r.counters : {}) },
+    annotators: isRecord(r.annotators) ? r.annotators! : {},
+    rejections: Array.isArray(r.rejections) ? r.rejections : [],
+  };
+  // Keep `order` and `tasks` consistent whatever was carried.
+  data.order = data.order.filter((id, i, all) => hasOwn(data.tasks, id) && all.indexOf(id) === i);
+  for (const id of Object.keys(data.tasks)) if (!data.order.includes(id)) data.order.push(id);
+  return { data, ok: true };
+}
+
+// --- own-property helpers: user strings as keys never reach the prototype -------------------------
+
+function hasOwn(rec: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(rec, key);
+}
+
+function getOwn<T>(rec: Record<string, T>, key: string): T | undefined {
+  return hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+function setOwn<T>(rec: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(rec, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Bounds free-form text copied from a message into state or a rejection. */
+const clip = (s: string, max = 200): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+
+type Via = 'signal' | 'update';
+
+/** Everything a message handler needs to know to answer: the result and, on rejection, its record. */
+function rejected(code: RejectionCode, detail: string, status: SubmitResult['status']): SubmitResult {
+  return { accepted: false, reason: code, detail, status };
+}
+
+/**
+ * The review queue: tasks with leases, labels with consensus, expiry, rejections, and an outbox of
+ * finished labels. All mutations go through methods; `toJSON()` is the state to carry.
+ */
+export class ReviewQueueState {
+  private readonly s: ReviewQueueStateData;
+  /** Earliest lease or lifetime deadline, or undefined when unknown (derived, never carried). */
+  private dueCache: number | undefined;
+
+  constructor(
+    readonly opts: ReviewQueueOptions = defaultReviewQueueOptions,
+    data?: ReviewQueueStateData,
+  ) {
+    this.s = data ?? emptyReviewQueueState();
+  }
+
+  /** The plain-JSON state (the live object: serialise it, do not mutate it). */
+  toJSON(): ReviewQueueStateData {
+    return this.s;
+  }
+
+  // --- time ----------------------------------------------------------------------------------------
+
+  /**
+   * Applies the clock: expired leases return their task to pending; tasks past their lifetime expire
+   * (escalated ones leave the queue but stay known). Called before every message and on timers.
+   */
+  tick(nowMs: number): void {
+    if (this.dueCache !== undefined && nowMs < this.dueCache) return;
+    const expiredIds: string[] = [];
+    for (const id of this.s.order) {
+      const t = this.s.tasks[id];
+      if (t.lease && t.lease.expiresAtMs <= nowMs) {
+        delete t.lease;
+        if (t.status === 'claimed') t.status = 'pending';
+        this.s.counters.leaseExpiries++;
+      }
+      if (t.enqueuedAtMs + this.opts.lifetimeMs <= nowMs) expiredIds.push(id);
+    }
+    for (const id of expiredIds) {
+      const t = this.s.tasks[id];
+      if (t.status === 'escalated') this.finish(id, 'escalated', t.escalatedAtMs ?? nowMs);
+      else {
+        this.s.counters.expired++;
+        this.finish(id, 'expired', nowMs);
+      }
+    }
+    this.dueCache = undefined;
+    this.dueCache = this.nextDueMs();
+  }
+
+  /** The next instant `tick` would change something (lease end or task lifetime), or Infinity. */
+  nextDueMs(): number {
+    if (this.dueCache !== undefined) return this.dueCache;
+    let due = Infinity;
+    for (const id of this.s.order) {
+      const t = this.s.tasks[id];
+      due = Math.min(due, t.enqueuedAtMs + this.opts.lifetimeMs);
+      if (t.lease) due = Math.min(due, t.lease.expiresAtMs);
+    }
+    this.dueCache = due;
+    return due;
+  }
+
+  // --- messages ------------------------------------------------------------------------------------
+
+  /**
+   * Adds tasks (already validated), ignoring ids already known (adding is idempotent). Tasks for another
+   * model, or beyond the queue's capacity, are dropped and recorded as rejections.
+   */
+  addTasks(tasks: ReviewTask[], nowMs: number): { added: number; duplicates: number; dropped: number } {
+    this.tick(nowMs);
+    let added = 0;
+    let duplicates = 0;
+    let dropped = 0;
+    // Oldest first within a batch; the sort is stable, so equal timestamps keep the sender's order.
+    const sorted = [...tasks].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+    let bytes = this.openBytes();
+    for (const task of sorted) {
+      if (hasOwn(this.s.tasks, task.taskId) || hasOwn(this.s.finished, task.taskId)) {
+        duplicates++;
+        this.s.counters.duplicateTasks++;
+        continue;
+      }
+      if (this.opts.modelId !== undefined && task.modelId !== this.opts.modelId) {
+        dropped++;
+        this.s.counters.droppedTasks++;
+        this.reject(
+          nowMs,
+          'addTasks',
+          'signal',
+          'wrong-model',
+          `task is for model "${task.modelId}", this queue is for "${this.opts.modelId}"`,
+          task.taskId,
+        );
+        continue;
+      }
+      const size = JSON.stringify(task).length;
+      if (this.s.order.length >= this.opts.maxOpenTasks || bytes + size > this.opts.maxOpenTaskBytes) {
+        dropped++;
+        this.s.counters.droppedTasks++;
+        this.reject(
+          nowMs,
+          'addTasks',
+          'signal',
+          'queue-full',
+          `queue full (${this.s.order.length} tasks, ${bytes} bytes; limits ${this.opts.maxOpenTasks} tasks, ${this.opts.maxOpenTaskBytes} bytes)`,
+          task.taskId,
+        );
+        continue;
+      }
+      bytes += size;
+      setOwn(this.s.tasks, task.taskId, {
+        task,
+        status: 'pending',
+        enqueuedAtMs: nowMs,
+        labels: [],
+        skippedBy: [],
+        bytes: size,
+      });
+      this.s.order.push(task.taskId);
+      this.s.counters.added++;
+      added++;
+    }
+    this.dueCache = undefined;
+    return { added, duplicates, dropped };
+  }
+
+  /** Records a message that could not even be read (bad payload): counted and kept, never thrown. */
+  rejectInvalid(
+    nowMs: number,
+    message: string,
+    via: Via,
+    detail: string,
+    code: RejectionCode = 'invalid-payload',
+    taskId?: string,
+  ): void {
+    this.reject(nowMs, message, via, code, detail, taskId);
+  }
+
+  /**
+   * A label from an annotator. Hard tasks need `consensusK` agreeing labels from distinct annotators
+   * (at most `maxAnnotatorsPerHardTask`, then escalated); other tasks are done on one label.
+   */
+  submitLabel(
+    p: { taskId: string; label: string; annotator: string; note?: string },
+    nowMs: number,
+    via: Via = 'signal',
+  ): SubmitResult {
+    this.tick(nowMs);
+    const msg = via === 'signal' ? 'submitLabel' : 'submitLabelUpdate';
+    const fail = (code: RejectionCode, detail: string, status: SubmitResult['status']): SubmitResult => {
+      this.reject(nowMs, msg, via, code, detail, p.taskId, p.annotator);
+      return rejected(code, detail, status);
+    };
+    if (p.annotator.trim() === '')
+      return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
+    const open = getOwn(this.s.tasks, p.taskId);
+    const known = open ?? getOwn(this.s.finished, p.taskId);
+    if (!known) return fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
+    const mine = known.labels.find((l) => l.annotator === p.annotator);
+    if (mine) {
+      if (mine.label === p.label) {
+        this.s.counters.duplicateLabels++;
+        return {
+          accepted: true,
+          reason: 'duplicate',
+          detail: 'this label was already counted',
+          status: this.statusOf(p.taskId),
+        };
+      }
+      return fail(
+        'conflicting-label',
+        `${clip(p.annotator)} already labelled this task "${mine.label}"; a different label is not accepted`,
+        this.statusOf(p.taskId),
+      );
+    }
+    if (!open || open.status === 'escalated') {
+      return fail(
+        'task-finished',
+        `task is ${open ? open.status : known.status}; no more labels are taken`,
+        this.statusOf(p.taskId),
+      );
+    }
+    if (!open.task.classes.includes(p.label)) {
+      return fail(
+        'label-not-in-classes',
+        `label "${clip(p.label)}" is not one of the task's classes (${open.task.classes.join(', ')})`,
+        open.status,
+      );
+    }
+    if (open.lease && open.lease.annotator !== p.annotator) {
+      return fail(
+        'claimed-by-other',
+        `task is claimed by ${open.lease.annotator} until ${iso(open.lease.expiresAtMs)}`,
+        open.status,
+      );
+    }
+    const label: ReceivedLabel = { annotator: p.annotator, label: p.label, atMs: nowMs };
+    if (p.note !== undefined && p.note !== '') label.note = clip(p.note, 2000);
+    open.labels.push(label);
+    delete open.lease;
+    open.status = 'pending';
+    this.annotator(p.annotator).submitted++;
+    this.s.counters.labelsAccepted++;
+    this.settle(p.taskId, open, nowMs);
+    return { accepted: true, status: this.statusOf(p.taskId) };
+  }
+
+  /** Hands the annotator the oldest pending task they have not labelled or skipped, under a lease. */
+  claim(p: { annotator: string; leaseSeconds?: number }, nowMs: number): ClaimResult {
+    this.tick(nowMs);
+    if (p.annotator.trim() === '') {
+      const detail = 'annotator must not be empty';
+      this.reject(nowMs, 'claimTask', 'update', 'empty-annotator', detail);
+      return { task: null, reason: 'empty-annotator', detail };
+    }
+    const leaseMs = p.leaseSeconds !== undefined ? p.leaseSeconds * 1000 : this.opts.leaseMs;
+    // An annotator holds one lease at a time: claiming again returns (and renews) the held task.
+    for (const id of this.s.order) {
+      const t = this.s.tasks[id];
+      if (t.status === 'claimed' && t.lease?.annotator === p.annotator) {
+        t.lease = { annotator: p.annotator, expiresAtMs: nowMs + leaseMs, leaseMs };
+        this.dueCache = undefined;
+        return { task: this.claimedView(t) };
+      }
+    }
+    for (const id of this.s.order) {
+      const t = this.s.tasks[id];
+      if (t.status !== 'pending') continue;
+      if (t.skippedBy.includes(p.annotator) || t.labels.some((l) => l.annotator === p.annotator)) continue;
+      t.status = 'claimed';
+      t.lease = { annotator: p.annotator, expiresAtMs: nowMs + leaseMs, leaseMs };
+      this.annotator(p.annotator).claimed++;
+      this.dueCache = undefined;
+      return { task: this.claimedView(t) };
+    }
+    return { task: null, reason: 'no-task', detail: `no pending task left for ${clip(p.annotator)}` };
+  }
+
+  /** Extends the caller's lease by its original length. */
+  renewLease(p: { taskId: string; annotator: string }, nowMs: number): SubmitResult {
+    this.tick(nowMs);
+    const checked = this.checkLeaseHolder('renewLease', 'update', p, nowMs);
+    if ('result' in checked) return checked.result;
+    const lease = checked.task.lease!;
+    lease.expiresAtMs = nowMs + lease.leaseMs;
+    this.dueCache = undefined;
+    return { accepted: true, status: 'claimed', leaseExpiresAt: iso(lease.expiresAtMs) };
+  }
+
+  /** Gives a claimed task back to the queue before its lease ends. */
+  releaseTask(p: { taskId: string; annotator: string }, nowMs: number, via: Via = 'signal'): SubmitResult {
+    this.tick(nowMs);
+    const checked = this.checkLeaseHolder('releaseTask', via, p, nowMs);
+    if ('result' in checked) return checked.result;
+    delete checked.task.lease;
+    checked.task.status = 'pending';
+    return { accepted: true, status: 'pending' };
+  }
+
+  /** The annotator will not label this task: it stays pending for others and is never offered to them again. */
+  skipTask(p: { taskId: string; annotator: string }, nowMs: number, via: Via = 'signal'): SubmitResult {
+    this.tick(nowMs);
+    const fail = (code: RejectionCode, detail: string, status: SubmitResult['status']): SubmitResult => {
+      this.reject(nowMs, 'skipTask', via, code, detail, p.taskId, p.annotator);
+      return rejected(code, detail, status);
+    };
+    if (p.annotator.trim() === '')
+      return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
+    const open = getOwn(this.s.tasks, p.taskId);
+    if (!open) {
+      const fin = getOwn(this.s.finished, p.taskId);
+      return fin
+        ? fail('task-finished', `task is ${fin.status}`, fin.status)
+        : fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
+    }
+    if (open.status === 'escalated') return fail('task-finished', 'task is escalated', open.status);
+    if (open.skippedBy.includes(p.annotator)) {
+      return { accepted: true, reason: 'duplicate', detail: 'already skipped', status: open.status };
+    }
+    if (open.labels.some((l) => l.annotator === p.annotator)) {
+      return fail('already-labelled', `${clip(p.annotator)} already labelled this task`, open.status);
+    }
+    if (open.lease && open.lease.annotator !== p.annotator) {
+      return fail(
+        'claimed-by-other',
+        `task is claimed by ${open.lease.annotator} until ${iso(open.lease.expiresAtMs)}`,
+        open.status,
+      );
+    }
+    open.skippedBy.push(p.annotator);
+    delete open.lease;
+    open.status = 'pending';
+    this.annotator(p.annotator).skipped++;
+    return { accepted: true, status: 'pending' };
+  }
+
+  // --- outbox --------------------------------------------------------------------------------------
+
+  outboxSize(): number {
+    return this.s.outbox.length;
+  }
+
+  /** The first `n` rows of the outbox (not removed until `markFlushed`). */
+  peekOutbox(n: number): ReviewLabelRow[] {
+    return this.s.outbox.slice(0, n);
+  }
+
+  /** The sequence number naming the next flushed batch. */
+  nextFlushSeq(): number {
+    return this.s.flushSeq;
+  }
+
+  /** Removes the first `n` rows after they were written, and advances the batch sequence. */
+  markFlushed(n: number): void {
+    this.s.outbox.splice(0, n);
+    this.s.counters.flushedRows += n;
+    this.s.counters.flushedBatches++;
+    this.s.flushSeq++;
+  }
+
+  markFlushFailed(): void {
+    this.s.counters.flushFailures++;
+  }
+
+  markContinuedAsNew(): void {
+    this.s.counters.continuedAsNew++;
+  }
+
+  // --- views ---------------------------------------------------------------------------------------
+
+  task(taskId: string): TaskView | null {
+    const open = getOwn(this.s.tasks, taskId);
+    if (open) return this.openView(taskId, open);
+    const fin = getOwn(this.s.finished, taskId);
+    if (!fin) return null;
+    return {
+      taskId,
+      status: fin.status,
+      enqueuedAt: iso(fin.enqueuedAtMs),
+      finishedAt: iso(fin.finishedAtMs),
+      labels: fin.labels.map(labelView),
+      skippedBy: [...fin.skippedBy],
+      ...(fin.finalLabel !== undefined ? { finalLabel: fin.finalLabel } : {}),
+    };
+  }
+
+  /** Tasks still in the queue, oldest first. */
+  list(opts: { limit?: number; statuses?: TaskStatus[] } = {}): TaskView[] {
+    const statuses = opts.statuses ?? ['pending', 'claimed', 'escalated'];
+    const limit = opts.limit ?? 50;
+    const out: TaskView[] = [];
+    for (const id of this.s.order) {
+      if (out.length >= limit) break;
+      const t = this.s.tasks[id];
+      if (statuses.includes(t.status)) out.push(this.openView(id, t));
+    }
+    if (out.length < limit && (statuses.includes('done') || statuses.includes('expired'))) {
+      for (let i = this.s.finishedOrder.length - 1; i >= 0 && out.length < limit; i--) {
+        const id = this.s.finishedOrder[i];
+        const f = this.s.finished[id];
+        if (statuses.includes(f.status)) out.push(this.task(id)!);
+      }
+    }
+    return out;
+  }
+
+  stats(nowMs: number, extra: { modelId?: string; historyLength?: number } = {}): ReviewStats {
+    let pending = 0;
+    let claimed = 0;
+    let oldest: number | null = null;
+    for (const id of this.s.order) {
+      const t = this.s.tasks[id];
+      if (t.status === 'pending') {
+        pending++;
+        if (oldest === null || t.enqueuedAtMs < oldest) oldest = t.enqueuedAtMs;
+      } else if (t.status === 'claimed') claimed++;
+    }
+    const c = this.s.counters;
+    const annotators: ReviewStats['annotators'] = {};
+    for (const name of Object.keys(this.s.annotators))
+      setOwn(annotators, name, { ...this.s.annotators[name] });
+    return {
+      modelId: extra.modelId ?? this.opts.modelId ?? '',
+      pending,
+      claimed,
+      done: c.done,
+      escalated: c.escalated,
+      expired: c.expired,
+      rejected: c.rejected,
+      added: c.added,
+      duplicateTasks: c.duplicateTasks,
+      droppedTasks: c.droppedTasks,
+      labelsAccepted: c.labelsAccepted,
+      duplicateLabels: c.duplicateLabels,
+      leaseExpiries: c.leaseExpiries,
+      annotators,
+      oldestPendingAgeMs: oldest === null ? null : Math.max(0, nowMs - oldest),
+      outbox: this.s.outbox.length,
+      flushedRows: c.flushedRows,
+      flushedBatches: c.flushedBatches,
+      flushFailures: c.flushFailures,
+      rejections: this.s.rejections.map((r): RejectionView => ({ ...omitAtMs(r), at: iso(r.atMs) })),
+      continuedAsNew: c.continuedAsNew,
+      historyLength: extra.historyLength ?? 0,
+    };
+  }
+
+  // --- internals -----------------------------------------------------------------------------------
+
+  private statusOf(taskId: string): SubmitResult['status'] {
+    return getOwn(this.s.tasks, taskId)?.status ?? getOwn(this.s.finished, taskId)?.status ?? 'unknown';
+  }
+
+  private openBytes(): number {
+    let n = 0;
+    for (const id of this.s.order) n += this.s.tasks[id].bytes;
+    return n;
+  }
+
+  private annotator(name: string): AnnotatorCounters {
+    let a = getOwn(this.s.annotators, name);
+    if (!a) {
+      a = { claimed: 0, submitted: 0, skipped: 0 };
+      setOwn(this.s.annotators, name, a);
+    }
+    return a;
+  }
+
+  private reject(
+    nowMs: number,
+    message: string,
+    via: Via,
+    code: RejectionCode,
+    detail: string,
+    taskId?: string,
+    annotator?: string,
+  ): void {
+    this.s.counters.rejected++;
+    const r: Rejection = { atMs: nowMs, message, via, code, detail: clip(detail, 500) };
+    if (taskId !== undefined) r.taskId = clip(taskId);
+    if (annotator !== undefined) r.annotator = clip(annotator);
+    this.s.rejections.push(r);
+    const extra = this.s.rejections.length - this.opts.maxRejectionsKept;
+    if (extra > 0) this.s.rejections.splice(0, extra);
+  }
+
+  private checkLeaseHolder(
+    message: string,
+    via: Via,
+    p: { taskId: string; annotator: string },
+    nowMs: number,
+  ): { task: OpenTaskRecord } | { result: SubmitResult } {
+    const fail = (code: RejectionCode, detail: string, status: SubmitResult['status']) => {
+      this.reject(nowMs, message, via, code, detail, p.taskId, p.annotator);
+      return { result: rejected(code, detail, status) };
+    };
+    if (p.annotator.trim() === '')
+      return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
+    const open = getOwn(this.s.tasks, p.taskId);
+    if (!open) {
+      const fin = getOwn(this.s.finished, p.taskId);
+      return fin
+        ? fail('task-finished', `task is ${fin.status}`, fin.status)
+        : fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
+    }
+    if (open.status === 'escalated') return fail('task-finished', 'task is escalated', open.status);
+    if (!open.lease)
+      return fail('not-lease-holder', `task is not claimed (its lease ended or was released)`, open.status);
+    if (open.lease.annotator !== p.annotator) {
+      return fail(
+        'claimed-by-other',
+        `task is claimed by ${open.lease.annotator} until ${iso(open.lease.expiresAtMs)}`,
+        open.status,
+      );
+    }
+    return { task: open };
+  }
+
+  /** After a label: done (single label, or k agreeing), escalated (annotator cap reached), or pending again. */
+  private settle(taskId: string, t: OpenTaskRecord, nowMs: number): void {
+    if (!t.task.hard) {
+      this.complete(taskId, t, t.labels[0].label, 'single', nowMs);
+      return;
+    }
+    const counts = new Map<string, number>();
+    let best = '';
+    let bestCount = 0;
+    for (const l of t.labels) {
+      const n = (counts.get(l.label) ?? 0) + 1;
+      counts.set(l.label, n);
+      if (n > bestCount) {
+        best = l.label;
+        bestCount = n;
+      }
+    }
+    if (bestCount >= this.opts.consensusK) {
+      this.complete(taskId, t, best, `${bestCount}-of-${t.labels.length}`, nowMs);
+    } else if (t.labels.length >= this.opts.maxAnnotatorsPerHardTask) {
+      t.status = 'escalated';
+      t.escalatedAtMs = nowMs;
+      this.s.counters.escalated++;
+    }
+  }
+
+  private complete(taskId: string, t: OpenTaskRecord, label: string, consensus: string, nowMs: number): void {
+    const task = t.task;
+    const agreeing = t.labels.filter((l) => l.label === label);
+    const lineage: Record<string, string> = {
+      taskId,
+      annotators: agreeing.map((l) => l.annotator).join(','),
+      routeReason: task.routeReason,
+      consensus,
+      predictedLabel: task.predictedLabel,
+      givenLabel: task.givenLabel,
+      givenLabelSource: task.labelSource,
+      hard: String(task.hard),
+      audit: String(task.audit),
+      labelledAt: iso(nowMs),
+    };
+    if (agreeing.length < t.labels.length) {
+      lineage.dissent = t.labels
+        .filter((l) => l.label !== label)
+        .map((l) => `${l.annotator}:${l.label}`)
+        .join(',');
+    }
+    const row: ReviewLabelRow = {
+      requestId: task.requestId,
+      timestamp: task.timestamp ?? task.createdAt,
+      features: task.features,
+      label,
+      labelSource: 'human-review',
+      lineage,
+    };
+    if (task.slices) row.slices = task.slices;
+    this.s.outbox.push(row);
+    this.s.counters.done++;
+    this.finish(taskId, 'done', nowMs, label);
+  }
+
+  /** Moves a task out of the queue into the bounded memory of finished tasks. */
+  private finish(
+    taskId: string,
+    status: FinishedTaskRecord['status'],
+    nowMs: number,
+    finalLabel?: string,
+  ): void {
+    const t = this.s.tasks[taskId];
+    delete this.s.tasks[taskId];
+    const i = this.s.order.indexOf(taskId);
+    if (i >= 0) this.s.order.splice(i, 1);
+    const rec: FinishedTaskRecord = {
+      status,
+      enqueuedAtMs: t.enqueuedAtMs,
+      finishedAtMs: nowMs,
+      labels: t.labels,
+      skippedBy: t.skippedBy,
+    };
+    if (finalLabel !== undefined) rec.finalLabel = finalLabel;
+    setOwn(this.s.finished, taskId, rec);
+    this.s.finishedOrder.push(taskId);
+    const extra = this.s.finishedOrder.length - this.opts.maxFinishedKept;
+    if (extra > 0) for (const old of this.s.finishedOrder.splice(0, extra)) delete this.s.finished[old];
+    // Removing a task only removes deadlines: a cached earlier due time just costs one extra scan.
+  }
+
+  private openView(taskId: string, t: OpenTaskRecord): TaskView {
+    const v: TaskView = {
+      taskId,
+      status: t.status,
+      enqueuedAt: iso(t.enqueuedAtMs),
+      labels: t.labels.map(labelView),
+      skippedBy: [...t.skippedBy],
+      task: t.task,
+    };
+    if (t.lease) v.lease = { annotator: t.lease.annotator, expiresAt: iso(t.lease.expiresAtMs) };
+    if (t.escalatedAtMs !== undefined) v.finishedAt = iso(t.escalatedAtMs);
+    return v;
+  }
+
+  private claimedView(t: OpenTaskRecord): NonNullable<ClaimResult['task']> {
+    return {
+      ...t.task,
+      lease: { annotator: t.lease!.annotator, expiresAt: iso(t.lease!.expiresAtMs) },
+      labelsNeeded: t.task.hard ? this.opts.consensusK : 1,
+      labelsSoFar: t.labels.length,
+    };
+  }
+}
+
+function labelView(l: ReceivedLabel): TaskView['labels'][number] {
+  const v: TaskView['labels'][number] = { annotator: l.annotator, label: l.label, at: iso(l.atMs) };
+  if (l.note !== undefined) v.note = l.note;
+  return v;
+}
+
+function omitAtMs(r: Rejection): Omit<Rejection, 'atMs'> {
+  const { atMs: _atMs, ...rest } = r;
+  return rest;
+}

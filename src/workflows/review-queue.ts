@@ -1,0 +1,365 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { Activities } from '../activities';
+import { ModelIdSchema } from '../schemas/records';
+import {
+  ClaimTaskSchema,
+  PendingTasksQuerySchema,
+  ReleaseTaskSchema,
+  RenewLeaseSchema,
+  ReviewQueueConfigSchema,
+  ReviewTaskSchema,
+  SkipTaskSchema,
+  SubmitLabelSchema,
+  TaskQuerySchema,
+} from '../schemas/review';
+import type { ClaimResult, ReviewQueueConfig, ReviewTask, SubmitResult } from '../schemas/review';
+import {
+  addTasks,
+  claimTask,
+  pendingTasks,
+  releaseTask,
+  renewLease,
+  reviewStats,
+  skipTask,
+  submitLabel,
+  submitLabelUpdate,
+  task,
+} from './messages';
+import { reviewLabelBatchId } from './review-ids';
+import { restoreReviewQueueState, ReviewQueueState, reviewQueueOptions } from './review-queue-state';
+import type { ReviewQueueStateData } from './review-queue-state';
+
+/** Input of `reviewQueue`: the model, optional tuning, and the state carried over by continue-as-new. */
+export interface ReviewQueueInput {
+  modelId: string;
+  config?: ReviewQueueConfig;
+  /** Set by continue-as-new only. */
+  state?: ReviewQueueStateData;
+}
+
+const DEFAULT_FLUSH_BATCH_SIZE = 200;
+const DEFAULT_FLUSH_EVERY_MS = 60_000;
+const DEFAULT_MAX_HISTORY_EVENTS = 2000;
+/** Flushes attempted before continue-as-new; whatever is left travels in the state. */
+const MAX_FLUSHES_BEFORE_CONTINUE = 20;
+
+const { flushReviewLabels } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['ZodError'],
+  },
+});
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; detail: string };
+
+/** Validates a message payload; the detail names the first offending field. */
+function parsePayload<T>(schema: z.ZodType<T>, value: unknown): Parsed<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0];
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(payload)';
+  return { ok: false, detail: `${where}: ${issue.message}` };
+}
+
+/** The task id of a payload that failed validation, when it has a readable one. */
+function taskIdOf(value: unknown): string | undefined {
+  const id = (value as { taskId?: unknown } | null | undefined)?.taskId;
+  return typeof id === 'string' ? id.slice(0, 200) : undefined;
+}
+
+/** Update validators run before the update enters history: a malformed payload is rejected there. */
+function validatorFor(name: string, schema: z.ZodType<unknown>) {
+  return (payload: unknown): void => {
+    const r = parsePayload(schema, payload);
+    if (!r.ok)
+      throw ApplicationFailure.nonRetryable(`invalid ${name} payload: ${r.detail}`, 'InvalidPayload');
+  };
+}
+
+/**
+ * The human review queue of one model (workflow id `review-{modelId}`): a long-running entity workflow
+ * answered through signals, updates and queries (see messages.ts and REVIEW.md). Finished labels are
+ * written in batches to `labels/{model}/human/`; the run continues as new when Temporal suggests it or
+ * its history reaches `maxHistoryEvents`, carrying its state as plain JSON. Bad input never fails it:
+ * malformed signals are recorded as rejections, malformed updates are refused by their validators.
+ */
+export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
+  const info = workflowInfo();
+  const now = (): number => Date.now(); // workflow time: deterministic on replay
+
+  const modelParse = ModelIdSchema.safeParse(input?.modelId);
+  const modelId = modelParse.success ? modelParse.data : String(input?.modelId ?? '');
+  const configParse = ReviewQueueConfigSchema.safeParse(input?.config ?? {});
+  const config: ReviewQueueConfig = configParse.success ? configParse.data : {};
+  const flushBatchSize = config.flushBatchSize ?? DEFAULT_FLUSH_BATCH_SIZE;
+  const flushEveryMs = config.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS;
+  const maxHistoryEvents = config.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+
+  const restored = restoreReviewQueueState(input?.state);
+  const q = new ReviewQueueState(
+    reviewQueueOptions(config, modelParse.success ? modelId : undefined),
+    restored.data,
+  );
+  if (!restored.ok) {
+    log.error('review queue: carried state unreadable, starting empty', { workflowId: info.workflowId });
+    q.rejectInvalid(now(), 'workflow input', 'signal', 'state: not a review queue state; started empty');
+  }
+  if (!configParse.success) {
+    const detail = parsePayload(ReviewQueueConfigSchema, input?.config);
+    q.rejectInvalid(
+      now(),
+      'workflow input',
+      'signal',
+      `config ${detail.ok ? '' : detail.detail}; defaults used`,
+    );
+  }
+  if (!modelParse.success && input?.state === undefined) {
+    q.rejectInvalid(
+      now(),
+      'workflow input',
+      'signal',
+      `modelId "${modelId}" is not a valid model id; labels cannot be written`,
+    );
+  }
+
+  // --- loop bookkeeping: handlers wake the loop only when it must act before its current timer ---
+  let waitingUntil = Infinity;
+  let wake = false;
+  /** When the oldest unflushed row entered the outbox (this run). */
+  let outboxSince: number | undefined = q.outboxSize() > 0 ? now() : undefined;
+  /** After a failed flush, the next attempt waits until then. */
+  let flushBlockedUntil = 0;
+
+  const flushDueAt = (): number =>
+    outboxSince === undefined ? Infinity : Math.max(flushBlockedUntil, outboxSince + flushEveryMs);
+  const nextWakeAt = (): number => Math.min(q.nextDueMs(), flushDueAt());
+  const continueDue = (): boolean => {
+    const i = workflowInfo();
+    return i.continueAsNewSuggested || i.historyLength >= maxHistoryEvents;
+  };
+  const afterMessage = (): void => {
+    const t = now();
+    if (q.outboxSize() > 0 && outboxSince === undefined) outboxSince = t;
+    if ((q.outboxSize() >= flushBatchSize && t >= flushBlockedUntil) || nextWakeAt() < waitingUntil)
+      wake = true;
+  };
+
+  /** Runs a handler body; an unexpected error is logged and recorded, never thrown into the workflow. */
+  const guarded = <T>(
+    message: string,
+    via: 'signal' | 'update',
+    body: () => T,
+    fallback: (detail: string) => T,
+  ): T => {
+    try {
+      return body();
+    } catch (err) {
+      const detail = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+      log.error(`review queue: ${message} failed`, { error: detail });
+      q.rejectInvalid(now(), message, via, detail);
+      return fallback(detail);
+    } finally {
+      afterMessage();
+    }
+  };
+  const rejectedResult = (detail: string): SubmitResult => ({
+    accepted: false,
+    reason: 'invalid-payload',
+    detail,
+    status: 'unknown',
+  });
+
+  // --- signals: never throw; invalid payloads become rejections -----------------------------------
+  setHandler(addTasks, (payload: unknown) =>
+    guarded(
+      'addTasks',
+      'signal',
+      () => {
+        // Each task is validated on its own, so one bad task does not drop the batch.
+        const raw = (payload as { tasks?: unknown } | null | undefined)?.tasks;
+        if (!Array.isArray(raw)) {
+          q.rejectInvalid(now(), 'addTasks', 'signal', 'tasks: expected an array of review tasks');
+          return;
+        }
+        const valid: ReviewTask[] = [];
+        raw.forEach((item, i) => {
+          const r = parsePayload(ReviewTaskSchema, item);
+          if (r.ok) valid.push(r.value);
+          else
+            q.rejectInvalid(
+              now(),
+              'addTasks',
+              'signal',
+              `tasks.${i}.${r.detail}`,
+              'invalid-task',
+              taskIdOf(item),
+            );
+        });
+        q.addTasks(valid, now());
+      },
+      () => undefined,
+    ),
+  );
+  setHandler(submitLabel, (payload: unknown) =>
+    guarded(
+      'submitLabel',
+      'signal',
+      () => {
+        const p = parsePayload(SubmitLabelSchema, payload);
+        if (p.ok) q.submitLabel(p.value, now(), 'signal');
+        else q.rejectInvalid(now(), 'submitLabel', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
+      },
+      () => undefined,
+    ),
+  );
+  setHandler(skipTask, (payload: unknown) =>
+    guarded(
+      'skipTask',
+      'signal',
+      () => {
+        const p = parsePayload(SkipTaskSchema, payload);
+        if (p.ok) q.skipTask(p.value, now(), 'signal');
+        else q.rejectInvalid(now(), 'skipTask', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
+      },
+      () => undefined,
+    ),
+  );
+  setHandler(releaseTask, (payload: unknown) =>
+    guarded(
+      'releaseTask',
+      'signal',
+      () => {
+        const p = parsePayload(ReleaseTaskSchema, payload);
+        if (p.ok) q.releaseTask(p.value, now(), 'signal');
+        else q.rejectInvalid(now(), 'releaseTask', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
+      },
+      () => undefined,
+    ),
+  );
+
+  // --- updates: validated before they enter history; rule violations are answered, not thrown -----
+  setHandler(
+    submitLabelUpdate,
+    (payload) =>
+      guarded(
+        'submitLabelUpdate',
+        'update',
+        () => q.submitLabel(SubmitLabelSchema.parse(payload), now(), 'update'),
+        rejectedResult,
+      ),
+    {
+      validator: validatorFor('submitLabelUpdate', SubmitLabelSchema),
+      description: 'label a task and get the verdict',
+    },
+  );
+  setHandler(
+    claimTask,
+    (payload) =>
+      guarded(
+        'claimTask',
+        'update',
+        () => q.claim(ClaimTaskSchema.parse(payload), now()),
+        (detail): ClaimResult => ({ task: null, reason: 'no-task', detail }),
+      ),
+    {
+      validator: validatorFor('claimTask', ClaimTaskSchema),
+      description: 'claim the oldest pending task under a lease',
+    },
+  );
+  setHandler(
+    renewLease,
+    (payload) =>
+      guarded(
+        'renewLease',
+        'update',
+        () => q.renewLease(RenewLeaseSchema.parse(payload), now()),
+        rejectedResult,
+      ),
+    { validator: validatorFor('renewLease', RenewLeaseSchema), description: "extend the caller's lease" },
+  );
+
+  // --- queries: read-only ------------------------------------------------------------------------
+  setHandler(pendingTasks, (payload?: unknown) => {
+    const p = parsePayload(PendingTasksQuerySchema, payload ?? {});
+    if (!p.ok) throw new Error(`invalid pendingTasks payload: ${p.detail}`);
+    return q.list(p.value);
+  });
+  setHandler(task, (payload: unknown) => {
+    const p = parsePayload(TaskQuerySchema, payload);
+    if (!p.ok) throw new Error(`invalid task payload: ${p.detail}`);
+    return q.task(p.value.taskId);
+  });
+  setHandler(reviewStats, () => q.stats(now(), { modelId, historyLength: workflowInfo().historyLength }));
+
+  /** Writes up to one batch from the outbox; on failure the rows stay and the next try waits. */
+  const flushOnce = async (): Promise<boolean> => {
+    const n = Math.min(q.outboxSize(), flushBatchSize);
+    const rows = q.peekOutbox(n);
+    const batchId = reviewLabelBatchId(info.workflowId, q.nextFlushSeq());
+    try {
+      await flushReviewLabels({ modelId, batchId, rows });
+      q.markFlushed(n);
+      if (q.outboxSize() === 0) outboxSince = undefined;
+      return true;
+    } catch (err) {
+      q.markFlushFailed();
+      flushBlockedUntil = now() + flushEveryMs;
+      log.warn('review queue: writing labels failed; keeping them for the next try', {
+        batchId,
+        rows: n,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return false;
+    }
+  };
+
+  for (;;) {
+    const t = now();
+    q.tick(t);
+    if (q.outboxSize() > 0 && outboxSince === undefined) outboxSince = t;
+    if (
+      q.outboxSize() > 0 &&
+      t >= flushBlockedUntil &&
+      (q.outboxSize() >= flushBatchSize || t >= flushDueAt())
+    ) {
+      await flushOnce();
+      continue;
+    }
+    if (continueDue()) break;
+    const next = nextWakeAt();
+    wake = false;
+    waitingUntil = next;
+    const woken = (): boolean => wake || continueDue();
+    if (next === Infinity) await condition(woken);
+    else await condition(woken, Math.max(1, next - t));
+    waitingUntil = Infinity;
+  }
+
+  // Continue-as-new: let handlers finish, write what is waiting, carry the rest as plain JSON.
+  await condition(allHandlersFinished);
+  for (let i = 0; i < MAX_FLUSHES_BEFORE_CONTINUE && q.outboxSize() > 0; i++) {
+    if (!(await flushOnce())) break;
+  }
+  await condition(allHandlersFinished);
+  q.tick(now());
+  q.markContinuedAsNew();
+  log.info('review queue: continuing as new', {
+    workflowId: info.workflowId,
+    historyLength: workflowInfo().historyLength,
+    outbox: q.outboxSize(),
+  });
+  await continueAsNew<typeof reviewQueue>({ modelId, config, state: q.toJSON() });
+}
