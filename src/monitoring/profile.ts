@@ -1,0 +1,395 @@
+import { z } from 'zod';
+import type { Features } from '../schemas/records';
+import { sortFloat64 } from './sort';
+
+/** Label of the categorical bin holding reference values outside the top `maxCategories`. */
+export const OTHER_LABEL = '__other__';
+
+const CountSchema = z.number().int().nonnegative();
+const RateSchema = z.number().min(0).max(1);
+
+/** Fields every feature profile has. Rates are over all reference rows. */
+const profileBase = {
+  name: z.string().min(1),
+  /** Reference rows the profile was built from (all of them, whether or not this feature had a value). */
+  rows: CountSchema,
+  /** Rows where the feature was null or absent. */
+  missing: CountSchema,
+  missingRate: RateSchema,
+  /** Non-null values of another type than `valueType` (kept out of the value bins). */
+  typeMismatch: CountSchema,
+};
+
+/**
+ * A numeric feature: reference quantile cut points, fixed here so every later window is binned the same.
+ *
+ * Bins are right-closed: `[min, c1]`, `(c1, c2]`, …, `(cLast, max]`. Cut points are actual reference values
+ * (the lower empirical quantile, no interpolation), strictly increasing and strictly below `max`, so that
+ * every quantile bin holds at least one reference value. Equal cut points (heavy ties, e.g. a feature that
+ * is 0 half of the time) are deduplicated, so a profile may hold fewer bins than requested.
+ */
+export const NumericFeatureProfileSchema = z
+  .object({
+    ...profileBase,
+    kind: z.literal('numeric'),
+    valueType: z.literal('number'),
+    min: z.number(),
+    max: z.number(),
+    mean: z.number(),
+    cutPoints: z.array(z.number()),
+    /** Reference values per quantile bin; length is `cutPoints.length + 1`. */
+    binCounts: z.array(CountSchema),
+  })
+  .refine(
+    (p) => p.binCounts.length === p.cutPoints.length + 1,
+    'binCounts must have cutPoints.length + 1 entries',
+  );
+export type NumericFeatureProfile = z.infer<typeof NumericFeatureProfileSchema>;
+
+/**
+ * A categorical (string or boolean) feature: its most frequent values with frequencies, the rest pooled
+ * as {@link OTHER_LABEL}. Frequencies are over the rows where the feature had a value of the right type.
+ */
+export const CategoricalFeatureProfileSchema = z.object({
+  ...profileBase,
+  kind: z.literal('categorical'),
+  /** Booleans are categorical with the values "true" and "false". */
+  valueType: z.enum(['string', 'boolean']),
+  /** Distinct values seen in the reference. */
+  distinct: CountSchema,
+  /** Top values, most frequent first (ties by value). */
+  values: z.array(z.object({ value: z.string(), count: z.number().int().positive(), frequency: RateSchema })),
+  otherCount: CountSchema,
+  otherFrequency: RateSchema,
+  /**
+   * The values pooled into {@link OTHER_LABEL}, sorted, so a later window can still tell a rare training
+   * value from one never seen in training (which is what training-serving skew is about).
+   */
+  otherValues: z.array(z.string()),
+  /**
+   * False when there were more pooled values than `maxOtherValues`: then a value not listed may still have
+   * been seen in training, so unknown values count as "other" rather than "unseen" (high-cardinality
+   * features such as ids would otherwise always look 100 % unseen).
+   */
+  otherValuesComplete: z.boolean(),
+});
+export type CategoricalFeatureProfile = z.infer<typeof CategoricalFeatureProfileSchema>;
+
+export const FeatureProfileSchema = z.discriminatedUnion('kind', [
+  NumericFeatureProfileSchema,
+  CategoricalFeatureProfileSchema,
+]);
+export type FeatureProfile = z.infer<typeof FeatureProfileSchema>;
+
+/** The reference against which production windows are compared. Plain JSON, stored beside a model. */
+export const ReferenceProfileSchema = z.object({
+  schemaVersion: z.literal(1),
+  /** Hash of the rest of the profile; accumulators carry it so counts are never compared to the wrong bins. */
+  fingerprint: z.string(),
+  rows: CountSchema,
+  /** Requested quantile bins (the actual number per feature may be lower after deduplication). */
+  bins: z.number().int().min(1),
+  maxCategories: z.number().int().min(1),
+  /** Features, sorted by name. */
+  features: z.array(FeatureProfileSchema),
+  /** Features that occurred in the reference but never with a value: no type or bins can be learnt. */
+  emptyFeatures: z.array(z.string()),
+  /** Prediction scores on the reference rows, profiled like numeric features (one entry per class). */
+  scores: z.object({
+    rows: CountSchema,
+    positiveClass: z.string().nullable(),
+    classes: z.array(NumericFeatureProfileSchema),
+  }),
+});
+export type ReferenceProfile = z.infer<typeof ReferenceProfileSchema>;
+
+/** Scalar options of {@link buildProfile}. */
+export const BuildProfileOptionsSchema = z.object({
+  /** Quantile bins per numeric feature (and per score). */
+  bins: z.number().int().min(1).max(1000).default(10),
+  /** Categorical values kept individually; the rest are pooled as {@link OTHER_LABEL}. */
+  maxCategories: z.number().int().min(1).max(10_000).default(50),
+  /** Pooled values remembered by name (see `otherValuesComplete`). */
+  maxOtherValues: z.number().int().min(0).max(1_000_000).default(1000),
+  /** Profile only this class's score (binary classifiers); every class otherwise. */
+  positiveClass: z.string().min(1).optional(),
+});
+export type BuildProfileOptions = z.input<typeof BuildProfileOptionsSchema> & {
+  /** Scores the model gave the reference rows, class → probability (usually aligned with `rows`). */
+  scoreRows?: Record<string, number>[];
+};
+
+/** Everything seen for one feature while scanning the reference rows. */
+interface Collector {
+  present: number;
+  numbers: Float64Array | null;
+  nNumber: number;
+  strings: Map<string, number>;
+  nString: number;
+  nTrue: number;
+  nFalse: number;
+  nOther: number;
+}
+
+/**
+ * Builds the reference profile from reference rows (e.g. the training set) and optionally the scores the
+ * model gave them. Deterministic: the same rows in the same order give the same JSON and fingerprint.
+ */
+export function buildProfile(rows: Features[], options: BuildProfileOptions = {}): ReferenceProfile {
+  const opts = BuildProfileOptionsSchema.parse({
+    bins: options.bins,
+    maxCategories: options.maxCategories,
+    maxOtherValues: options.maxOtherValues,
+    positiveClass: options.positiveClass,
+  });
+  const n = rows.length;
+  const collectors = new Map<string, Collector>();
+  // Rows nearly always list their keys in the same order, so the collector found at position j of the
+  // previous row is tried first: a string comparison instead of a Map lookup per value.
+  const lastNames: string[] = [];
+  const lastCollectors: Collector[] = [];
+  for (const row of rows) {
+    let j = 0;
+    for (const name in row) {
+      let c: Collector | undefined;
+      if (lastNames[j] === name) {
+        c = lastCollectors[j];
+      } else {
+        c = collectors.get(name);
+        if (c === undefined) {
+          c = newCollector();
+          collectors.set(name, c);
+        }
+        lastNames[j] = name;
+        lastCollectors[j] = c;
+      }
+      collect(c, row[name], n);
+      j += 1;
+    }
+  }
+
+  const features: FeatureProfile[] = [];
+  const emptyFeatures: string[] = [];
+  for (const name of [...collectors.keys()].sort(byCodeUnit)) {
+    const c = collectors.get(name) as Collector;
+    const p = featureProfile(name, n, c, opts);
+    if (p === null) emptyFeatures.push(name);
+    else features.push(p);
+  }
+
+  const scores = scoreProfiles(options.scoreRows ?? [], opts);
+  const body: Omit<ReferenceProfile, 'fingerprint'> = {
+    schemaVersion: 1,
+    rows: n,
+    bins: opts.bins,
+    maxCategories: opts.maxCategories,
+    features,
+    emptyFeatures,
+    scores,
+  };
+  // Fingerprint second in the key order so it reads near the top of the JSON.
+  const { schemaVersion, ...rest } = body;
+  return { schemaVersion, fingerprint: fingerprintOf(body), ...rest };
+}
+
+function newCollector(): Collector {
+  return {
+    present: 0,
+    numbers: null,
+    nNumber: 0,
+    strings: new Map(),
+    nString: 0,
+    nTrue: 0,
+    nFalse: 0,
+    nOther: 0,
+  };
+}
+
+function collect(c: Collector, value: unknown, capacity: number): void {
+  if (value === null || value === undefined) return;
+  c.present += 1;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    // Allocated once at full size: growing arrays of a million doubles costs more than the memory saved.
+    if (c.numbers === null) c.numbers = new Float64Array(capacity);
+    c.numbers[c.nNumber] = value;
+    c.nNumber += 1;
+  } else if (typeof value === 'string') {
+    c.strings.set(value, (c.strings.get(value) ?? 0) + 1);
+    c.nString += 1;
+  } else if (value === true) {
+    c.nTrue += 1;
+  } else if (value === false) {
+    c.nFalse += 1;
+  } else {
+    c.nOther += 1;
+  }
+}
+
+type Opts = z.infer<typeof BuildProfileOptionsSchema>;
+
+/** Picks the feature's type by majority (ties: number, then string, then boolean) and profiles it. */
+function featureProfile(name: string, rows: number, c: Collector, opts: Opts): FeatureProfile | null {
+  const nBool = c.nTrue + c.nFalse;
+  if (c.present === 0) return null;
+  const missing = rows - c.present;
+  if (c.nNumber > 0 && c.nNumber >= c.nString && c.nNumber >= nBool) {
+    const values = (c.numbers as Float64Array).subarray(0, c.nNumber);
+    return numericProfile(name, rows, missing, c.present - c.nNumber, values, opts.bins);
+  }
+  if (c.nString > 0 && c.nString >= nBool) {
+    return categoricalProfile(name, rows, missing, c.present - c.nString, 'string', c.strings, opts);
+  }
+  if (nBool > 0) {
+    const counts = new Map<string, number>();
+    if (c.nTrue > 0) counts.set('true', c.nTrue);
+    if (c.nFalse > 0) counts.set('false', c.nFalse);
+    return categoricalProfile(name, rows, missing, c.present - nBool, 'boolean', counts, opts);
+  }
+  // Only values of unsupported types (objects): nothing to bin against.
+  return null;
+}
+
+/** Profiles one numeric column; `values` are sorted in place. Exported for the score profiles and tests. */
+export function numericProfile(
+  name: string,
+  rows: number,
+  missing: number,
+  typeMismatch: number,
+  values: Float64Array,
+  bins: number,
+): NumericFeatureProfile {
+  const k = values.length;
+  if (k === 0) throw new RangeError(`numericProfile(${name}): no values`);
+  sortFloat64(values);
+  const min = values[0];
+  const max = values[k - 1];
+  let sum = 0;
+  for (let i = 0; i < k; i += 1) sum += values[i];
+
+  // Cut point i is the value at rank ceil(i·k/bins) (lower empirical quantile); only strictly increasing
+  // cuts below max are kept, which both deduplicates ties and keeps the last bin non-empty.
+  const cutPoints: number[] = [];
+  for (let i = 1; i < bins; i += 1) {
+    const cut = values[Math.ceil((i * k) / bins) - 1];
+    if (cut < max && (cutPoints.length === 0 || cut > cutPoints[cutPoints.length - 1])) cutPoints.push(cut);
+  }
+  const binCounts: number[] = [];
+  let below = 0;
+  for (const cut of cutPoints) {
+    const upTo = upperBound(values, cut);
+    binCounts.push(upTo - below);
+    below = upTo;
+  }
+  binCounts.push(k - below);
+
+  return {
+    name,
+    rows,
+    missing,
+    missingRate: rows === 0 ? 0 : missing / rows,
+    typeMismatch,
+    kind: 'numeric',
+    valueType: 'number',
+    min,
+    max,
+    mean: sum / k,
+    cutPoints,
+    binCounts,
+  };
+}
+
+/** Number of sorted values ≤ x. */
+function upperBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function categoricalProfile(
+  name: string,
+  rows: number,
+  missing: number,
+  typeMismatch: number,
+  valueType: 'string' | 'boolean',
+  counts: Map<string, number>,
+  opts: Opts,
+): FeatureProfile {
+  const valid = rows - missing - typeMismatch;
+  const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]));
+  const top = sorted.slice(0, opts.maxCategories);
+  const rest = sorted.slice(opts.maxCategories);
+  const otherCount = rest.reduce((s, [, c]) => s + c, 0);
+  return {
+    name,
+    rows,
+    missing,
+    missingRate: rows === 0 ? 0 : missing / rows,
+    typeMismatch,
+    kind: 'categorical',
+    valueType,
+    distinct: counts.size,
+    values: top.map(([value, count]) => ({ value, count, frequency: count / valid })),
+    otherCount,
+    otherFrequency: valid === 0 ? 0 : otherCount / valid,
+    // `rest` is most-frequent-first, so a truncated list keeps the values most likely to come back.
+    otherValues: rest
+      .slice(0, opts.maxOtherValues)
+      .map(([v]) => v)
+      .sort(byCodeUnit),
+    otherValuesComplete: rest.length <= opts.maxOtherValues,
+  };
+}
+
+function scoreProfiles(scoreRows: Record<string, number>[], opts: Opts): ReferenceProfile['scores'] {
+  const positiveClass = opts.positiveClass ?? null;
+  let classes: string[];
+  if (positiveClass !== null) {
+    classes = [positiveClass];
+  } else {
+    const seen = new Set<string>();
+    for (const s of scoreRows) for (const cls in s) seen.add(cls);
+    classes = [...seen].sort(byCodeUnit);
+  }
+  const n = scoreRows.length;
+  const out: NumericFeatureProfile[] = [];
+  for (const cls of classes) {
+    const values = new Float64Array(n);
+    let k = 0;
+    let mismatch = 0;
+    for (const s of scoreRows) {
+      const v = Object.prototype.hasOwnProperty.call(s, cls) ? s[cls] : undefined;
+      if (typeof v === 'number' && Number.isFinite(v)) values[k++] = v;
+      else if (v !== undefined && v !== null) mismatch += 1;
+    }
+    if (k > 0) out.push(numericProfile(cls, n, n - k - mismatch, mismatch, values.subarray(0, k), opts.bins));
+  }
+  return { rows: n, positiveClass, classes: out };
+}
+
+/** Code-unit string order: locale-independent, so profiles are identical on every machine. */
+export function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A 53-bit hash (cyrb53) of the profile's JSON, as hex. Not cryptographic: it only has to make an
+ * accumulator built against another profile (other bins) fail loudly instead of giving nonsense.
+ */
+export function fingerprintOf(value: unknown): string {
+  const text = JSON.stringify(value);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+}
