@@ -23,6 +23,8 @@ export const TrainCandidateInputSchema = z.object({
   asOf: z.string(),
   retrain: RetrainConfigSchema.prefault({}),
   seed: z.number().int(),
+  /** The test set the candidate will be judged on: its rows are held out of training. */
+  testSetKey: z.string().nullable().default(null),
 });
 export type TrainCandidateInput = z.input<typeof TrainCandidateInputSchema>;
 
@@ -56,6 +58,11 @@ export function createTrainCandidate(deps: ActivityDeps) {
     const from = new Date(Date.parse(input.asOf) - retrain.trainingWindowDays * 86_400_000).toISOString();
     const inWindow = (ts: string): boolean => ts >= from && ts < input.asOf;
 
+    // Rows of the evaluation set never train the candidate, or the gate would grade it on its homework.
+    const heldOut = new Set<string>();
+    if (input.testSetKey)
+      for await (const r of readRows(deps.store, [input.testSetKey], LabeledRowSchema))
+        heldOut.add(r.requestId);
     const trainingData: string[] = [];
     const base = new Map<string, Row>();
     for await (const info of deps.store.list(`datasets/${modelId}/joined/`)) {
@@ -118,16 +125,22 @@ export function createTrainCandidate(deps: ActivityDeps) {
       maxShare: retrain.maxFeedbackShare,
       seed: input.seed,
     });
-    const rows = [...baseRows, ...capped.kept];
+    const rows = [...baseRows, ...capped.kept].filter((r) => !heldOut.has(r.requestId));
     heartbeat({ phase: 'train', rows: rows.length });
 
+    // The positive class must stay the same across versions, or metrics and thresholds silently flip.
+    const registry = new ModelRegistry(deps.store, { now: deps.now });
+    const championVersion = (await registry.getAliases(modelId)).aliases.champion;
+    const positiveClass =
+      retrain.positiveClass ??
+      (championVersion ? (await registry.getManifest(modelId, championVersion)).positiveClass : undefined);
     let trained;
     try {
       trained = trainAndEvaluate({
         rows,
         testFraction: retrain.testFraction,
         validationFraction: retrain.validationFraction,
-        positiveClass: retrain.positiveClass,
+        positiveClass,
         options: { l2: retrain.l2, seed: input.seed },
       });
     } catch (err) {
@@ -139,7 +152,6 @@ export function createTrainCandidate(deps: ActivityDeps) {
       }
       throw err;
     }
-    const registry = new ModelRegistry(deps.store, { now: deps.now });
     const registered = await registry.registerVersion({
       modelId,
       artifact: trained.artifact,
@@ -157,6 +169,7 @@ export function createTrainCandidate(deps: ActivityDeps) {
           baseRows: baseRows.length,
           feedback: capped.report,
           usedHistory,
+          heldOutTestRows: heldOut.size,
         },
       },
     });

@@ -29,5 +29,50 @@ export function formatStatus(st: CycleStatus): string {
       `summary: ${s.rows} predictions, ${s.labelled} labelled (${balance || 'none'}), ${s.misclassified} misclassified (${pct(s.misclassificationRate)})`,
     );
   }
+  if (st.routing) {
+    const r = st.routing.routing;
+    const reasons = Object.entries(r.byReason)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    lines.push(
+      `routing: ${st.routing.candidates} candidates → auto-relabel ${r.byRoute['auto-relabel'] ?? 0}, human review ${r.byRoute['human-review'] ?? 0}, dropped ${r.byRoute.drop ?? 0}; audited ${r.audited}`,
+    );
+    lines.push(`  reasons: ${reasons || 'none'}`);
+    if (st.routing.reviewQueueWorkflowId)
+      lines.push(
+        `  review queue: ${st.routing.reviewQueueWorkflowId} (${st.routing.reviewTasks} tasks sent)`,
+      );
+  }
+  if (st.testSet) {
+    const t = st.testSet;
+    lines.push(
+      t.refreshed
+        ? `test set: ${t.rows} rows over ${t.coverageDays} days (${t.added} new, ${t.kept} kept, ${t.droppedAged} aged out) → ${t.testSet?.dataKey}`
+        : `test set: not refreshed (${t.refusal})`,
+    );
+  }
+  if (st.caps) {
+    lines.push(
+      st.caps.allowed
+        ? `caps: retrain allowed (${st.caps.newLabelledRows} labelled rows since the last retrain)`
+        : `caps: retrain skipped; next allowed at ${st.caps.nextAllowedAt ?? 'when enough new evidence arrives'}`,
+    );
+    for (const c of st.caps.firedCaps) lines.push(`  ${c.cap}: ${c.detail}`);
+  }
+  if (st.retrain) {
+    const { train, evaluation, registeredAs } = st.retrain;
+    const m = (x: Record<string, number> | null, k: string): string =>
+      x && x[k] !== undefined ? x[k].toFixed(3) : '–';
+    lines.push(
+      `retrain: ${train.version} on ${train.trainingRows} rows (${train.feedback.kept} feedback rows, ${pct(train.feedback.share)})`,
+    );
+    lines.push(
+      `  vs champion ${evaluation.championVersion ?? '(none)'} on ${evaluation.testRows} test rows: precision ${m(evaluation.candidate, 'precision')} vs ${m(evaluation.champion, 'precision')}, recall ${m(evaluation.candidate, 'recall')} vs ${m(evaluation.champion, 'recall')}, f1 ${m(evaluation.candidate, 'f1')} vs ${m(evaluation.champion, 'f1')}`,
+    );
+    lines.push(
+      `  ${evaluation.blessed ? `blessed → ${registeredAs}` : 'not blessed'}: ${evaluation.reasons.join('; ')}`,
+    );
+  }
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@ import { registerReview } from './commands/review';
 import { registerWorker } from './commands/worker';
 import { registerDev } from './commands/dev';
 import { registerSimulate } from './commands/simulate';
+import { registerSchedule } from './commands/schedule';
 import { registerModels } from './commands/models';
 import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
@@ -22,6 +23,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerWorker(program, ctx);
   registerDev(program, ctx);
   registerSimulate(program, ctx);
+  registerSchedule(program, ctx);
   registerModels(program, ctx);
   registerServe(program, ctx);
   registerTrain(program, ctx);
@@ -48,7 +50,9 @@ export async function main(argv: string[]): Promise<number> {
       return 78;
     }
     if (err instanceof ZodError) {
-      console.error(`loopkeeper: invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`);
+      console.error(
+        `loopkeeper: invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`,
+      );
       return 64;
     }
     console.error(err);

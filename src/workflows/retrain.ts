@@ -43,6 +43,7 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
     asOf: input.asOf,
     retrain: input.policy.retrain,
     seed: input.policy.seed,
+    testSetKey: input.testSetKey,
   });
   const evaluation = await evaluateCandidate({
     modelId: input.modelId,

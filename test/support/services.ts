@@ -2,7 +2,10 @@ import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-const root = path.resolve(__dirname, '../..');
+import { packageRoot } from '../../src/config/package-root';
+
+// packageRoot() works from test/ under ts-jest and from dist/ when a bench imports this file.
+const root = packageRoot();
 
 export const testBucket = 'loopkeeper-test';
 export const testS3Credentials = { accessKeyId: 'loopkeeper', secretAccessKey: 'loopkeeper-secret' } as const;

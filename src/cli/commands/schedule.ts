@@ -1,0 +1,143 @@
+import type { Command } from 'commander';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { ScheduleDescription, ScheduleSpec } from '@temporalio/client';
+import { ModelIdSchema } from '../../schemas';
+import type { CliContext } from '../context';
+import { CliError, output } from '../context';
+
+/** Schedule id of a model's retraining cycles (one per model). */
+export function cycleScheduleId(modelId: string): string {
+  return `cycle-schedule-${modelId}`;
+}
+
+function spec(opts: { every?: string; cron?: string }): ScheduleSpec {
+  if (opts.every && opts.cron) throw new CliError('give --every or --cron, not both');
+  if (opts.cron) return { cronExpressions: [opts.cron] };
+  const every = opts.every ?? '1d';
+  if (!/^\d+(ms|s|m|h|d)$/.test(every))
+    throw new CliError(`--every "${every}": expected a duration such as 30m, 6h or 1d`);
+  return { intervals: [{ every: every as `${number}d` }] };
+}
+
+function describe(d: ScheduleDescription): Record<string, unknown> {
+  return {
+    scheduleId: d.scheduleId,
+    paused: d.state.paused,
+    note: d.state.note,
+    spec: d.spec,
+    overlap: d.policies.overlap,
+    catchupWindowMs: d.policies.catchupWindow,
+    nextActionTimes: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+    recentActions: d.info.recentActions
+      .slice(-5)
+      .map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+    running: d.info.runningActions.map((a) => a.workflow.workflowId),
+  };
+}
+
+/** `loopkeeper schedule create|pause|unpause|trigger|describe|delete`: scheduled retraining cycles. */
+export function registerSchedule(program: Command, ctx: () => CliContext): void {
+  const schedule = program
+    .command('schedule')
+    .description('scheduled continuous-learning cycles (Temporal Schedules)');
+  const model = (m: string): string => {
+    const r = ModelIdSchema.safeParse(m);
+    if (!r.success) throw new CliError(`--model "${m}": ${r.error.issues[0].message}`);
+    return r.data;
+  };
+  const handle = async (m: string) => (await ctx().client()).schedule.getHandle(cycleScheduleId(model(m)));
+  const notFound = (m: string) => (err: unknown) => {
+    if (err instanceof ScheduleNotFoundError)
+      throw new CliError(
+        `no schedule for model "${m}" (create it with \`loopkeeper schedule create --model ${m}\`)`,
+      );
+    throw err;
+  };
+
+  schedule
+    .command('create')
+    .requiredOption('--model <id>', 'model id')
+    .option('--every <duration>', 'interval, e.g. 1d, 6h (default 1d)')
+    .option('--cron <expr>', 'cron expression instead of an interval')
+    .option('--window-days <n>', 'days of traffic per cycle')
+    .option('--json', 'print JSON')
+    .action(
+      async (o: { model: string; every?: string; cron?: string; windowDays?: string; json?: boolean }) => {
+        const c = ctx();
+        const modelId = model(o.model);
+        const windowDays = o.windowDays ? Number(o.windowDays) : c.config.ingest.windowDays;
+        if (!Number.isInteger(windowDays) || windowDays < 1)
+          throw new CliError(`--window-days "${o.windowDays}": expected a positive integer`);
+        try {
+          const h = await (
+            await c.client()
+          ).schedule.create({
+            scheduleId: cycleScheduleId(modelId),
+            spec: spec(o),
+            action: {
+              type: 'startWorkflow',
+              workflowType: 'continuousLearningCycle',
+              // The window is computed from the workflow's start time, so each run covers the days before it.
+              args: [{ modelId, windowDays }],
+              taskQueue: c.config.temporal.taskQueue,
+              workflowId: `cycle-${modelId}-scheduled`,
+            },
+            // A cycle still running when the next is due is skipped: two cycles of one model never overlap.
+            policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+            state: { note: `retraining cycles for ${modelId}, created by loopkeeper` },
+          });
+          const d = await h.describe();
+          output(
+            o.json,
+            describe(d),
+            () =>
+              `created schedule ${d.scheduleId}; next runs: ${d.info.nextActionTimes
+                .slice(0, 3)
+                .map((t) => t.toISOString())
+                .join(', ')}`,
+          );
+        } catch (err) {
+          if (err instanceof ScheduleAlreadyRunning)
+            throw new CliError(
+              `a schedule for model "${modelId}" already exists (${cycleScheduleId(modelId)}); delete it first or use pause/unpause`,
+            );
+          throw err;
+        }
+      },
+    );
+  for (const [name, what] of [
+    ['pause', 'pause the schedule'],
+    ['unpause', 'resume the schedule'],
+    ['trigger', 'start one cycle now'],
+    ['delete', 'delete the schedule (running cycles continue)'],
+  ] as const) {
+    schedule
+      .command(name)
+      .description(what)
+      .requiredOption('--model <id>', 'model id')
+      .option('--note <text>', 'why (kept on the schedule)')
+      .action(async (o: { model: string; note?: string }) => {
+        const h = await handle(o.model);
+        const note = o.note ?? `${name} via loopkeeper CLI`;
+        const act =
+          name === 'pause'
+            ? h.pause(note)
+            : name === 'unpause'
+              ? h.unpause(note)
+              : name === 'trigger'
+                ? h.trigger()
+                : h.delete();
+        await act.catch(notFound(o.model));
+        console.log(`${name}: ${h.scheduleId}`);
+      });
+  }
+  schedule
+    .command('describe')
+    .requiredOption('--model <id>', 'model id')
+    .option('--json', 'print JSON')
+    .action(async (o: { model: string; json?: boolean }) => {
+      const d = await (await handle(o.model)).describe().catch(notFound(o.model));
+      const v = describe(d);
+      output(o.json, v, () => JSON.stringify(v, null, 2));
+    });
+}
