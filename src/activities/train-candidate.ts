@@ -9,7 +9,7 @@ import { capFeedbackShare } from '../policy/retrain-data';
 import { DatasetManifestSchema, JoinedRowSchema, LabeledRowSchema, ModelIdSchema } from '../schemas';
 import { primaryOutcome } from '../monitoring/window-summary';
 import { layout } from '../storage/layout';
-import { ModelRegistry } from '../storage/model-registry';
+import { ModelRegistry, VersionConflictError } from '../storage/model-registry';
 import { readJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
@@ -152,7 +152,7 @@ export function createTrainCandidate(deps: ActivityDeps) {
       }
       throw err;
     }
-    const registered = await registry.registerVersion({
+    const registration = registry.registerVersion({
       modelId,
       artifact: trained.artifact,
       manifest: {
@@ -172,6 +172,12 @@ export function createTrainCandidate(deps: ActivityDeps) {
           heldOutTestRows: heldOut.size,
         },
       },
+    });
+    // The version id is a hash of the artifact. The same model again (a retry after a crash, or training
+    // that converged to identical weights) meets its earlier registration: reuse it, don't fail the cycle.
+    const registered = await registration.catch(async (err: unknown) => {
+      if (!(err instanceof VersionConflictError)) throw err;
+      return { version: err.version, created: false };
     });
     return {
       version: registered.version,
