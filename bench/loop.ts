@@ -30,7 +30,6 @@ const WEEKS = Number(process.env.LOOPKEEPER_BENCH_WEEKS ?? 8);
 const LOOP_POLICY = {
   testSet: { maxAgeDays: 14, recentShare: 0.75 },
   gate: { minSliceRows: 300, rules: [{ metric: 'f1', minRelativeChange: -0.03 }] },
-  retrain: { trainingWindowDays: 7, minTrainingRows: 5000 },
 };
 const scenario: ScenarioConfigInput = {
   name: 'concept-drift',

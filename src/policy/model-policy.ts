@@ -6,7 +6,10 @@ import { TestSetRefreshConfigSchema } from './test-set-refresh';
 
 /** How a cycle assembles its training data. */
 export const RetrainConfigSchema = z.object({
-  /** Days of labelled production traffic (before the window's end) that form the base training set. */
+  /**
+   * Days of production traffic (before the window's end) whose labelled rows form the base training set.
+   * Must exceed the label delay: the newest `labelDelay` days have no matured outcomes yet.
+   */
   trainingWindowDays: z.number().int().min(1).max(365).default(14),
   /** Cap on the share of feedback-derived rows (auto + human relabels) in the training set. */
   maxFeedbackShare: z.number().min(0).max(1).default(0.3),
