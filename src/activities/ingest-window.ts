@@ -236,6 +236,8 @@ export function createIngestWindow(deps: ActivityDeps) {
         qKey,
         (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
         async (p) => {
+          // Shadow answers were never served: they are compared by the rollout, not learned from.
+          if (p.role === 'shadow') return;
           if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
           const outcomes = matured.get(p.requestId);
           if (!outcomes || joinedIds.has(p.requestId)) return;

@@ -11,6 +11,7 @@ import { registerSchedule } from './commands/schedule';
 import { registerModels } from './commands/models';
 import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
+import { registerDrift } from './commands/drift';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -27,6 +28,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerModels(program, ctx);
   registerServe(program, ctx);
   registerTrain(program, ctx);
+  registerDrift(program, ctx);
   return program;
 }
 

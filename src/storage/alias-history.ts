@@ -15,7 +15,10 @@ const READ_CONCURRENCY = 16;
 
 /** Key of one audit entry; lexicographic order = revision order, then order within the revision. */
 export function aliasHistoryKey(modelId: string, revision: number, seq: number): string {
-  return layout.aliasHistoryEntry(modelId, `${String(revision).padStart(10, '0')}-${String(seq).padStart(3, '0')}`);
+  return layout.aliasHistoryEntry(
+    modelId,
+    `${String(revision).padStart(10, '0')}-${String(seq).padStart(3, '0')}`,
+  );
 }
 
 /** The audit entries of the newest revision recorded in an aliases document. */

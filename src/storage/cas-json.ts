@@ -82,7 +82,8 @@ export async function updateJsonCas<T, R>(
   for (;;) {
     const current = await readVersionedJson(store, key, schema);
     const { next, result } = await decide(current);
-    if (next === undefined) return { result, value: current.value, etag: current.etag, written: false, conflicts };
+    if (next === undefined)
+      return { result, value: current.value, etag: current.etag, written: false, conflicts };
     // Validate before writing: a bad object must never reach a key that serving polls.
     const checked = schema.parse(next);
     try {

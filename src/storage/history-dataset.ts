@@ -24,7 +24,10 @@ export interface ReadRowsResult {
 }
 
 /** The newest history dataset of a model (by manifest createdAt, then key), or undefined when there is none. */
-export async function findLatestHistory(store: BlobStore, modelId: string): Promise<HistoryDataset | undefined> {
+export async function findLatestHistory(
+  store: BlobStore,
+  modelId: string,
+): Promise<HistoryDataset | undefined> {
   let best: HistoryDataset | undefined;
   for await (const info of store.list(layout.datasetKindPrefix(modelId, 'history'))) {
     if (!info.key.endsWith('/manifest.json')) continue;

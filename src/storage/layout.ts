@@ -36,6 +36,10 @@ export const layout = {
   predictionPart: (model: string, day: string, name: string) =>
     `logs/${model}/predictions/date=${day}/${name}.ndjson`,
   policy: (model: string) => `config/${model}/policy.json`,
+  /** Reference profile of a registered version (drift and skew monitoring compare windows with it). */
+  versionProfile: (model: string, version: string) => `models/${model}/versions/${version}/profile.json`,
+  /** Reference profile built without a champion (bootstrap history) or from a pinned window of logs. */
+  referenceProfile: (model: string, name: string) => `datasets/${model}/reference/${name}/profile.json`,
 } as const;
 
 /** Reads the day out of a partition key such as logs/churn/predictions/date=2026-06-01/part-0000.ndjson. */

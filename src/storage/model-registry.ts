@@ -28,13 +28,19 @@ import {
 import type { RolloutState } from './registry-rollout';
 import { readRollout, writeRollout } from './registry-rollout';
 import type { AliasAudit, AliasChange, AliasHistoryEntry, RolloutConfig } from './registry-schemas';
-import { AliasNameSchema, AliasesDocSchema, CHAMPION, PREVIOUS, ROLLED_BACK, VersionIdSchema } from './registry-schemas';
+import {
+  AliasNameSchema,
+  AliasesDocSchema,
+  CHAMPION,
+  PREVIOUS,
+  ROLLED_BACK,
+  VersionIdSchema,
+} from './registry-schemas';
 import type { ManifestFields } from './registry-versions';
 import {
   listManifests,
   readArtifact,
   readManifest,
-  readManifestVersioned,
   writeArtifactOnce,
   writeManifestOnce,
 } from './registry-versions';
@@ -145,7 +151,11 @@ export class ModelRegistry {
     const written = await writeManifestOnce(this.store, manifest);
     // A retry that carries a blessing the first attempt did not record still gets it recorded.
     if (!written.created && manifest.blessing && !written.manifest.blessing) {
-      return { version, manifest: await this.updateManifest({ modelId, version, blessing: manifest.blessing }), created: false };
+      return {
+        version,
+        manifest: await this.updateManifest({ modelId, version, blessing: manifest.blessing }),
+        created: false,
+      };
     }
     return { version, manifest: written.manifest, created: written.created };
   }
@@ -157,7 +167,11 @@ export class ModelRegistry {
 
   /** A version's manifest; throws VersionNotFoundError when it is not registered. */
   async getManifest(modelId: string, version: string): Promise<ModelManifest> {
-    const manifest = await readManifest(this.store, ModelIdSchema.parse(modelId), VersionIdSchema.parse(version));
+    const manifest = await readManifest(
+      this.store,
+      ModelIdSchema.parse(modelId),
+      VersionIdSchema.parse(version),
+    );
     if (!manifest) throw new VersionNotFoundError(modelId, version);
     return manifest;
   }
@@ -186,7 +200,8 @@ export class ModelRegistry {
       ModelManifestSchema,
       (current) => {
         if (!current.value) throw new VersionNotFoundError(modelId, version);
-        if (current.value.blessing && sameJson(current.value.blessing, blessing)) return { result: undefined };
+        if (current.value.blessing && sameJson(current.value.blessing, blessing))
+          return { result: undefined };
         if (current.value.blessing && !input.replace) throw new BlessingExistsError(modelId, version);
         return { next: { ...current.value, blessing }, result: undefined };
       },
@@ -213,13 +228,18 @@ export class ModelRegistry {
       const manifest = await this.getManifest(modelId, version);
       if (alias === CHAMPION) forced = this.checkBlessing(manifest, input.force);
     }
-    const tx = await transactAliases(this.store, modelId, this.audit(input, forced, input.force), (current) => {
-      const actual = Object.hasOwn(current, alias) ? current[alias] : null;
-      if (input.expectedPrevious !== undefined && actual !== input.expectedPrevious) {
-        throw new AliasConflictError(modelId, alias, input.expectedPrevious, actual);
-      }
-      return { assign: { [alias]: version }, result: undefined };
-    });
+    const tx = await transactAliases(
+      this.store,
+      modelId,
+      this.audit(input, forced, input.force),
+      (current) => {
+        const actual = Object.hasOwn(current, alias) ? current[alias] : null;
+        if (input.expectedPrevious !== undefined && actual !== input.expectedPrevious) {
+          throw new AliasConflictError(modelId, alias, input.expectedPrevious, actual);
+        }
+        return { assign: { [alias]: version }, result: undefined };
+      },
+    );
     return this.result(modelId, tx, forced);
   }
 
@@ -232,13 +252,18 @@ export class ModelRegistry {
     const modelId = ModelIdSchema.parse(input.modelId);
     const version = VersionIdSchema.parse(input.version);
     const forced = this.checkBlessing(await this.getManifest(modelId, version), input.force);
-    const tx = await transactAliases(this.store, modelId, this.audit(input, forced, input.force), (current) => {
-      const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
-      if (champion === version) return { assign: {}, result: undefined };
-      const assign: Record<string, string | null> = { [CHAMPION]: version };
-      if (champion !== null) assign[PREVIOUS] = champion;
-      return { assign, result: undefined };
-    });
+    const tx = await transactAliases(
+      this.store,
+      modelId,
+      this.audit(input, forced, input.force),
+      (current) => {
+        const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
+        if (champion === version) return { assign: {}, result: undefined };
+        const assign: Record<string, string | null> = { [CHAMPION]: version };
+        if (champion !== null) assign[PREVIOUS] = champion;
+        return { assign, result: undefined };
+      },
+    );
     return this.result(modelId, tx, forced);
   }
 
@@ -304,7 +329,8 @@ export class ModelRegistry {
    * outside the newest `keep` (by createdAt). Only lists; deleting is the caller's decision.
    */
   async prunable(modelId: string, keep: number): Promise<string[]> {
-    if (!Number.isInteger(keep) || keep < 0) throw new Error(`keep must be a non-negative integer, got ${keep}`);
+    if (!Number.isInteger(keep) || keep < 0)
+      throw new Error(`keep must be a non-negative integer, got ${keep}`);
     const id = ModelIdSchema.parse(modelId);
     const [manifests, aliases, rollout] = await Promise.all([
       this.listVersions(id),

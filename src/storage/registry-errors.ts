@@ -72,7 +72,9 @@ export class BlessingExistsError extends Error {
     readonly modelId: string,
     readonly version: string,
   ) {
-    super(`model ${modelId} version ${version} already has a different blessing; pass replace: true to record a new decision`);
+    super(
+      `model ${modelId} version ${version} already has a different blessing; pass replace: true to record a new decision`,
+    );
   }
 }
 

@@ -48,23 +48,28 @@ export async function writeRollout(
   store: BlobStore,
   input: WriteRolloutInput,
 ): Promise<RolloutState & { conflicts: number; written: boolean }> {
-  const outcome = await updateJsonCas(store, layout.rollout(input.modelId), RolloutDocSchema, async (current) => {
-    if (input.expectedEtag !== undefined && current.etag !== input.expectedEtag) {
-      throw new RolloutConflictError(input.modelId);
-    }
-    const before = configOf(current.value);
-    const config = RolloutConfigSchema.parse(input.update(before));
-    if (input.validate) await input.validate(config);
-    if (JSON.stringify(config) === JSON.stringify(before) && current.value) return { result: undefined };
-    const next: RolloutDoc = {
-      modelId: input.modelId,
-      ...config,
-      updatedAt: input.at,
-      updatedBy: input.actor,
-      reason: input.reason,
-    };
-    return { next, result: undefined };
-  });
+  const outcome = await updateJsonCas(
+    store,
+    layout.rollout(input.modelId),
+    RolloutDocSchema,
+    async (current) => {
+      if (input.expectedEtag !== undefined && current.etag !== input.expectedEtag) {
+        throw new RolloutConflictError(input.modelId);
+      }
+      const before = configOf(current.value);
+      const config = RolloutConfigSchema.parse(input.update(before));
+      if (input.validate) await input.validate(config);
+      if (JSON.stringify(config) === JSON.stringify(before) && current.value) return { result: undefined };
+      const next: RolloutDoc = {
+        modelId: input.modelId,
+        ...config,
+        updatedAt: input.at,
+        updatedBy: input.actor,
+        reason: input.reason,
+      };
+      return { next, result: undefined };
+    },
+  );
   return {
     config: configOf(outcome.value),
     etag: outcome.etag,

@@ -20,7 +20,10 @@ import { VersionConflictError, VersionNotFoundError } from './registry-errors';
 export type ModelManifestInput = z.input<typeof ModelManifestSchema>;
 
 /** Manifest fields the caller provides; id, version and class fields come from the registry and artifact. */
-export type ManifestFields = Omit<ModelManifestInput, 'modelId' | 'version' | 'classes' | 'positiveClass' | 'threshold'>;
+export type ManifestFields = Omit<
+  ModelManifestInput,
+  'modelId' | 'version' | 'classes' | 'positiveClass' | 'threshold'
+>;
 
 /** How many manifests are read at once when listing. */
 const READ_CONCURRENCY = 16;
@@ -48,7 +51,11 @@ export async function writeArtifactOnce(
   try {
     existing = canonicalJson(parseArtifact(JSON.parse((await store.get(key)).toString('utf8'))));
   } catch {
-    throw new VersionConflictError(modelId, version, 'model.json content (the stored one is not a valid artifact)');
+    throw new VersionConflictError(
+      modelId,
+      version,
+      'model.json content (the stored one is not a valid artifact)',
+    );
   }
   if (existing !== canonical) throw new VersionConflictError(modelId, version, 'model.json content');
   return false;
@@ -107,7 +114,11 @@ export async function readManifest(
  *
  * @throws VersionNotFoundError when model.json is absent; Error naming the key when it is corrupt.
  */
-export async function readArtifact(store: BlobStore, modelId: string, version: string): Promise<ModelArtifact> {
+export async function readArtifact(
+  store: BlobStore,
+  modelId: string,
+  version: string,
+): Promise<ModelArtifact> {
   const key = layout.modelVersion(modelId, version);
   let body: Buffer;
   try {
@@ -154,11 +165,14 @@ export async function listManifests(store: BlobStore, modelId: string): Promise<
     const batch = ids.slice(i, i + READ_CONCURRENCY);
     const bodies = await Promise.all(batch.map((id) => store.get(layout.modelManifest(modelId, id))));
     batch.forEach((id, k) =>
-      manifests.push(parseStoredJson(store, layout.modelManifest(modelId, id), bodies[k], ModelManifestSchema)),
+      manifests.push(
+        parseStoredJson(store, layout.modelManifest(modelId, id), bodies[k], ModelManifestSchema),
+      ),
     );
   }
   return manifests.sort(
     (a, b) =>
-      Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0),
+      Date.parse(a.createdAt) - Date.parse(b.createdAt) ||
+      (a.version < b.version ? -1 : a.version > b.version ? 1 : 0),
   );
 }

@@ -17,7 +17,14 @@ describe('continuousLearningCycle (ingest + summary) on the real server', () => 
     // and predictions inside the window whose outcomes have not matured yet.
     const early = Array.from({ length: 40 }, (_, i) => prediction(i, '2026-06-01'));
     const inside = Array.from({ length: 30 }, (_, i) => prediction(i, '2026-06-09'));
-    await writeRows(store, 'logs/churn/predictions/date=2026-06-01/part-0000.ndjson', early);
+    // A shadow candidate's answer shares the request id with the served one: it must not join or count.
+    const shadow = {
+      ...early[0],
+      modelVersion: 'v2-shadow',
+      role: 'shadow' as const,
+      predictedLabel: 'churn',
+    };
+    await writeRows(store, 'logs/churn/predictions/date=2026-06-01/part-0000.ndjson', [...early, shadow]);
     await writeRawLines(store, 'logs/churn/predictions/date=2026-06-09/part-0000.ndjson', [
       ...inside.map((r) => JSON.stringify(r)),
       '{"requestId": "broken", ',

@@ -67,4 +67,4 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     expect(again.stages.retrain.state).toBe('skipped');
     expect(again.stages.caps.detail).toMatch(/retrain skipped \(cooldown/);
   });
-});
+}, 600_000);

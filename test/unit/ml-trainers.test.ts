@@ -67,19 +67,16 @@ describe('logisticTrainer', () => {
     expect(c.weights).not.toEqual(a.weights);
   });
 
-  it('trains 80k x 20 in well under a second', () => {
+  // Speed lives in `npm run bench` (bench/ml.ts), never in a timed test; this checks the fit itself.
+  it('trains 80k x 20 to a useful model', () => {
     const big = blobs(80_000, 20, 5, 0.3, 0.2);
-    const started = performance.now();
     const model = logisticTrainer.train({ ...big, classes: ['stay', 'churn'], options: { seed: 1 } });
-    const elapsed = performance.now() - started;
     expect(
       rocAuc(
         positiveScores(model, big.X),
         Array.from(big.y, (v) => v === 1),
       ),
     ).toBeGreaterThan(0.8);
-    // Typically ~150-300 ms; the bound leaves room for a loaded CI machine.
-    expect(elapsed).toBeLessThan(1000);
   });
 
   it('class weights shift the decision towards the weighted class', () => {

@@ -74,7 +74,8 @@ function pointers(
   rollout: { shadow?: { version: string }; canary?: { version: string } },
 ): Map<string, string[]> {
   const byVersion = new Map<string, string[]>();
-  const add = (version: string, name: string) => byVersion.set(version, [...(byVersion.get(version) ?? []), name]);
+  const add = (version: string, name: string) =>
+    byVersion.set(version, [...(byVersion.get(version) ?? []), name]);
   for (const [alias, version] of Object.entries(aliases)) add(version, alias);
   if (rollout.canary) add(rollout.canary.version, 'rollout:canary');
   if (rollout.shadow) add(rollout.shadow.version, 'rollout:shadow');
@@ -83,7 +84,14 @@ function pointers(
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function describeChange(result: AliasResult): string {
@@ -97,7 +105,9 @@ function describeChange(result: AliasResult): string {
 
 /** `loopkeeper models list|show|promote|rollback|history`. */
 export function registerModels(program: Command, ctx: () => CliContext): void {
-  const models = program.command('models').description('inspect model versions, promote, roll back, read the alias audit log');
+  const models = program
+    .command('models')
+    .description('inspect model versions, promote, roll back, read the alias audit log');
 
   models
     .command('list')
@@ -121,23 +131,35 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         blessed: m.blessing ? m.blessing.blessed : null,
         aliases: byVersion.get(m.version) ?? [],
       }));
-      output(opts.json, { modelId, aliases: aliases.aliases, rollout: rollout.config, versions: rows }, () => {
-        if (versions.length === 0) return `model ${modelId} has no registered versions (train one: loopkeeper train --model ${modelId})`;
-        return [
-          `model ${modelId}: ${versions.length} version(s)`,
-          table([
-            ['VERSION', 'CREATED', 'TRAINER', ...KEY_METRICS.map((k) => k.toUpperCase()), 'BLESSED', 'ALIASES'],
-            ...versions.map((m) => [
-              m.version,
-              m.createdAt,
-              m.trainer,
-              ...KEY_METRICS.map((k) => fmt(m.metrics[k])),
-              blessedText(m),
-              (byVersion.get(m.version) ?? []).join(',') || '-',
+      output(
+        opts.json,
+        { modelId, aliases: aliases.aliases, rollout: rollout.config, versions: rows },
+        () => {
+          if (versions.length === 0)
+            return `model ${modelId} has no registered versions (train one: loopkeeper train --model ${modelId})`;
+          return [
+            `model ${modelId}: ${versions.length} version(s)`,
+            table([
+              [
+                'VERSION',
+                'CREATED',
+                'TRAINER',
+                ...KEY_METRICS.map((k) => k.toUpperCase()),
+                'BLESSED',
+                'ALIASES',
+              ],
+              ...versions.map((m) => [
+                m.version,
+                m.createdAt,
+                m.trainer,
+                ...KEY_METRICS.map((k) => fmt(m.metrics[k])),
+                blessedText(m),
+                (byVersion.get(m.version) ?? []).join(',') || '-',
+              ]),
             ]),
-          ]),
-        ].join('\n');
-      });
+          ].join('\n');
+        },
+      );
     });
 
   models
@@ -150,7 +172,10 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
       const modelId = modelIdOf(opts.model);
       const registry = new ModelRegistry(ctx().store);
       const manifest = await userErrors(() => registry.getManifest(modelId, opts.version));
-      const [aliases, rollout] = await Promise.all([registry.getAliases(modelId), registry.getRollout(modelId)]);
+      const [aliases, rollout] = await Promise.all([
+        registry.getAliases(modelId),
+        registry.getRollout(modelId),
+      ]);
       const pointing = pointers(aliases.aliases, rollout.config).get(manifest.version) ?? [];
       output(opts.json, { manifest, aliases: pointing }, () =>
         [
@@ -159,7 +184,11 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
           `  classes:   ${manifest.classes.join(', ')}${manifest.positiveClass ? ` (positive: ${manifest.positiveClass}, threshold ${manifest.threshold ?? 0.5})` : ''}`,
           `  aliases:   ${pointing.join(', ') || '-'}`,
           `  data:      ${manifest.trainingData.join(', ') || '-'}`,
-          `  metrics:   ${Object.entries(manifest.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || '-'}`,
+          `  metrics:   ${
+            Object.entries(manifest.metrics)
+              .map(([k, v]) => `${k} ${fmt(v)}`)
+              .join(', ') || '-'
+          }`,
           manifest.blessing
             ? `  blessing:  ${manifest.blessing.blessed ? 'BLESSED' : 'REFUSED'} at ${manifest.blessing.decidedAt}` +
               ` (compared to ${manifest.blessing.comparedTo ?? 'no champion'})\n` +
@@ -171,7 +200,9 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
 
   models
     .command('promote')
-    .description('make a version the champion (the old champion becomes "previous"); unblessed needs --force --reason')
+    .description(
+      'make a version the champion (the old champion becomes "previous"); unblessed needs --force --reason',
+    )
     .requiredOption('--model <id>', 'model id')
     .requiredOption('--version <v>', 'version id')
     .option('--force', 'promote even if the version is not blessed (needs --reason; audited as forced)')
@@ -179,7 +210,14 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
     .option('--actor <name>', 'who (recorded in the audit log; default cli:<user>)')
     .option('--json', 'print JSON')
     .action(
-      async (opts: { model: string; version: string; force?: boolean; reason?: string; actor?: string; json?: boolean }) => {
+      async (opts: {
+        model: string;
+        version: string;
+        force?: boolean;
+        reason?: string;
+        actor?: string;
+        json?: boolean;
+      }) => {
         const modelId = modelIdOf(opts.model);
         if (opts.force && !opts.reason?.trim()) {
           throw new CliError('--force needs --reason "<why this unblessed version must serve>"', EXIT_USAGE);

@@ -7,7 +7,8 @@ import { CliError } from '../context';
 
 function positiveInt(flag: string, text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} "${text}": expected a non-negative integer`, 64);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CliError(`${flag} "${text}": expected a non-negative integer`, 64);
   return n;
 }
 
@@ -28,7 +29,9 @@ function shutdownSignal(): Promise<NodeJS.Signals> {
 export function registerServe(program: Command, ctx: () => CliContext): void {
   program
     .command('serve')
-    .description('serve predictions over HTTP: champion by alias, canary/shadow from the rollout config; logs every prediction')
+    .description(
+      'serve predictions over HTTP: champion by alias, canary/shadow from the rollout config; logs every prediction',
+    )
     .requiredOption('--model <id>', 'model id')
     .option('--port <n>', 'port (0 picks a free one)', '8080')
     .option('--host <addr>', 'address to bind', '0.0.0.0')
@@ -36,9 +39,17 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
     .option('--log-flush-rows <n>', 'prediction log part size in rows', '5000')
     .option('--log-flush-ms <n>', 'longest time a prediction stays unwritten', '2000')
     .action(
-      async (opts: { model: string; port: string; host: string; aliasPollMs: string; logFlushRows: string; logFlushMs: string }) => {
+      async (opts: {
+        model: string;
+        port: string;
+        host: string;
+        aliasPollMs: string;
+        logFlushRows: string;
+        logFlushMs: string;
+      }) => {
         const modelId = ModelIdSchema.safeParse(opts.model);
-        if (!modelId.success) throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
+        if (!modelId.success)
+          throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
         const c = ctx();
         const serving = await createServingApp({
           store: c.store,
@@ -49,7 +60,11 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
         });
         let server;
         try {
-          server = await startServer({ app: serving, port: positiveInt('--port', opts.port), hostname: opts.host });
+          server = await startServer({
+            app: serving,
+            port: positiveInt('--port', opts.port),
+            hostname: opts.host,
+          });
         } catch (err) {
           await serving.close();
           throw new CliError(`cannot listen on ${opts.host}:${opts.port} (${(err as Error).message})`);

@@ -50,7 +50,10 @@ export interface TrainFirstModelOptions {
  * blesses it (given enough test rows) and promotes it. With a champion present the new version is
  * registered but left unblessed: comparing it against the champion is the cycle's promotion gate's job.
  */
-export async function trainFirstModel(store: BlobStore, opts: TrainFirstModelOptions): Promise<TrainFirstModelResult> {
+export async function trainFirstModel(
+  store: BlobStore,
+  opts: TrainFirstModelOptions,
+): Promise<TrainFirstModelResult> {
   const now = opts.now ?? (() => new Date());
   const { modelId } = opts;
   const history = await findLatestHistory(store, modelId);
@@ -70,7 +73,8 @@ export async function trainFirstModel(store: BlobStore, opts: TrainFirstModelOpt
   }
   const labels = [...new Set(rows.map((r) => r.label))];
   // For a binary model named after one of its labels (churn: churn/stay) that label is the event.
-  const positiveClass = opts.positiveClass ?? (labels.length === 2 && labels.includes(modelId) ? modelId : undefined);
+  const positiveClass =
+    opts.positiveClass ?? (labels.length === 2 && labels.includes(modelId) ? modelId : undefined);
 
   const trained = trainAndEvaluate({ rows, positiveClass, options: { seed: opts.seed } });
   const registry = new ModelRegistry(store, { now });
@@ -94,7 +98,8 @@ export async function trainFirstModel(store: BlobStore, opts: TrainFirstModelOpt
   });
   const { version } = registered;
   const notes: string[] = [];
-  if (!registered.created) notes.push(`version ${version} was already registered (same artifact): nothing new written`);
+  if (!registered.created)
+    notes.push(`version ${version} was already registered (same artifact): nothing new written`);
 
   let manifest = registered.manifest;
   let champion = (await registry.getAliases(modelId)).aliases[CHAMPION] ?? null;
@@ -113,7 +118,9 @@ export async function trainFirstModel(store: BlobStore, opts: TrainFirstModelOpt
         blessed: enough,
         reasons: enough
           ? [FIRST_MODEL_REASON]
-          : [`first model: only ${testRows} test rows (minimum ${FIRST_MODEL_MIN_TEST_ROWS}), metrics too noisy to trust`],
+          : [
+              `first model: only ${testRows} test rows (minimum ${FIRST_MODEL_MIN_TEST_ROWS}), metrics too noisy to trust`,
+            ],
         comparedTo: null,
         testSetKey: null,
         decidedAt: now().toISOString(),
@@ -128,7 +135,12 @@ export async function trainFirstModel(store: BlobStore, opts: TrainFirstModelOpt
       manifest = await registry.updateManifest({ modelId, version, blessing });
     }
     if (manifest.blessing?.blessed && opts.promote) {
-      await registry.promote({ modelId, version, actor: opts.actor, reason: 'first model, trained on bootstrap history' });
+      await registry.promote({
+        modelId,
+        version,
+        actor: opts.actor,
+        reason: 'first model, trained on bootstrap history',
+      });
       champion = version;
       promoted = true;
     } else if (manifest.blessing?.blessed) {
@@ -158,18 +170,34 @@ export async function trainFirstModel(store: BlobStore, opts: TrainFirstModelOpt
 export function registerTrain(program: Command, ctx: () => CliContext): void {
   program
     .command('train')
-    .description('train a model from bootstrap history, register it, and (if there is no champion) bless and promote it')
+    .description(
+      'train a model from bootstrap history, register it, and (if there is no champion) bless and promote it',
+    )
     .requiredOption('--model <id>', 'model id')
-    .option('--from-history', 'train on the newest datasets/{model}/history/ dataset (the default and, for now, only source)')
-    .option('--positive-class <label>', 'binary: the event class (default: the label named like the model, e.g. churn)')
+    .option(
+      '--from-history',
+      'train on the newest datasets/{model}/history/ dataset (the default and, for now, only source)',
+    )
+    .option(
+      '--positive-class <label>',
+      'binary: the event class (default: the label named like the model, e.g. churn)',
+    )
     .option('--seed <n>', 'training seed (same data and seed, same version id)', '0')
     .option('--no-promote', 'register and bless, but do not promote')
     .option('--actor <name>', 'who (recorded in the alias audit log; default cli:<user>)')
     .option('--json', 'print JSON')
     .action(
-      async (opts: { model: string; positiveClass?: string; seed: string; promote: boolean; actor?: string; json?: boolean }) => {
+      async (opts: {
+        model: string;
+        positiveClass?: string;
+        seed: string;
+        promote: boolean;
+        actor?: string;
+        json?: boolean;
+      }) => {
         const modelId = ModelIdSchema.safeParse(opts.model);
-        if (!modelId.success) throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
+        if (!modelId.success)
+          throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
         const seed = Number(opts.seed);
         if (!Number.isInteger(seed)) throw new CliError(`--seed "${opts.seed}": expected an integer`, 64);
         const c = ctx();

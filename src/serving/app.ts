@@ -1,0 +1,302 @@
+/**
+ * The HTTP prediction service (hono). Serves the champion by alias, a sticky canary share and a logged
+ * shadow, following registry changes within `aliasPollMs`; logs every prediction for the feedback
+ * loop. Scoring is `scoreFeatures` from src/ml/model.ts — the same function training evaluates with —
+ * so there is no serving-side reimplementation of the feature pipeline to drift from training.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { scoreFeatures } from '../ml/model';
+import type { PredictionRow } from '../schemas/records';
+import { ModelIdSchema } from '../schemas/records';
+import type { BlobStore } from '../storage/blob-store';
+import { ModelRegistry } from '../storage/model-registry';
+import type { LoadedModel, ServingModels, WatcherStatus } from './model-watcher';
+import { ModelWatcher } from './model-watcher';
+import type { PredictionLogStats } from './prediction-log';
+import { PredictionLog } from './prediction-log';
+import type { PredictInstance, PredictionAnswer } from './request';
+import { InvalidRequestError, parseJsonText, parsePredictBody } from './request';
+import { route } from './routing';
+import { ServingMetrics } from './serving-metrics';
+
+/** Options of {@link createServingApp}. */
+export interface ServingAppOptions {
+  store: BlobStore;
+  modelId: string;
+  /** How often aliases.json/rollout.json etags are polled (default 1000 ms). */
+  aliasPollMs?: number;
+  /** Prediction log part size in rows (default 5000). */
+  logFlushRows?: number;
+  /** Longest time a prediction stays unwritten (default 2000 ms). */
+  logFlushMs?: number;
+  /** Clock for log timestamps and status (default: wall clock). */
+  now?: () => Date;
+  /** Most instances in one batch request (default 1000). */
+  maxBatch?: number;
+  /** Largest accepted request body (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Wait before retrying a model version that failed to load (default max(30 s, aliasPollMs)). */
+  loadRetryMs?: number;
+}
+
+/** /healthz body. */
+export interface ServingHealth {
+  status: 'ok' | 'degraded' | 'no_model' | 'closing';
+  modelId: string;
+  models: {
+    champion: { version: string; loadedAt: string; loadMs: number } | null;
+    canary: { version: string; loadedAt: string; loadMs: number; weightPercent: number; salt: string } | null;
+    shadow: { version: string; loadedAt: string; loadMs: number; sampleShare: number } | null;
+  };
+  aliases: Record<string, string>;
+  aliasEtag: string | null;
+  rolloutEtag: string | null;
+  lastCheckAt: string | null;
+  lastReloadAt: string | null;
+  model_load_failures: {
+    total: number;
+    recent: WatcherStatus['recentLoadFailures'];
+    /** Versions the registry names that are not served because they failed to load. */
+    pending: WatcherStatus['pendingVersions'];
+  };
+  aliasCheck: { failures: number; lastError: string | null };
+  predictionLog: PredictionLogStats;
+}
+
+/** A running serving app: the hono app plus its lifecycle. */
+export interface ServingApp {
+  app: Hono;
+  /** Stops polling and flushes every buffered prediction. Idempotent; call it on SIGTERM. */
+  close(): Promise<void>;
+  /** Polls the registry now (tests, or an operator's "reload" endpoint). */
+  refresh(): Promise<void>;
+  health(): ServingHealth;
+  /** The models being served right now. */
+  models(): ServingModels;
+}
+
+const PATHS = new Set(['/predict', '/healthz', '/metrics']);
+
+function describe(m: LoadedModel): { version: string; loadedAt: string; loadMs: number } {
+  return { version: m.version, loadedAt: m.loadedAt, loadMs: Math.round(m.loadMs * 1000) / 1000 };
+}
+
+/**
+ * Builds the service and loads the current champion (and rollout candidates) before returning. A
+ * missing or unloadable champion does not throw: /predict answers 503 and /healthz says why until the
+ * registry names a model that loads.
+ */
+export async function createServingApp(options: ServingAppOptions): Promise<ServingApp> {
+  const modelId = ModelIdSchema.parse(options.modelId);
+  const now = options.now ?? (() => new Date());
+  const maxBatch = options.maxBatch ?? 1000;
+  const registry = new ModelRegistry(options.store, { now });
+  const watcher = new ModelWatcher({
+    registry,
+    modelId,
+    pollMs: options.aliasPollMs ?? 1000,
+    retryMs: options.loadRetryMs,
+    now,
+  });
+  const log = new PredictionLog({
+    store: options.store,
+    modelId,
+    flushRows: options.logFlushRows,
+    flushMs: options.logFlushMs,
+  });
+  const metrics = new ServingMetrics();
+  let closing: Promise<void> | undefined;
+
+  function health(): ServingHealth {
+    const st = watcher.snapshot();
+    const m = watcher.current;
+    const degraded = st.pendingVersions.length > 0 || st.lastCheckError !== null;
+    return {
+      status: closing ? 'closing' : !m.champion ? 'no_model' : degraded ? 'degraded' : 'ok',
+      modelId,
+      models: {
+        champion: m.champion ? describe(m.champion) : null,
+        canary: m.canary
+          ? { ...describe(m.canary.model), weightPercent: m.canary.weightPercent, salt: m.canary.salt }
+          : null,
+        shadow: m.shadow ? { ...describe(m.shadow.model), sampleShare: m.shadow.sampleShare } : null,
+      },
+      aliases: st.aliases,
+      aliasEtag: st.aliasEtag,
+      rolloutEtag: st.rolloutEtag,
+      lastCheckAt: st.lastCheckAt,
+      lastReloadAt: st.lastReloadAt,
+      model_load_failures: {
+        total: st.loadFailuresTotal,
+        recent: st.recentLoadFailures,
+        pending: st.pendingVersions,
+      },
+      aliasCheck: { failures: st.checkFailuresTotal, lastError: st.lastCheckError },
+      predictionLog: log.snapshot(),
+    };
+  }
+
+  function logRow(
+    instance: PredictInstance,
+    requestId: string,
+    timestamp: string,
+    model: LoadedModel,
+    role: PredictionRow['role'],
+    result: { predictedLabel: string; scores: Record<string, number> },
+    latencyMs: number,
+  ): void {
+    log.append({
+      requestId,
+      timestamp,
+      modelId,
+      modelVersion: model.version,
+      entityId: instance.entityId,
+      features: instance.features,
+      predictedLabel: result.predictedLabel,
+      scores: result.scores,
+      slices: instance.slices,
+      role,
+      latencyMs,
+    });
+  }
+
+  function predictOne(models: ServingModels, instance: PredictInstance, timestamp: string): PredictionAnswer {
+    const requestId = instance.requestId ?? randomUUID();
+    const decision = route(models, instance.entityId ?? requestId, requestId)!;
+    const { model, role } = decision;
+    const t0 = performance.now();
+    const result = scoreFeatures(model.artifact, instance.features, metrics.countersFor(model.version));
+    // Model latency alone (not HTTP): what canary analysis compares between champion and canary.
+    const latencyMs = performance.now() - t0;
+    metrics.predictions.inc({ role, version: model.version });
+    logRow(instance, requestId, timestamp, model, role, result, latencyMs);
+    if (decision.shadow) {
+      const shadow = decision.shadow;
+      try {
+        const s0 = performance.now();
+        const shadowResult = scoreFeatures(
+          shadow.artifact,
+          instance.features,
+          metrics.countersFor(shadow.version),
+        );
+        metrics.predictions.inc({ role: 'shadow', version: shadow.version });
+        logRow(instance, requestId, timestamp, shadow, 'shadow', shadowResult, performance.now() - s0);
+      } catch {
+        // A broken shadow must never affect the served answer; it shows up in errors_total.
+        metrics.errors.inc({ kind: 'shadow' });
+      }
+    }
+    return {
+      requestId,
+      modelVersion: model.version,
+      predictedLabel: result.predictedLabel,
+      scores: result.scores,
+      role,
+    };
+  }
+
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.responses.inc({
+      path: PATHS.has(c.req.path) ? c.req.path : 'other',
+      status: String(c.res.status),
+    });
+  });
+
+  const invalid = (c: Context, err: InvalidRequestError) => {
+    metrics.errors.inc({ kind: 'invalid_request' });
+    return c.json({ error: 'invalid_request', field: err.field, message: err.message }, err.status);
+  };
+
+  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
+  const tooLarge = (c: Context) =>
+    invalid(c, new InvalidRequestError('(body)', `larger than ${maxBodyBytes} bytes`, 413));
+  const streamingLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+
+  app.post(
+    '/predict',
+    async (c, next) => {
+      // With a Content-Length the header decides. hono's bodyLimit would touch `c.req.raw.body`, which
+      // makes @hono/node-server build a full web Request + ReadableStream per request (measured: about
+      // half the server's CPU per prediction), so it is kept for chunked bodies only.
+      const length = c.req.header('content-length');
+      if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+        return Number(length) > maxBodyBytes ? tooLarge(c) : next();
+      }
+      return streamingLimit(c, next);
+    },
+    async (c) => {
+      const started = performance.now();
+      let parsed: ReturnType<typeof parsePredictBody>;
+      try {
+        parsed = parsePredictBody(parseJsonText(await c.req.text()), maxBatch);
+      } catch (err) {
+        if (err instanceof InvalidRequestError) return invalid(c, err);
+        throw err;
+      }
+      // Checked after the body arrived (the last await): from here on the request runs to its answer
+      // without yielding, so a prediction is either refused or logged before close() flushes.
+      if (closing) return c.json({ error: 'shutting_down', message: 'the server is shutting down' }, 503);
+      // One snapshot per request: a reload mid-batch must not split a batch across model sets.
+      const models = watcher.current;
+      if (!models.champion) {
+        metrics.errors.inc({ kind: 'no_model' });
+        const pending = watcher.snapshot().pendingVersions;
+        return c.json(
+          {
+            error: 'no_model',
+            message: `model ${modelId} has no loaded champion${pending.length > 0 ? ` (failed to load: ${pending.map((p) => p.version).join(', ')})` : ' (no champion alias yet)'}`,
+          },
+          503,
+        );
+      }
+      const timestamp = now().toISOString();
+      const answers = parsed.instances.map((instance) => predictOne(models, instance, timestamp));
+      metrics.latency.observe((performance.now() - started) / 1000);
+      return c.json(parsed.batch ? { predictions: answers } : answers[0]);
+    },
+  );
+
+  app.get('/healthz', (c) => {
+    const h = health();
+    return c.json(h, h.status === 'ok' || h.status === 'degraded' ? 200 : 503);
+  });
+
+  app.get('/metrics', (c) => {
+    const body = metrics.render({
+      modelId,
+      models: watcher.current,
+      watcher: watcher.snapshot(),
+      log: log.snapshot(),
+    });
+    return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  app.onError((err, c) => {
+    metrics.errors.inc({ kind: 'internal' });
+    console.error(`loopkeeper serve: ${c.req.method} ${c.req.path} failed:`, err);
+    return c.json({ error: 'internal', message: err.message }, 500);
+  });
+
+  await watcher.start();
+
+  return {
+    app,
+    health,
+    models: () => watcher.current,
+    refresh: () => watcher.check(),
+    close() {
+      closing ??= (async () => {
+        await watcher.stop();
+        await log.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs a serving app on a port with @hono/node-server, and shuts it down without losing predictions:
+ * stop accepting connections, let in-flight requests finish (they log their predictions), then close
+ * the app, which flushes the prediction log.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { ServingApp } from './app';
+
+/** A listening server. */
+export interface RunningServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Graceful shutdown: drain requests, then `app.close()`. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  app: ServingApp;
+  /** 0 picks a free port. */
+  port: number;
+  /** Default 0.0.0.0. */
+  hostname?: string;
+  /** In-flight requests get this long to finish before their connections are cut (default 10 s). */
+  shutdownTimeoutMs?: number;
+}
+
+/** Starts listening; resolves once the port is bound, rejects if it cannot be (e.g. EADDRINUSE). */
+export function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const hostname = options.hostname ?? '0.0.0.0';
+  const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: options.app.app.fetch, port: options.port, hostname }) as Server;
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      let closing: Promise<void> | undefined;
+      resolve({
+        port,
+        url: `http://${hostname === '0.0.0.0' ? '127.0.0.1' : hostname}:${port}`,
+        close() {
+          closing ??= (async () => {
+            await new Promise<void>((done) => {
+              const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+              force.unref();
+              server.close(() => {
+                clearTimeout(force);
+                done();
+              });
+              // Keep-alive connections with no request in flight would otherwise hold close() open.
+              server.closeIdleConnections();
+            });
+            await options.app.close();
+          })();
+          return closing;
+        },
+      });
+    });
+  });
+}

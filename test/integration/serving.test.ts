@@ -1,0 +1,493 @@
+import { performance } from 'node:perf_hooks';
+import type { ModelArtifact } from '../../src/ml/model';
+import { scoreFeatures, trainArtifact } from '../../src/ml/model';
+import { transformBatch, transform } from '../../src/ml/feature-pipeline';
+import { matrixRow } from '../../src/ml/matrix';
+import { createRng } from '../../src/ml/rng';
+import { canaryShare } from '../../src/policy/canary-analysis';
+import { parseLine } from '../../src/schemas/parse-line';
+import type { Features, PredictionRow } from '../../src/schemas/records';
+import { PredictionRowSchema } from '../../src/schemas/records';
+import type { BlobStore } from '../../src/storage/blob-store';
+import { layout } from '../../src/storage/layout';
+import { ModelRegistry } from '../../src/storage/model-registry';
+import { readLines } from '../../src/storage/ndjson';
+import type { ServingApp } from '../../src/serving/app';
+import { createServingApp } from '../../src/serving/app';
+import { startServer } from '../../src/serving/server';
+import { tempFileStore } from '../support/temporal';
+
+const POLL_MS = 100;
+const NOW = new Date('2026-06-15T12:00:00.000Z');
+const COUNTRIES = ['US', 'DE', 'UK'];
+const PLANS = ['basic', 'pro', 'enterprise'];
+
+interface Row {
+  features: Features;
+  label: string;
+}
+
+/** Churn-like rows: low usage, basic plans and support tickets raise churn. */
+function churnRows(n: number, seed: number): Row[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => {
+    const usage = rng.normal();
+    const tickets = rng.int(6);
+    const plan = PLANS[rng.int(3)];
+    const z = -1 - 1.5 * usage + 0.4 * tickets + (plan === 'basic' ? 0.8 : 0);
+    return {
+      features: {
+        usage: rng.next() < 0.03 ? null : usage,
+        tickets,
+        plan,
+        country: rng.next() < 0.03 ? null : COUNTRIES[rng.int(3)],
+        autopay: rng.next() < 0.6,
+      },
+      label: rng.next() < 1 / (1 + Math.exp(-z)) ? 'churn' : 'stay',
+    };
+  });
+}
+
+/** Requests as production sends them, including the skew the pipeline must absorb and count. */
+function servingFeatures(n: number, seed: number): Features[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, (_, i) => ({
+    usage: i % 17 === 0 ? 'NaN' : i % 13 === 0 ? null : rng.normal() * 2,
+    tickets: rng.int(8),
+    plan: PLANS[rng.int(3)],
+    // The essay's skew: full country names the training vocabulary never saw.
+    country: i % 5 === 0 ? 'United States' : COUNTRIES[rng.int(3)],
+    autopay: rng.next() < 0.5,
+  }));
+}
+
+let v1: ModelArtifact;
+let v2: ModelArtifact;
+let v1Rows: Row[];
+
+beforeAll(() => {
+  v1Rows = churnRows(3000, 1);
+  v1 = trainArtifact({ rows: v1Rows, positiveClass: 'churn', options: { seed: 1 } });
+  v2 = trainArtifact({ rows: churnRows(3000, 2), positiveClass: 'churn', options: { seed: 2, l2: 0.01 } });
+});
+
+const blessing = {
+  blessed: true,
+  reasons: ['test'],
+  comparedTo: null,
+  testSetKey: null,
+  decidedAt: '2026-06-01T00:00:00.000Z',
+  checks: [],
+};
+
+async function registerModels(store: BlobStore): Promise<ModelRegistry> {
+  const registry = new ModelRegistry(store);
+  for (const [version, artifact, day] of [
+    ['v1', v1, '01'],
+    ['v2', v2, '02'],
+  ] as const) {
+    await registry.registerVersion({
+      modelId: 'churn',
+      version,
+      artifact,
+      manifest: {
+        createdAt: `2026-06-${day}T00:00:00.000Z`,
+        trainer: 'logistic-adam',
+        trainingData: [],
+        codeVersion: 'test',
+        blessing,
+      },
+    });
+  }
+  await registry.promote({ modelId: 'churn', version: 'v1', actor: 'test', reason: 'setup' });
+  return registry;
+}
+
+interface Answer {
+  requestId: string;
+  modelVersion: string;
+  predictedLabel: string;
+  scores: Record<string, number>;
+  role: string;
+}
+
+async function post(
+  serving: ServingApp,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await serving.app.request('/predict', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function predictBatch(serving: ServingApp, instances: unknown[]): Promise<Answer[]> {
+  const { status, json } = await post(serving, { instances });
+  expect(status).toBe(200);
+  return json.predictions as Answer[];
+}
+
+async function metricsText(serving: ServingApp): Promise<string> {
+  const res = await serving.app.request('/metrics');
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
+  return res.text();
+}
+
+function metricValue(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labelText = line.slice(name.length + 1, line.indexOf('}'));
+    const parts = labelText.split(',');
+    if (wanted.every((w) => parts.includes(w))) return Number(line.slice(line.indexOf('}') + 2));
+  }
+  return undefined;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Every prediction log line under logs/churn/predictions/, parsed the way ingest parses them. */
+async function loggedRows(
+  store: BlobStore,
+): Promise<{ keys: string[]; rows: PredictionRow[]; bad: string[] }> {
+  const keys: string[] = [];
+  for await (const info of store.list('logs/churn/predictions/')) keys.push(info.key);
+  const rows: PredictionRow[] = [];
+  const bad: string[] = [];
+  for (const key of keys) {
+    for await (const { line } of readLines(store, key)) {
+      const parsed = parseLine(line, PredictionRowSchema);
+      if (parsed.ok) rows.push(parsed.row);
+      else bad.push(parsed.reason);
+    }
+  }
+  return { keys, rows, bad };
+}
+
+describe('serving app (hono, file store)', () => {
+  let store: BlobStore;
+  let registry: ModelRegistry;
+  let serving: ServingApp;
+
+  beforeEach(async () => {
+    store = tempFileStore().store;
+    registry = await registerModels(store);
+    serving = await createServingApp({
+      store,
+      modelId: 'churn',
+      aliasPollMs: POLL_MS,
+      logFlushRows: 50,
+      logFlushMs: 60_000,
+      now: () => NOW,
+    });
+  });
+
+  afterEach(async () => {
+    await serving.close();
+  });
+
+  test('POST /predict: single and batch answers from the champion', async () => {
+    const single = await post(serving, {
+      requestId: 'r-1',
+      entityId: 'u-1',
+      features: { usage: -1.2, plan: 'basic', tickets: 3 },
+    });
+    expect(single.status).toBe(200);
+    expect(single.json).toMatchObject({ requestId: 'r-1', modelVersion: 'v1', role: 'champion' });
+    expect(single.json.predictedLabel).toMatch(/^(churn|stay)$/);
+    const scores = single.json.scores as Record<string, number>;
+    expect(scores.churn + scores.stay).toBeCloseTo(1, 12);
+
+    const generated = await post(serving, { features: { usage: 0 } });
+    expect(generated.json.requestId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const batch = await predictBatch(serving, [
+      { requestId: 'b-1', features: { usage: 1 } },
+      { requestId: 'b-2', features: { usage: -1 }, slices: { country: 'DE' } },
+      { requestId: 'b-3', features: {} },
+    ]);
+    expect(batch.map((a) => [a.requestId, a.modelVersion, a.role])).toEqual([
+      ['b-1', 'v1', 'champion'],
+      ['b-2', 'v1', 'champion'],
+      ['b-3', 'v1', 'champion'],
+    ]);
+    const health = await serving.app.request('/healthz');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      models: { champion: { version: 'v1' }, canary: null, shadow: null },
+    });
+  });
+
+  test('invalid requests get 400 naming the field', async () => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ requestId: 'x' }, 'features', /features: is required/],
+      [{ features: [1, 2] }, 'features', /features: .*record/],
+      [
+        { features: { plan: { nested: true } } },
+        'features.plan',
+        /finite number, a string, a boolean or null/,
+      ],
+      [{ features: {}, requestId: 7 }, 'requestId', /requestId: .*string/],
+      [{ instances: 'nope' }, 'instances', /array/],
+      [{ instances: [] }, 'instances', /at least one/],
+      [{ instances: [{ features: {} }, { entityId: 'u' }] }, 'instances.1.features', /is required/],
+      ['{"features": {"usage": 1e999}}', 'features.usage', /finite number/],
+      ['{"features": ', '(body)', /malformed JSON/],
+      ['[1]', '(body)', /JSON object/],
+    ];
+    for (const [body, field, message] of cases) {
+      const { status, json } = await post(serving, body);
+      expect({ body, status, field: json.field }).toEqual({ body, status: 400, field });
+      expect(json.message).toMatch(message);
+    }
+    const text = await metricsText(serving);
+    expect(metricValue(text, 'loopkeeper_errors_total', { kind: 'invalid_request' })).toBe(cases.length);
+    expect(metricValue(text, 'loopkeeper_requests_total', { role: 'champion' })).toBeUndefined();
+  });
+
+  test('unseen categories, missing values and "NaN" strings are imputed and counted in /metrics', async () => {
+    const answers = await predictBatch(serving, [
+      { features: { usage: 0.5, plan: 'pro', country: 'United States' } },
+      { features: { usage: 0.5, plan: 'pro', country: 'Germany' } },
+      { features: { usage: 'NaN', plan: 'pro', country: 'US' } },
+      { features: { usage: null, plan: 'pro', country: 'US' } },
+    ]);
+    expect(answers).toHaveLength(4);
+    const text = await metricsText(serving);
+    const labels = { model: 'churn', version: 'v1' };
+    expect(metricValue(text, 'loopkeeper_unknown_category_total', { ...labels, feature: 'country' })).toBe(2);
+    expect(metricValue(text, 'loopkeeper_type_mismatch_total', { ...labels, feature: 'usage' })).toBe(1);
+    // 'tickets' and 'autopay' are absent from every request; 'usage' is null once.
+    expect(metricValue(text, 'loopkeeper_missing_total', { ...labels, feature: 'usage' })).toBe(1);
+    expect(metricValue(text, 'loopkeeper_missing_total', { ...labels, feature: 'tickets' })).toBe(4);
+    expect(metricValue(text, 'loopkeeper_transform_rows_total', labels)).toBe(4);
+    expect(metricValue(text, 'loopkeeper_requests_total', { role: 'champion', version: 'v1' })).toBe(4);
+    expect(text).toContain('loopkeeper_predict_latency_seconds_bucket{model="churn",le="+Inf"} 1');
+    expect(metricValue(text, 'loopkeeper_model_load_failures_total', { model: 'churn' })).toBe(0);
+  });
+
+  test('pipeline parity: training-time vectors, the loaded artifact and HTTP scores agree exactly', async () => {
+    const loaded = await registry.loadArtifact('churn', 'v1');
+    expect(loaded).toEqual(v1);
+    // The training-time transform of the training rows equals the loaded pipeline's transform.
+    const trainingX = transformBatch(
+      v1.pipeline,
+      v1Rows.map((r) => r.features),
+    );
+    v1Rows.slice(0, 300).forEach((r, i) => {
+      expect(Array.from(transform(loaded.pipeline, r.features))).toEqual(Array.from(matrixRow(trainingX, i)));
+    });
+    // Serving-time requests (with skew) scored over HTTP equal scoreFeatures of the loaded artifact.
+    const features = [...v1Rows.slice(0, 100).map((r) => r.features), ...servingFeatures(300, 9)];
+    const answers = await predictBatch(
+      serving,
+      features.map((f, i) => ({ requestId: `p-${i}`, features: f })),
+    );
+    answers.forEach((answer, i) => {
+      const expected = scoreFeatures(loaded, features[i]);
+      expect(answer.scores).toEqual(expected.scores); // exact: JSON round-trips doubles
+      expect(answer.predictedLabel).toBe(expected.predictedLabel);
+      expect(scoreFeatures(v1, features[i])).toEqual(expected);
+    });
+  });
+
+  test('follows promote and rollback without a restart (latency is measured by the rollback bench)', async () => {
+    const version = async () => (await post(serving, { features: { usage: 0 } })).json.modelVersion;
+    expect(await version()).toBe('v1');
+
+    await registry.promote({ modelId: 'churn', version: 'v2', actor: 'test', reason: 'promote v2' });
+    await waitFor(async () => (await version()) === 'v2', 5000);
+
+    await registry.rollback({ modelId: 'churn', actor: 'test', reason: 'roll back' });
+    await waitFor(async () => (await version()) === 'v1', 5000);
+    const health = (await (await serving.app.request('/healthz')).json()) as {
+      aliases: Record<string, string>;
+    };
+    expect(health.aliases).toEqual({ champion: 'v1', previous: 'v2', 'rolled-back': 'v2' });
+  });
+
+  test('canary serves a sticky share close to its weight', async () => {
+    await registry.setRollout({
+      modelId: 'churn',
+      config: { canary: { version: 'v2', weightPercent: 20, salt: 'rollout-1' } },
+      actor: 'test',
+      reason: 'canary 20%',
+    });
+    await serving.refresh();
+    const instances = Array.from({ length: 3000 }, (_, i) => ({
+      entityId: `user-${i}`,
+      features: { usage: i % 7 },
+    }));
+    const first: Answer[] = [];
+    for (let i = 0; i < instances.length; i += 1000)
+      first.push(...(await predictBatch(serving, instances.slice(i, i + 1000))));
+    const canary = first.filter((a) => a.role === 'canary');
+    expect(canary.length / first.length).toBeGreaterThan(0.17);
+    expect(canary.length / first.length).toBeLessThan(0.23);
+    first.forEach((a, i) => {
+      expect(a.role).toBe(canaryShare(`user-${i}`, 20, 'rollout-1'));
+      expect(a.modelVersion).toBe(a.role === 'canary' ? 'v2' : 'v1');
+    });
+    // Sticky: the same entities land on the same side again.
+    const second = await predictBatch(serving, instances.slice(0, 1000));
+    expect(second.map((a) => a.role)).toEqual(first.slice(0, 1000).map((a) => a.role));
+    const text = await metricsText(serving);
+    expect(metricValue(text, 'loopkeeper_requests_total', { role: 'canary', version: 'v2' })).toBe(
+      canary.length + second.filter((a) => a.role === 'canary').length,
+    );
+    expect(metricValue(text, 'loopkeeper_canary_weight_percent', { model: 'churn' })).toBe(20);
+  });
+
+  test('shadow answers are logged with role shadow but never served', async () => {
+    await registry.setRollout({
+      modelId: 'churn',
+      config: { shadow: { version: 'v2', sampleShare: 1 } },
+      actor: 'test',
+      reason: 'shadow v2',
+    });
+    await serving.refresh();
+    const features = servingFeatures(40, 3);
+    const answers = await predictBatch(
+      serving,
+      features.map((f, i) => ({ requestId: `s-${i}`, features: f })),
+    );
+    expect(new Set(answers.map((a) => `${a.role}/${a.modelVersion}`))).toEqual(new Set(['champion/v1']));
+    await serving.close();
+    const { rows, bad } = await loggedRows(store);
+    expect(bad).toEqual([]);
+    const shadow = rows.filter((r) => r.role === 'shadow');
+    expect(shadow).toHaveLength(40);
+    expect(new Set(shadow.map((r) => r.modelVersion))).toEqual(new Set(['v2']));
+    shadow.forEach((row) => {
+      const i = Number(row.requestId.slice(2));
+      expect(row.scores).toEqual(scoreFeatures(v2, features[i]).scores);
+    });
+    expect(rows.filter((r) => r.role === 'champion')).toHaveLength(40);
+  });
+
+  test('a broken candidate keeps the champion serving and shows a load failure', async () => {
+    await registry.registerVersion({
+      modelId: 'churn',
+      version: 'v3',
+      artifact: trainArtifact({ rows: churnRows(500, 3), positiveClass: 'churn', options: { seed: 3 } }),
+      manifest: {
+        createdAt: '2026-06-03T00:00:00.000Z',
+        trainer: 'logistic-adam',
+        trainingData: [],
+        codeVersion: 'test',
+        blessing,
+      },
+    });
+    await store.put(layout.modelVersion('churn', 'v3'), '{"pipeline": "corrupted by a bad disk"}');
+    await registry.promote({ modelId: 'churn', version: 'v3', actor: 'test', reason: 'promote broken' });
+    await waitFor(async () => serving.health().model_load_failures.total > 0, 5000);
+
+    const answer = await post(serving, { features: { usage: 1 } });
+    expect(answer.json.modelVersion).toBe('v1');
+    const res = await serving.app.request('/healthz');
+    expect(res.status).toBe(200);
+    const health = (await res.json()) as ReturnType<ServingApp['health']>;
+    expect(health.status).toBe('degraded');
+    expect(health.models.champion?.version).toBe('v1');
+    expect(health.model_load_failures.pending).toEqual([{ role: 'champion', version: 'v3' }]);
+    expect(health.model_load_failures.recent[0]).toMatchObject({ role: 'champion', version: 'v3' });
+    expect(health.model_load_failures.recent[0].error).toMatch(/models\/churn\/versions\/v3\/model.json/);
+    expect(
+      metricValue(await metricsText(serving), 'loopkeeper_model_load_failures_total', { model: 'churn' }),
+    ).toBe(1);
+
+    // Fixing the alias (rollback) clears the degraded state.
+    await registry.rollback({ modelId: 'churn', actor: 'test', reason: 'v3 is broken' });
+    await waitFor(async () => serving.health().status === 'ok', 5000);
+  });
+
+  test('close() flushes every prediction as valid PredictionRow parts under logs/{model}/predictions/', async () => {
+    const features = servingFeatures(120, 5);
+    const instances = features.map((f, i) => ({
+      requestId: `l-${i}`,
+      entityId: `u-${i % 9}`,
+      features: f,
+      slices: { plan: String(f.plan) },
+    }));
+    // logFlushRows is 50: each full batch of 50 writes a part; the last 20 rows wait for close().
+    for (const [from, to, parts] of [
+      [0, 50, 1],
+      [50, 100, 2],
+      [100, 120, 2],
+    ] as const) {
+      await predictBatch(serving, instances.slice(from, to));
+      await waitFor(async () => serving.health().predictionLog.partsWritten === parts, 2000);
+    }
+    expect(serving.health().predictionLog).toMatchObject({ bufferedRows: 20, rowsWritten: 100 });
+    await serving.close();
+    expect(serving.health().predictionLog).toMatchObject({
+      bufferedRows: 0,
+      rowsWritten: 120,
+      writeFailures: 0,
+    });
+
+    const { keys, rows, bad } = await loggedRows(store);
+    expect(bad).toEqual([]);
+    expect(keys).toHaveLength(3);
+    for (const key of keys) {
+      expect(key).toMatch(/^logs\/churn\/predictions\/date=2026-06-15\/part-\d{8}T\d{9}Z-\d+-\d{6}\.ndjson$/);
+    }
+    expect(rows.map((r) => r.requestId).sort()).toEqual(features.map((_, i) => `l-${i}`).sort());
+    const row = rows.find((r) => r.requestId === 'l-5')!;
+    expect(row).toMatchObject({
+      timestamp: NOW.toISOString(),
+      modelId: 'churn',
+      modelVersion: 'v1',
+      entityId: 'u-5',
+      role: 'champion',
+      features: features[5],
+      slices: { plan: String(features[5].plan) },
+    });
+    expect(row.latencyMs).toBeGreaterThanOrEqual(0);
+    // After close the app refuses instead of dropping predictions on the floor.
+    expect((await post(serving, { features: {} })).status).toBe(503);
+  });
+});
+
+describe('startServer (real port)', () => {
+  test('serves on 127.0.0.1 and drains + flushes on close', async () => {
+    const { store } = tempFileStore();
+    await registerModels(store);
+    const serving = await createServingApp({
+      store,
+      modelId: 'churn',
+      aliasPollMs: POLL_MS,
+      logFlushMs: 60_000,
+    });
+    const server = await startServer({ app: serving, port: 0, hostname: '127.0.0.1' });
+    try {
+      const health = await fetch(`${server.url}/healthz`);
+      expect(health.status).toBe(200);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          fetch(`${server.url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ requestId: `http-${i}`, features: { usage: i / 10 } }),
+          }).then((r) => r.json() as Promise<Answer>),
+        ),
+      );
+      expect(results.map((r) => r.modelVersion)).toEqual(Array(20).fill('v1'));
+    } finally {
+      await server.close();
+    }
+    const { rows } = await loggedRows(store);
+    expect(rows.map((r) => r.requestId).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `http-${i}`).sort(),
+    );
+  });
+});
