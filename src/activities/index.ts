@@ -8,6 +8,8 @@ import { createMineAndRoute } from './mine-and-route';
 import { createPromoteCandidate } from './promote-candidate';
 import { createRefreshTestSet } from './refresh-test-set';
 import { createTrainCandidate } from './train-candidate';
+import { createBuildReferenceProfile } from './build-reference-profile';
+import { createComputeDrift } from './compute-drift';
 
 export type { ActivityDeps } from './deps';
 
@@ -26,6 +28,8 @@ export function createActivities(deps: ActivityDeps) {
     promoteCandidate: createPromoteCandidate(deps),
     flushReviewLabels: createFlushReviewLabels(deps),
     enqueueReviewTasks: createEnqueueReviewTasks(deps),
+    buildReferenceProfile: createBuildReferenceProfile(deps),
+    computeDrift: createComputeDrift(deps),
   };
 }
 

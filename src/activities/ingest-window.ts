@@ -82,6 +82,21 @@ async function listKeys(deps: ActivityDeps, prefixes: string[]): Promise<string[
   return keys.sort();
 }
 
+/**
+ * The request id of a log line without parsing it, or undefined when it is not plainly there. Lookback
+ * partitions (before the window) are only searched for requests whose outcomes matured now; their rows
+ * were validated and quarantined by the cycle whose window held them, so they need not be parsed again.
+ */
+export function requestIdOfLine(line: string): string | undefined {
+  const at = line.indexOf('"requestId":"');
+  if (at < 0) return undefined;
+  const start = at + 13;
+  const end = line.indexOf('"', start);
+  if (end < 0) return undefined;
+  const id = line.slice(start, end);
+  return id.includes('\\') ? undefined : id;
+}
+
 /** Streams one log file, validating each line; bad lines go to a quarantine part with their reasons. */
 async function streamValidated<T>(
   deps: ActivityDeps,
@@ -90,10 +105,13 @@ async function streamValidated<T>(
   parse: (line: string) => ReturnType<typeof parseLine<T>>,
   onRow: (row: T) => Promise<void> | void,
   onProgress: (lineNo: number) => void,
-): Promise<{ lines: number; bad: number; firstReasons: string[]; quarantined: boolean }> {
+  /** When given, lines it rejects are skipped unparsed (counted, not validated, not quarantined). */
+  wanted?: (line: string) => boolean,
+): Promise<{ lines: number; bad: number; skipped: number; firstReasons: string[]; quarantined: boolean }> {
   let sink: NdjsonSink | undefined;
   let lines = 0;
   let bad = 0;
+  let skipped = 0;
   const firstReasons: string[] = [];
   const quarantine = async (q: QuarantinedRow): Promise<void> => {
     sink ??= openNdjsonSink(deps.store, quarantineKey);
@@ -119,6 +137,10 @@ async function streamValidated<T>(
     }
     if (next.done) break;
     for (const { line, lineNo } of next.value) {
+      if (wanted && !wanted(line)) {
+        skipped++;
+        continue;
+      }
       lines++;
       const parsed = parse(line);
       if (parsed.ok) await onRow(parsed.row);
@@ -127,7 +149,7 @@ async function streamValidated<T>(
     onProgress(lines);
   }
   if (sink) await sink.end();
-  return { lines, bad, firstReasons, quarantined: sink !== undefined };
+  return { lines, bad, skipped, firstReasons, quarantined: sink !== undefined };
 }
 
 /**
@@ -259,6 +281,12 @@ export function createIngestWindow(deps: ActivityDeps) {
           await sink.write(row);
         },
         (lineNo) => heartbeat({ ...progress, current: { key, lineNo } }),
+        countsForWindow
+          ? undefined
+          : (line) => {
+              const id = requestIdOfLine(line);
+              return id !== undefined && matured.has(id);
+            },
       );
       if (sink) await sink.end();
       const part: PartResult = {

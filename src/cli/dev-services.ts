@@ -13,11 +13,20 @@ export function startDevTemporal(config: LoopkeeperConfig): { stop: () => void; 
   const root = packageRoot();
   const port = config.temporal.address.split(':').pop() ?? '7233';
   const dir = path.resolve(config.home, 'temporal');
-  const env = { ...process.env, LOOPKEEPER_TEMPORAL_DIR: dir, LOOPKEEPER_TEMPORAL_PORT: port, LOOPKEEPER_TEMPORAL_UI_PORT: String(config.temporalUiPort) };
+  const env = {
+    ...process.env,
+    LOOPKEEPER_TEMPORAL_DIR: dir,
+    LOOPKEEPER_TEMPORAL_PORT: port,
+    LOOPKEEPER_TEMPORAL_UI_PORT: String(config.temporalUiPort),
+  };
   const healthy = (): boolean => {
     try {
-      const bin = execFileSync('bash', [path.join(root, 'infra', 'paths.sh'), 'temporal'], { encoding: 'utf8' }).trim();
-      execFileSync(bin, ['operator', 'cluster', 'health', '--address', config.temporal.address], { stdio: 'ignore' });
+      const bin = execFileSync('bash', [path.join(root, 'infra', 'paths.sh'), 'temporal'], {
+        encoding: 'utf8',
+      }).trim();
+      execFileSync(bin, ['operator', 'cluster', 'health', '--address', config.temporal.address], {
+        stdio: 'ignore',
+      });
       return true;
     } catch {
       return false;
@@ -25,9 +34,14 @@ export function startDevTemporal(config: LoopkeeperConfig): { stop: () => void; 
   };
   const wasRunning = healthy();
   try {
-    execFileSync('bash', [path.join(root, 'infra', 'start-temporal.sh')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('bash', [path.join(root, 'infra', 'start-temporal.sh')], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   } catch {
-    throw new CliError(`could not start the Temporal dev server (see the message above and ${dir}/temporal.log)`);
+    throw new CliError(
+      `could not start the Temporal dev server (see the message above and ${dir}/temporal.log)`,
+    );
   }
   return {
     uiUrl: `http://127.0.0.1:${config.temporalUiPort}`,

@@ -8,7 +8,11 @@ export function formatStatus(st: CycleStatus): string {
     `cycle ${st.cycleId}  model ${st.modelId}  window ${st.window.from}..${st.window.to} (end exclusive)`,
     `state: ${st.state}  stage: ${st.stage}`,
   ];
-  for (const m of st.messages) lines.push(`! ${m}`);
+  // Skew findings first: a serving bug outranks everything else in the status.
+  for (const f of st.drift?.skewFindings ?? [])
+    if (f.severity !== 'info') lines.push(`!! skew ${f.severity} ${f.feature} (${f.check}): ${f.detail}`);
+  const shown = new Set((st.drift?.skewFindings ?? []).map((f) => `skew alert: ${f.detail}`));
+  for (const m of st.messages) if (!shown.has(m)) lines.push(`! ${m}`);
   for (const [stage, s] of Object.entries(st.stages))
     lines.push(`  ${stage.padEnd(18)} ${s.state.padEnd(8)} ${s.detail ?? ''}`);
   if (st.ingest) {
@@ -28,6 +32,17 @@ export function formatStatus(st: CycleStatus): string {
     lines.push(
       `summary: ${s.rows} predictions, ${s.labelled} labelled (${balance || 'none'}), ${s.misclassified} misclassified (${pct(s.misclassificationRate)})`,
     );
+  }
+  if (st.drift) {
+    const d = st.drift;
+    const worst = d.topFeatures
+      .map((f) => `${f.feature} ${f.psi === null ? '–' : f.psi.toFixed(3)} (${f.level})`)
+      .join(', ');
+    lines.push(
+      `drift: ${d.level} over ${d.rows} rows${d.skewAlert ? '; SKEW ALERT' : ''}${d.blocksRetraining ? ' (blocks retraining)' : ''}`,
+    );
+    lines.push(`  worst PSI: ${worst || 'none'}`);
+    lines.push(`  report: ${d.htmlKey}`);
   }
   if (st.routing) {
     const r = st.routing.routing;

@@ -209,7 +209,7 @@ export function formatTaskList(views: TaskView[], nowMs = Date.now()): string {
       const labels = v.labels.length
         ? ` · labels ${v.labels.map((l) => `${l.annotator}:${l.label}`).join(',')}`
         : '';
-      const age = duration(nowMs - Date.parse(v.enqueuedAt));
+      const age = v.enqueuedAt ? duration(nowMs - Date.parse(v.enqueuedAt)) : '-';
       return `${v.taskId.padEnd(24)} ${v.status.padEnd(9)} ${age.padStart(7)}  ${what}${lease}${labels}`;
     })
     .join('\n');

@@ -11,6 +11,8 @@ import { FeaturesSchema, LabelSourceSchema, ModelIdSchema, TimestampSchema } fro
 const ID_MAX = 200;
 const NAME_MAX = 100;
 const TEXT_MAX = 2000;
+/** Notes travel in the queue's state and in the written row's lineage: keep them short. */
+const NOTE_MAX = 500;
 
 /** Where a task is in its life. `escalated`: hard task whose annotators did not reach consensus. */
 export const TaskStatusSchema = z.enum(['pending', 'claimed', 'done', 'escalated', 'expired']);
@@ -61,7 +63,7 @@ export const SubmitLabelSchema = z.object({
   taskId: TaskIdSchema,
   label: z.string().max(NAME_MAX),
   annotator: AnnotatorSchema,
-  note: z.string().max(TEXT_MAX).optional(),
+  note: z.string().max(NOTE_MAX).optional(),
 });
 export type SubmitLabel = z.infer<typeof SubmitLabelSchema>;
 
@@ -166,7 +168,8 @@ export type ClaimResult =
 export interface ReceivedLabelView {
   annotator: string;
   label: string;
-  at: string;
+  /** When it was received (absent for finished tasks, whose details were pruned). */
+  at?: string;
   note?: string;
 }
 
@@ -174,7 +177,8 @@ export interface ReceivedLabelView {
 export interface TaskView {
   taskId: string;
   status: TaskStatus;
-  enqueuedAt: string;
+  /** Absent for finished tasks, whose details were pruned. */
+  enqueuedAt?: string;
   /** When it became done, escalated or expired. */
   finishedAt?: string;
   lease?: { annotator: string; expiresAt: string };

@@ -36,6 +36,9 @@ export const layout = {
   predictionPart: (model: string, day: string, name: string) =>
     `logs/${model}/predictions/date=${day}/${name}.ndjson`,
   policy: (model: string) => `config/${model}/policy.json`,
+  /** Serving instances' health reports (src/serving/fleet-report.ts), one object per instance. */
+  fleetPrefix: (model: string) => `models/${model}/fleet/`,
+  fleetReport: (model: string, instanceId: string) => `models/${model}/fleet/${instanceId}.json`,
   /** Reference profile of a registered version (drift and skew monitoring compare windows with it). */
   versionProfile: (model: string, version: string) => `models/${model}/versions/${version}/profile.json`,
   /** Reference profile built without a champion (bootstrap history) or from a pinned window of logs. */

@@ -1,3 +1,4 @@
+import type { DriftSummary } from '../activities/compute-drift';
 import type { IngestResult } from '../activities/ingest-window';
 import type { MineAndRouteResult } from '../activities/mine-and-route';
 import type { RefreshTestSetResult } from '../activities/refresh-test-set';
@@ -44,6 +45,8 @@ export interface CycleStatus {
   testSet?: RefreshTestSetResult;
   caps?: RetrainDecision & { newLabelledRows: number };
   retrain?: RetrainResult;
+  /** Drift and skew of the cycle's window against the champion's reference (reports in the store). */
+  drift?: DriftSummary;
   messages: string[];
 }
 

@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
   ChildWorkflowFailure,
   executeChild,
   log,
@@ -25,6 +26,8 @@ export interface CycleInput {
   windowDays?: number;
   /** Set by a drift alert: waives the minimum-evidence cap (never the time caps). */
   driftTriggered?: boolean;
+  /** Retrain despite a skew alert (recorded in the status with its reason). */
+  overrideSkew?: { reason: string };
 }
 
 const { ingestWindow, mineAndRoute, refreshTestSet } = proxyActivities<Activities>({
@@ -34,6 +37,15 @@ const { ingestWindow, mineAndRoute, refreshTestSet } = proxyActivities<Activitie
     initialInterval: '2 seconds',
     maximumAttempts: 5,
     nonRetryableErrorTypes: ['UnknownModel', 'TooManyBadRows', 'ZodError', 'MissingClient'],
+  },
+});
+const { computeDrift } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['ZodError', 'NoReferenceData', 'InvalidPolicy', 'VersionNotFoundError'],
   },
 });
 const { loadCycleContext } = proxyActivities<Activities>({
@@ -115,7 +127,32 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     st.champion = ctx.champion?.version ?? null;
 
     begin('drift');
-    finish('drift', 'skipped', 'drift and skew monitoring run in the driftMonitor workflow');
+    let skewBlock: string | null = null;
+    try {
+      const drift = await computeDrift({ modelId, runId: cycleId, window });
+      st.drift = drift;
+      const alerts = drift.skewFindings.filter((f) => f.severity === 'alert');
+      // Skew alerts are shown first in the cycle status.
+      st.messages.unshift(...alerts.map((f) => `skew alert: ${f.detail}`));
+      const top = drift.topFeatures[0];
+      finish(
+        'drift',
+        'done',
+        `drift ${drift.level}${top ? ` (worst: ${top.feature} PSI ${top.psi === null ? '?' : top.psi.toFixed(3)})` : ''}; ` +
+          `${alerts.length} skew alert(s) over ${drift.rows} rows; report ${drift.htmlKey}`,
+      );
+      if (drift.blocksRetraining) {
+        const what = alerts.map((f) => `${f.feature} ${f.check}`).join(', ') || 'see report';
+        if (input.overrideSkew)
+          st.messages.push(`skew alert overridden (${what}): ${input.overrideSkew.reason}`);
+        else
+          skewBlock = `skew alert: ${what}; retraining on skewed data would bake the bug in (override with overrideSkew)`;
+      }
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (!(cause instanceof ApplicationFailure && cause.type === 'NoReferenceData')) throw err;
+      finish('drift', 'skipped', cause.message);
+    }
 
     begin('mine-route');
     if (s.labelled === 0) {
@@ -156,6 +193,14 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         ? `${testSet.rows} rows (${testSet.added} new, ${testSet.droppedAged} aged out)`
         : (testSet.refusal ?? undefined),
     );
+
+    if (skewBlock) {
+      skipRest('caps', skewBlock);
+      st.messages.push(`retrain skipped: ${skewBlock}`);
+      st.state = 'completed';
+      st.stage = 'done';
+      return st;
+    }
 
     begin('caps');
     const newLabelledRows = ctx.labelledSinceLastRetrain + ingest.joinedRows;

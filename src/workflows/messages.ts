@@ -14,9 +14,13 @@ import type {
   TaskView,
 } from '../schemas/review';
 import type { CycleStatus } from './cycle-status';
+import type { DriftMonitorStatus } from './drift-monitor';
 
 /** Current stage, per-stage results, counters and blob keys of a continuous-learning cycle. */
 export const status = defineQuery<CycleStatus>('status');
+
+/** The driftMonitor's window, drift/skew summary (report keys) and the cycle it triggered, if any. */
+export const driftStatus = defineQuery<DriftMonitorStatus>('driftStatus');
 
 // --- reviewQueue (workflow id `review-{modelId}`; payloads in src/schemas/review.ts, see REVIEW.md) ---
 

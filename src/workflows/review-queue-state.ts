@@ -46,9 +46,9 @@ export const defaultReviewQueueOptions: ReviewQueueOptions = {
   consensusK: 2,
   maxAnnotatorsPerHardTask: 3,
   maxOpenTasks: 2000,
-  maxOpenTaskBytes: 1_000_000,
+  maxOpenTaskBytes: 600_000,
   maxRejectionsKept: 100,
-  maxFinishedKept: 5000,
+  maxFinishedKept: 2000,
 };
 
 /** Resolves a (validated) queue config into options; k above the annotator cap raises the cap to k. */
@@ -91,13 +91,15 @@ export interface OpenTaskRecord {
   escalatedAtMs?: number;
 }
 
-/** What is remembered of a finished task once its details leave the queue. */
+/**
+ * What is remembered of a finished task once its details leave the queue: enough to answer a repeated
+ * label (`duplicate`/`conflicting-label`) and the `task` query. Kept small: it travels in the state.
+ */
 export interface FinishedTaskRecord {
   status: 'done' | 'escalated' | 'expired';
-  enqueuedAtMs: number;
   finishedAtMs: number;
-  labels: ReceivedLabel[];
-  skippedBy: string[];
+  /** annotator → label */
+  labels: Record<string, string>;
   finalLabel?: string;
 }
 
@@ -396,11 +398,13 @@ export class ReviewQueueState {
     if (p.annotator.trim() === '')
       return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
     const open = getOwn(this.s.tasks, p.taskId);
-    const known = open ?? getOwn(this.s.finished, p.taskId);
-    if (!known) return fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
-    const mine = known.labels.find((l) => l.annotator === p.annotator);
-    if (mine) {
-      if (mine.label === p.label) {
+    const fin = open ? undefined : getOwn(this.s.finished, p.taskId);
+    if (!open && !fin) return fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
+    const mine = open
+      ? open.labels.find((l) => l.annotator === p.annotator)?.label
+      : getOwn(fin!.labels, p.annotator);
+    if (mine !== undefined) {
+      if (mine === p.label) {
         this.s.counters.duplicateLabels++;
         return {
           accepted: true,
@@ -411,14 +415,14 @@ export class ReviewQueueState {
       }
       return fail(
         'conflicting-label',
-        `${clip(p.annotator)} already labelled this task "${mine.label}"; a different label is not accepted`,
+        `${clip(p.annotator)} already labelled this task "${mine}"; a different label is not accepted`,
         this.statusOf(p.taskId),
       );
     }
     if (!open || open.status === 'escalated') {
       return fail(
         'task-finished',
-        `task is ${open ? open.status : known.status}; no more labels are taken`,
+        `task is ${open ? open.status : fin!.status}; no more labels are taken`,
         this.statusOf(p.taskId),
       );
     }
@@ -437,7 +441,7 @@ export class ReviewQueueState {
       );
     }
     const label: ReceivedLabel = { annotator: p.annotator, label: p.label, atMs: nowMs };
-    if (p.note !== undefined && p.note !== '') label.note = clip(p.note, 2000);
+    if (p.note !== undefined && p.note !== '') label.note = clip(p.note, 500);
     open.labels.push(label);
     delete open.lease;
     open.status = 'pending';
@@ -575,15 +579,15 @@ export class ReviewQueueState {
     if (open) return this.openView(taskId, open);
     const fin = getOwn(this.s.finished, taskId);
     if (!fin) return null;
-    return {
+    const v: TaskView = {
       taskId,
       status: fin.status,
-      enqueuedAt: iso(fin.enqueuedAtMs),
       finishedAt: iso(fin.finishedAtMs),
-      labels: fin.labels.map(labelView),
-      skippedBy: [...fin.skippedBy],
-      ...(fin.finalLabel !== undefined ? { finalLabel: fin.finalLabel } : {}),
+      labels: Object.keys(fin.labels).map((annotator) => ({ annotator, label: fin.labels[annotator] })),
+      skippedBy: [],
     };
+    if (fin.finalLabel !== undefined) v.finalLabel = fin.finalLabel;
+    return v;
   }
 
   /** Tasks still in the queue, oldest first. */
@@ -759,6 +763,8 @@ export class ReviewQueueState {
       audit: String(task.audit),
       labelledAt: iso(nowMs),
     };
+    const notes = t.labels.filter((l) => l.note !== undefined).map((l) => `${l.annotator}: ${l.note}`);
+    if (notes.length > 0) lineage.notes = notes.join(' | ');
     if (agreeing.length < t.labels.length) {
       lineage.dissent = t.labels
         .filter((l) => l.label !== label)
@@ -790,13 +796,9 @@ export class ReviewQueueState {
     delete this.s.tasks[taskId];
     const i = this.s.order.indexOf(taskId);
     if (i >= 0) this.s.order.splice(i, 1);
-    const rec: FinishedTaskRecord = {
-      status,
-      enqueuedAtMs: t.enqueuedAtMs,
-      finishedAtMs: nowMs,
-      labels: t.labels,
-      skippedBy: t.skippedBy,
-    };
+    const labels: Record<string, string> = {};
+    for (const l of t.labels) setOwn(labels, l.annotator, l.label);
+    const rec: FinishedTaskRecord = { status, finishedAtMs: nowMs, labels };
     if (finalLabel !== undefined) rec.finalLabel = finalLabel;
     setOwn(this.s.finished, taskId, rec);
     this.s.finishedOrder.push(taskId);

@@ -52,6 +52,8 @@ const DEFAULT_FLUSH_EVERY_MS = 60_000;
 const DEFAULT_MAX_HISTORY_EVENTS = 2000;
 /** Flushes attempted before continue-as-new; whatever is left travels in the state. */
 const MAX_FLUSHES_BEFORE_CONTINUE = 20;
+/** Largest state carried into the next run (Temporal refuses payloads over 2 MB). */
+const MAX_CARRIED_STATE_BYTES = 1_500_000;
 
 const { flushReviewLabels } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -146,9 +148,12 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   const flushDueAt = (): number =>
     outboxSince === undefined ? Infinity : Math.max(flushBlockedUntil, outboxSince + flushEveryMs);
   const nextWakeAt = (): number => Math.min(q.nextDueMs(), flushDueAt());
+  /** History length at which to continue as new (moved on when the state was too large to carry). */
+  let continueCheckAt = maxHistoryEvents;
+  let ignoreSuggestion = false;
   const continueDue = (): boolean => {
     const i = workflowInfo();
-    return i.continueAsNewSuggested || i.historyLength >= maxHistoryEvents;
+    return (i.continueAsNewSuggested && !ignoreSuggestion) || i.historyLength >= continueCheckAt;
   };
   const afterMessage = (): void => {
     const t = now();
@@ -304,9 +309,35 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   });
   setHandler(reviewStats, () => q.stats(now(), { modelId, historyLength: workflowInfo().historyLength }));
 
+  /** Serves messages, timers and flushes until it is time to continue as new. */
+  const serve = async (): Promise<void> => {
+    for (;;) {
+      const t = now();
+      q.tick(t);
+      // Checked before flushing: under a steady stream of labels there is always something to flush.
+      if (continueDue()) return;
+      if (q.outboxSize() > 0 && outboxSince === undefined) outboxSince = t;
+      if (
+        q.outboxSize() > 0 &&
+        t >= flushBlockedUntil &&
+        (q.outboxSize() >= flushBatchSize || t >= flushDueAt())
+      ) {
+        await flushOnce(flushBatchSize);
+        continue;
+      }
+      const next = nextWakeAt();
+      wake = false;
+      waitingUntil = next;
+      const woken = (): boolean => wake || continueDue();
+      if (next === Infinity) await condition(woken);
+      else await condition(woken, Math.max(1, next - t));
+      waitingUntil = Infinity;
+    }
+  };
+
   /** Writes up to one batch from the outbox; on failure the rows stay and the next try waits. */
-  const flushOnce = async (): Promise<boolean> => {
-    const n = Math.min(q.outboxSize(), flushBatchSize);
+  const flushOnce = async (max: number): Promise<boolean> => {
+    const n = Math.min(q.outboxSize(), max);
     const rows = q.peekOutbox(n);
     const batchId = reviewLabelBatchId(info.workflowId, q.nextFlushSeq());
     try {
@@ -327,39 +358,39 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   };
 
   for (;;) {
-    const t = now();
-    q.tick(t);
-    if (q.outboxSize() > 0 && outboxSince === undefined) outboxSince = t;
-    if (
-      q.outboxSize() > 0 &&
-      t >= flushBlockedUntil &&
-      (q.outboxSize() >= flushBatchSize || t >= flushDueAt())
-    ) {
-      await flushOnce();
+    await serve();
+
+    // Continue-as-new: let handlers finish, write the rows waiting now (rows that arrive meanwhile, or
+    // that cannot be written, travel in the state), and carry the state as plain JSON.
+    await condition(allHandlersFinished);
+    let toFlush = q.outboxSize();
+    for (let i = 0; i < MAX_FLUSHES_BEFORE_CONTINUE && toFlush > 0; i++) {
+      const n = Math.min(toFlush, flushBatchSize);
+      if (!(await flushOnce(n))) break;
+      toFlush -= n;
+    }
+    await condition(allHandlersFinished);
+    q.tick(now());
+    const size = JSON.stringify(q.toJSON()).length;
+    if (size > MAX_CARRIED_STATE_BYTES) {
+      // Too big to carry (labels piling up while the store is unreachable): a payload over Temporal's
+      // limit would end the workflow. Keep serving in this run and try again later.
+      const historyLength = workflowInfo().historyLength;
+      continueCheckAt = historyLength + Math.max(100, Math.floor(maxHistoryEvents / 4));
+      ignoreSuggestion = true;
+      log.warn('review queue: state too large to continue as new; retrying later', {
+        stateBytes: size,
+        outbox: q.outboxSize(),
+        historyLength,
+      });
       continue;
     }
-    if (continueDue()) break;
-    const next = nextWakeAt();
-    wake = false;
-    waitingUntil = next;
-    const woken = (): boolean => wake || continueDue();
-    if (next === Infinity) await condition(woken);
-    else await condition(woken, Math.max(1, next - t));
-    waitingUntil = Infinity;
+    q.markContinuedAsNew();
+    log.info('review queue: continuing as new', {
+      workflowId: info.workflowId,
+      historyLength: workflowInfo().historyLength,
+      stateBytes: size,
+    });
+    await continueAsNew<typeof reviewQueue>({ modelId, config, state: q.toJSON() });
   }
-
-  // Continue-as-new: let handlers finish, write what is waiting, carry the rest as plain JSON.
-  await condition(allHandlersFinished);
-  for (let i = 0; i < MAX_FLUSHES_BEFORE_CONTINUE && q.outboxSize() > 0; i++) {
-    if (!(await flushOnce())) break;
-  }
-  await condition(allHandlersFinished);
-  q.tick(now());
-  q.markContinuedAsNew();
-  log.info('review queue: continuing as new', {
-    workflowId: info.workflowId,
-    historyLength: workflowInfo().historyLength,
-    outbox: q.outboxSize(),
-  });
-  await continueAsNew<typeof reviewQueue>({ modelId, config, state: q.toJSON() });
 }

@@ -20,12 +20,16 @@ async function seedIfEmpty(c: CliContext, modelId: string, today: string): Promi
   const page = await c.store.listPage(layout.logsRoot(modelId), { limit: 1 });
   if (page.items.length > 0) return;
   const days = 28;
-  console.log(`• store ${c.store.uri} has no logs for "${modelId}": simulating ${days} days of concept-drift traffic …`);
+  console.log(
+    `• store ${c.store.uri} has no logs for "${modelId}": simulating ${days} days of concept-drift traffic …`,
+  );
   const r = await writeSimulatedLogs(c.store, {
     modelId,
     config: { name: 'concept-drift', seed: 7, start: addDays(today, -days), days, rowsPerDay: 2000 },
   });
-  console.log(`  ${r.predictions.rows} predictions, ${r.outcomes.rows} outcomes, ${r.history?.rows ?? 0} history rows`);
+  console.log(
+    `  ${r.predictions.rows} predictions, ${r.outcomes.rows} outcomes, ${r.history?.rows ?? 0} history rows`,
+  );
 }
 
 /** `loopkeeper dev`: the embedded default — dev server, worker, seeded traffic, one cycle, then serve. */
@@ -39,7 +43,9 @@ export function registerDev(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       installWorkerLogging();
       const temporal = c.config.temporal.external ? null : startDevTemporal(c.config);
-      console.log(`• Temporal at ${c.config.temporal.address}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`);
+      console.log(
+        `• Temporal at ${c.config.temporal.address}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`,
+      );
       const connection = await connectWorker(c.config.temporal);
       const worker = await createLoopkeeperWorker({
         connection,
@@ -61,7 +67,10 @@ export function registerDev(program: Command, ctx: () => CliContext): void {
         await seedIfEmpty(c, opts.model, today);
         const workflowId = await startCycle(c, { modelId: opts.model, asOf: today });
         console.log(`• cycle ${workflowId} started`);
-        if (temporal?.uiUrl) console.log(`  ${temporal.uiUrl}/namespaces/${c.config.temporal.namespace}/workflows/${workflowId}`);
+        if (temporal?.uiUrl)
+          console.log(
+            `  ${temporal.uiUrl}/namespaces/${c.config.temporal.namespace}/workflows/${workflowId}`,
+          );
         console.log(`  loopkeeper cycle status ${workflowId}`);
         let last = '';
         for (;;) {

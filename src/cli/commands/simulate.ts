@@ -14,7 +14,9 @@ function int(name: string, v: string): number {
 export function registerSimulate(program: Command, ctx: () => CliContext): void {
   program
     .command('simulate')
-    .description('write simulated churn-model traffic (predictions, delayed outcomes, history) into the store')
+    .description(
+      'write simulated churn-model traffic (predictions, delayed outcomes, history) into the store',
+    )
     .option('--model <id>', 'model id', 'churn')
     .option('--scenario <name>', `one of ${ScenarioNameSchema.options.join(', ')}`, 'concept-drift')
     .option('--seed <n>', 'seed (same seed, same bytes)', '7')
@@ -27,7 +29,10 @@ export function registerSimulate(program: Command, ctx: () => CliContext): void 
     .option('--json', 'print JSON')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const scenario = ScenarioNameSchema.safeParse(o.scenario);
-      if (!scenario.success) throw new CliError(`--scenario "${String(o.scenario)}": expected one of ${ScenarioNameSchema.options.join(', ')}`);
+      if (!scenario.success)
+        throw new CliError(
+          `--scenario "${String(o.scenario)}": expected one of ${ScenarioNameSchema.options.join(', ')}`,
+        );
       const c = ctx();
       const result = await writeSimulatedLogs(c.store, {
         modelId: String(o.model),
@@ -47,7 +52,9 @@ export function registerSimulate(program: Command, ctx: () => CliContext): void 
           `simulated ${result.scenario.name} (seed ${result.scenario.seed}) for model ${result.modelId} into ${c.store.uri}`,
           `  predictions: ${result.predictions.rows} rows in ${result.predictions.keys.length} parts`,
           `  outcomes:    ${result.outcomes.rows} rows in ${result.outcomes.keys.length} parts`,
-          result.history ? `  history:     ${result.history.rows} labelled rows at ${result.history.dataKey}` : '  history:     none',
+          result.history
+            ? `  history:     ${result.history.rows} labelled rows at ${result.history.dataKey}`
+            : '  history:     none',
         ].join('\n'),
       );
     });

@@ -1,0 +1,183 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { DriftThresholdsSchema, computeDrift as driftReport } from '../monitoring/drift';
+import type { DriftLevel, DriftReport, DriftThresholdsInput } from '../monitoring/drift';
+import { accumulate, createAccumulator, mergeAccumulators } from '../monitoring/histogram';
+import type { DriftAccumulator } from '../monitoring/histogram';
+import { ReferenceProfileSchema } from '../monitoring/profile';
+import { renderDriftHtml } from '../monitoring/report-html';
+import { checkSkew, SkewConfigSchema } from '../monitoring/skew';
+import type { SkewCheck, SkewConfigInput, SkewReport, SkewSeverity } from '../monitoring/skew';
+import { isPlainValidPrediction } from '../schemas/fast-check';
+import { parseLine } from '../schemas/parse-line';
+import { PredictionRowSchema } from '../schemas/records';
+import { daysOf, WindowSchema } from '../schemas/window';
+import { layout } from '../storage/layout';
+import { readJson, readLineBatches, writeJson } from '../storage/ndjson';
+import { createBuildReferenceProfile, ReferenceSpecSchema } from './build-reference-profile';
+import type { ActivityDeps } from './deps';
+import { heartbeat } from './heartbeat';
+import { ndjsonKeysUnder } from './read-rows';
+
+export const ComputeDriftInputSchema = z.object({
+  modelId: z.string().min(1),
+  /** Reports go to reports/{model}/{runId}/drift.{json,html}: the cycle id or the monitor's workflow id. */
+  runId: z.string().min(1),
+  window: WindowSchema,
+  /** Default: the champion's training data (the bootstrap history when there is no champion). */
+  reference: ReferenceSpecSchema.optional(),
+  /** Override the policy's `drift` section (features merged by name). */
+  thresholds: z.unknown().optional(),
+  /** Override the policy's `skew` section (features merged by name). */
+  skew: z.unknown().optional(),
+});
+export type ComputeDriftInput = Omit<z.input<typeof ComputeDriftInputSchema>, 'thresholds' | 'skew'> & {
+  thresholds?: DriftThresholdsInput;
+  skew?: SkewConfigInput;
+};
+
+/** Small enough for workflow history and cycle status: the full reports live in the store. */
+export interface DriftSummary {
+  level: DriftLevel;
+  skewAlert: boolean;
+  blocksRetraining: boolean;
+  /** Worst features first (≤ 5). */
+  topFeatures: Array<{ feature: string; psi: number | null; level: DriftLevel }>;
+  /** Alerts first (≤ 10). */
+  skewFindings: Array<{ feature: string; check: SkewCheck; severity: SkewSeverity; detail: string }>;
+  rows: number;
+  /** Lines of the window's logs that failed validation (left out of the counts). */
+  badRows: number;
+  referenceKey: string;
+  jsonKey: string;
+  htmlKey: string;
+}
+
+/** The stored drift.json. */
+export interface DriftReportDoc {
+  modelId: string;
+  runId: string;
+  window: { from: string; to: string };
+  reference: { key: string; source: string };
+  partitions: string[];
+  badRows: number;
+  drift: DriftReport;
+  skew: SkewReport;
+}
+
+/** Reads `config/{model}/policy.json`'s optional `drift` and `skew` sections (validated). */
+async function policySections(
+  deps: ActivityDeps,
+  modelId: string,
+): Promise<{ drift: DriftThresholdsInput; skew: SkewConfigInput }> {
+  const key = layout.policy(modelId);
+  if (!(await deps.store.head(key))) return { drift: {}, skew: {} };
+  const raw = await readJson(deps.store, key, z.object({ drift: z.unknown(), skew: z.unknown() }).partial());
+  const check = (section: 'drift' | 'skew', schema: z.ZodType): void => {
+    if (raw[section] === undefined) return;
+    const parsed = schema.safeParse(raw[section]);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw ApplicationFailure.nonRetryable(
+        `${key}: invalid ${section} section at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        'InvalidPolicy',
+      );
+    }
+  };
+  check('drift', DriftThresholdsSchema);
+  check('skew', SkewConfigSchema);
+  // The raw sections (not the parsed ones with defaults), so input overrides merge field by field.
+  return {
+    drift: (raw.drift ?? {}) as DriftThresholdsInput,
+    skew: (raw.skew ?? {}) as SkewConfigInput,
+  };
+}
+
+type WithFeatures = { features?: Record<string, unknown> };
+
+function mergeConfig<T extends WithFeatures>(base: T, over: T | undefined): T {
+  if (!over) return base;
+  return { ...base, ...over, features: { ...(base.features ?? {}), ...(over.features ?? {}) } };
+}
+
+/**
+ * Drift and skew of one window against the reference profile: streams the window's prediction
+ * partitions one at a time into accumulators (heartbeating per partition) and merges them, then writes
+ * drift.json (both reports) and the self-contained drift.html under reports/{model}/{runId}/ and returns
+ * a small summary. Thresholds: the policy's `drift`/`skew` sections, overridden by the input's.
+ */
+export function createComputeDrift(deps: ActivityDeps) {
+  const buildReferenceProfile = createBuildReferenceProfile(deps);
+  return async function computeDrift(raw: ComputeDriftInput): Promise<DriftSummary> {
+    const input = ComputeDriftInputSchema.parse(raw);
+    const { modelId, runId, window } = input;
+    const policy = await policySections(deps, modelId);
+    const thresholds = DriftThresholdsSchema.parse(
+      mergeConfig(policy.drift as WithFeatures, raw.thresholds as WithFeatures | undefined),
+    );
+    const skewConfig = SkewConfigSchema.parse(
+      mergeConfig(policy.skew as WithFeatures, raw.skew as WithFeatures | undefined),
+    );
+
+    const ref = await buildReferenceProfile({ modelId, reference: input.reference });
+    const profile = await readJson(deps.store, ref.profileKey, ReferenceProfileSchema);
+
+    let acc: DriftAccumulator = createAccumulator(profile);
+    let badRows = 0;
+    const partitions: string[] = [];
+    for (const day of daysOf(window.from, window.to)) {
+      for (const key of await ndjsonKeysUnder(deps.store, layout.predictionDay(modelId, day))) {
+        const part = createAccumulator(profile);
+        for await (const batch of readLineBatches(deps.store, key)) {
+          for (const { line } of batch) {
+            const parsed = parseLine(line, PredictionRowSchema, isPlainValidPrediction);
+            if (!parsed.ok) badRows += 1;
+            else if (parsed.row.role !== 'shadow') accumulate(part, parsed.row.features, parsed.row.scores);
+          }
+        }
+        acc = mergeAccumulators(acc, part);
+        partitions.push(key);
+        heartbeat({ phase: 'drift', key, rows: acc.rows });
+      }
+    }
+
+    const drift = driftReport(profile, acc, thresholds);
+    const skew = checkSkew(profile, acc, skewConfig);
+    const jsonKey = layout.report(modelId, runId, 'drift.json');
+    const htmlKey = layout.report(modelId, runId, 'drift.html');
+    const doc: DriftReportDoc = {
+      modelId,
+      runId,
+      window,
+      reference: { key: ref.profileKey, source: ref.source },
+      partitions,
+      badRows,
+      drift,
+      skew,
+    };
+    await writeJson(deps.store, jsonKey, doc);
+    await deps.store.put(htmlKey, Buffer.from(renderDriftHtml({ modelId, window, drift, skew })));
+
+    const rank: Record<SkewSeverity, number> = { alert: 0, warn: 1, info: 2 };
+    const findings = [...skew.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+    return {
+      level: drift.level,
+      skewAlert: skew.counts.alert > 0,
+      blocksRetraining: skew.blocksRetraining,
+      topFeatures: drift.features
+        .slice(0, 5)
+        .map((f) => ({ feature: f.feature, psi: f.psi, level: f.level })),
+      skewFindings: findings.slice(0, 10).map((f) => ({
+        feature: f.feature,
+        check: f.check,
+        severity: f.severity,
+        detail: f.detail,
+      })),
+      rows: acc.rows,
+      badRows,
+      referenceKey: ref.profileKey,
+      jsonKey,
+      htmlKey,
+    };
+  };
+}

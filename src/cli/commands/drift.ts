@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { createComputeDrift } from '../../activities/compute-drift';
+import type { DriftReportDoc } from '../../activities/compute-drift';
+import { DRIFT_LEVEL_RANK } from '../../monitoring/drift';
+import type { DriftLevel, FeatureDrift } from '../../monitoring/drift';
+import { DaySchema, ModelIdSchema, WindowSchema } from '../../schemas';
+import { dayOf, windowEndingAt } from '../../schemas/window';
+import type { Window } from '../../schemas/window';
+import { readJson } from '../../storage/ndjson';
+import { z } from 'zod';
+import type { CliContext } from '../context';
+import { CliError } from '../context';
+
+/** Exit code when the drift level reaches `--fail-on`. */
+export const DRIFT_FAIL_EXIT_CODE = 3;
+
+interface DriftOptions {
+  model: string;
+  window?: string;
+  asOf?: string;
+  days?: string;
+  json?: boolean;
+  html?: string;
+  failOn?: string;
+}
+
+function parseWindow(opts: DriftOptions): Window {
+  if (opts.window) {
+    const [from, to] = opts.window.split('..');
+    const parsed = WindowSchema.safeParse({ from, to });
+    if (!parsed.success)
+      throw new CliError(
+        `--window "${opts.window}": expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
+      );
+    return parsed.data;
+  }
+  if (opts.asOf && !DaySchema.safeParse(opts.asOf).success)
+    throw new CliError(`--as-of "${opts.asOf}": expected YYYY-MM-DD`);
+  const days = opts.days === undefined ? 1 : Number(opts.days);
+  if (!Number.isInteger(days) || days < 1)
+    throw new CliError(`--days "${opts.days}": expected a whole number ≥ 1`);
+  return windowEndingAt(opts.asOf ?? dayOf(Date.now()), days);
+}
+
+const fmt = (x: number | null): string => (x === null ? '–' : x.toFixed(4));
+
+function featureLine(f: FeatureDrift): string {
+  return `  ${f.feature.padEnd(24)} ${f.level.padEnd(17)} PSI ${fmt(f.psi).padStart(7)}  KL ${fmt(f.kl).padStart(7)}  JS ${fmt(f.js).padStart(6)}  (${f.rows} rows)`;
+}
+
+/** Human output: skew findings first, then features worst first, then scores. */
+export function formatDriftReport(doc: DriftReportDoc, htmlKey: string): string {
+  const { drift, skew } = doc;
+  const lines = [
+    `drift ${doc.modelId}  window ${doc.window.from}..${doc.window.to} (end exclusive)  reference ${doc.reference.source}`,
+    `level: ${drift.level}  rows: ${drift.rows} (reference ${drift.referenceRows})${skew.blocksRetraining ? '  SKEW ALERT: blocks retraining' : ''}`,
+  ];
+  if (skew.findings.length > 0) {
+    lines.push('skew:');
+    for (const f of skew.findings)
+      lines.push(`  ${f.severity.padEnd(5)} ${f.feature} (${f.check}): ${f.detail}`);
+  } else if (skew.insufficientData) lines.push('skew: insufficient data');
+  else lines.push('skew: no findings');
+  lines.push('features (worst first):');
+  for (const f of drift.features) lines.push(featureLine(f));
+  if (drift.scores.length > 0) {
+    lines.push('prediction scores:');
+    for (const f of drift.scores) lines.push(featureLine(f));
+  }
+  if (doc.badRows > 0) lines.push(`${doc.badRows} invalid log line(s) left out`);
+  lines.push(`report: ${htmlKey}`);
+  return lines.join('\n');
+}
+
+/** `loopkeeper drift`: drift and skew of a window, straight against the store (no Temporal needed). */
+export function registerDrift(program: Command, ctx: () => CliContext): void {
+  program
+    .command('drift')
+    .description('compare a window of prediction logs with the reference profile (drift and skew)')
+    .requiredOption('--model <id>', 'model id')
+    .option('--window <from..to>', 'explicit window of days, e.g. 2026-06-01..2026-06-08 (end exclusive)')
+    .option('--as-of <day>', 'the window is the --days days before this day (default: today)')
+    .option('--days <n>', 'window length in days with --as-of (default 1)')
+    .option('--json', 'print the full reports as JSON')
+    .option('--html <file>', 'also write the self-contained HTML report to this file')
+    .option(
+      '--fail-on <level>',
+      `exit ${DRIFT_FAIL_EXIT_CODE} when the level reaches warn or alert (a skew alert counts as alert)`,
+    )
+    .action(async (opts: DriftOptions) => {
+      const c = ctx();
+      const modelId = ModelIdSchema.safeParse(opts.model);
+      if (!modelId.success) throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`);
+      if (opts.failOn !== undefined && opts.failOn !== 'warn' && opts.failOn !== 'alert')
+        throw new CliError(`--fail-on "${opts.failOn}": expected warn or alert`);
+      const window = parseWindow(opts);
+      const computeDrift = createComputeDrift({ store: c.store, config: c.config });
+      const runId = `drift-${window.from}_${window.to}`;
+      const summary = await computeDrift({ modelId: modelId.data, runId, window });
+      const doc = await readJson(c.store, summary.jsonKey, z.custom<DriftReportDoc>());
+      if (opts.html) fs.writeFileSync(opts.html, await c.store.get(summary.htmlKey));
+      console.log(
+        opts.json ? JSON.stringify({ summary, ...doc }, null, 2) : formatDriftReport(doc, summary.htmlKey),
+      );
+      if (opts.html && !opts.json) console.log(`wrote ${opts.html}`);
+      if (opts.failOn) {
+        const level: DriftLevel = summary.skewAlert ? 'alert' : summary.level;
+        if (DRIFT_LEVEL_RANK[level] >= DRIFT_LEVEL_RANK[opts.failOn as DriftLevel])
+          throw new CliError(`drift level ${level} reaches --fail-on ${opts.failOn}`, DRIFT_FAIL_EXIT_CODE);
+      }
+    });
+}
