@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ModelIdSchema, WindowSchema, DaySchema } from '../../schemas';
 import type { CycleStatus } from '../../workflows/cycle-status';
 import { status as statusQuery } from '../../workflows/messages';
@@ -22,11 +23,33 @@ function parseWindow(text: string): { from: string; to: string } {
   return parsed.data;
 }
 
+/**
+ * The workflow id of a running cycle of this model, if visibility shows one. Visibility lags by a moment,
+ * so this guards people and scripts; the per-window workflow id and the schedule's overlap policy are
+ * the hard guarantees.
+ */
+async function runningCycleOf(client: Client, modelId: string): Promise<string | undefined> {
+  const own = new RegExp(`^cycle-${modelId}-(\\d{4}-\\d{2}-\\d{2}_|scheduled)`);
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'continuousLearningCycle' AND ExecutionStatus = 'Running'`,
+  })) {
+    if (own.test(wf.workflowId)) return wf.workflowId;
+  }
+  return undefined;
+}
+
 /** Starts a cycle (refusing a duplicate for the same model and window) and returns its workflow id. */
 export async function startCycle(ctx: CliContext, input: CycleInput): Promise<string> {
   const client = await ctx.client();
   const window = resolveWindow({ ...input, windowDays: input.windowDays ?? ctx.config.ingest.windowDays });
   const workflowId = cycleWorkflowId(input.modelId, window.from, window.to);
+  const running = await runningCycleOf(client, input.modelId);
+  if (running && running !== workflowId) {
+    throw new CliError(
+      `a cycle for model "${input.modelId}" is already running (workflow ${running}); two cycles of one model never run at once. ` +
+        `Wait for it (\`loopkeeper cycle status ${running}\`) or cancel it.`,
+    );
+  }
   try {
     await client.workflow.start('continuousLearningCycle', {
       taskQueue: ctx.config.temporal.taskQueue,
