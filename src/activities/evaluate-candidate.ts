@@ -3,11 +3,14 @@ import { evaluateArtifact } from '../ml/model';
 import type { ModelArtifact } from '../ml/model';
 import type { SliceMetrics as SliceReports } from '../ml/metrics';
 import { flattenMetrics } from '../ml/train-and-evaluate';
+import { perturbationFlipRate } from '../ml/perturb';
+import { ChallengeSetConfigSchema } from '../policy/challenge-set';
+import type { ChallengeSetConfig } from '../policy/challenge-set';
 import { predictionFlipRate } from '../policy/feedback-caps';
 import { blessCandidate, PromotionGateConfigSchema } from '../policy/promotion-gate';
 import type { SliceMetrics } from '../policy/promotion-gate';
 import { LabeledRowSchema, ModelIdSchema } from '../schemas';
-import type { Blessing } from '../schemas';
+import type { Blessing, LabeledRow } from '../schemas';
 import { scoreFeatures } from '../ml/model';
 import { layout } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
@@ -23,6 +26,10 @@ export const EvaluateCandidateInputSchema = z.object({
   testSetKey: z.string().nullable(),
   gate: PromotionGateConfigSchema.prefault({}),
   asOf: z.string(),
+  /** Rare slices and hard cases mined from production, gated per group. */
+  challengeSetKey: z.string().nullable().default(null),
+  challenge: ChallengeSetConfigSchema.prefault({}),
+  seed: z.number().int().default(1),
 });
 export type EvaluateCandidateInput = z.input<typeof EvaluateCandidateInputSchema>;
 
@@ -35,6 +42,56 @@ export interface EvaluateCandidateResult {
   candidate: Record<string, number>;
   champion: Record<string, number> | null;
   reportKey: string;
+  /** Per challenge group (reason): rows and accuracy of candidate and champion. */
+  challenge: Record<string, { rows: number; candidate: number; champion: number | null }>;
+  perturbationFlipRate: number | null;
+}
+
+/** Accuracy per challenge reason (a row may count in several groups). */
+function groupAccuracy(
+  artifact: ModelArtifact,
+  rows: readonly LabeledRow[],
+): Record<string, { rows: number; correct: number }> {
+  const out: Record<string, { rows: number; correct: number }> = {};
+  for (const r of rows) {
+    const ok = scoreFeatures(artifact, r.features).predictedLabel === r.label;
+    for (const reason of (r.lineage?.reasons ?? 'challenge').split(',')) {
+      const g = (out[reason] ??= { rows: 0, correct: 0 });
+      g.rows++;
+      if (ok) g.correct++;
+    }
+  }
+  return out;
+}
+
+/**
+ * The challenge-set and robustness checks added to a blessing: no challenge group (with enough rows)
+ * may lose more than maxGroupRegression accuracy against the champion, and the candidate's predictions
+ * may not flip under small perturbations more than maxPerturbationFlipRate.
+ */
+function challengeChecks(
+  challenge: EvaluateCandidateResult['challenge'],
+  flipRate: number | null,
+  config: ChallengeSetConfig,
+): Blessing['checks'] {
+  const checks: Blessing['checks'] = [];
+  for (const [group, g] of Object.entries(challenge)) {
+    if (g.champion === null || g.rows < config.minGroupRows) continue;
+    const drop = g.champion - g.candidate;
+    checks.push({
+      name: `challenge:${group}`,
+      passed: drop <= config.maxGroupRegression + 1e-12,
+      detail: `challenge group ${group}: accuracy ${g.candidate.toFixed(4)} vs champion ${g.champion.toFixed(4)} on ${g.rows} rows (allowed drop ${config.maxGroupRegression})`,
+    });
+  }
+  if (flipRate !== null) {
+    checks.push({
+      name: 'perturbation-flip-rate',
+      passed: flipRate <= config.maxPerturbationFlipRate + 1e-12,
+      detail: `${(100 * flipRate).toFixed(1)}% of predictions flip under small perturbations (max ${(100 * config.maxPerturbationFlipRate).toFixed(1)}%)`,
+    });
+  }
+  return checks;
 }
 
 /** Per-slice metrics in the gate's shape (`country=DE` → rows + metrics). */
@@ -124,6 +181,33 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
         testSetKey: input.testSetKey,
       });
     }
+    const challengeRows = input.challengeSetKey
+      ? await readAllRows(deps.store, [input.challengeSetKey], LabeledRowSchema)
+      : [];
+    const challenge: EvaluateCandidateResult['challenge'] = {};
+    if (challengeRows.length) {
+      const cand = groupAccuracy(candidate, challengeRows);
+      const champ = champion ? groupAccuracy(champion, challengeRows) : null;
+      for (const [group, g] of Object.entries(cand)) {
+        const c = champ?.[group];
+        challenge[group] = {
+          rows: g.rows,
+          candidate: g.correct / g.rows,
+          champion: c ? c.correct / c.rows : null,
+        };
+      }
+    }
+    const perturbation = rows.length ? perturbationFlipRate(candidate, rows, input.seed) : null;
+    const extra = challengeChecks(challenge, perturbation, input.challenge);
+    const failed = extra.filter((c) => !c.passed);
+    blessing = {
+      ...blessing,
+      blessed: blessing.blessed && failed.length === 0,
+      checks: [...blessing.checks, ...extra],
+      reasons: failed.length
+        ? [...blessing.reasons.filter((r) => !/^blessed/.test(r)), ...failed.map((c) => c.detail)]
+        : blessing.reasons,
+    };
     await registry.updateManifest({ modelId, version: input.candidateVersion, blessing, replace: true });
     const reportKey = layout.report(modelId, input.cycleId, 'evaluation.json');
     await writeJson(deps.store, reportKey, {
@@ -134,6 +218,8 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
       flipRate,
       candidate: candidateMetrics,
       champion: championMetrics,
+      challenge,
+      perturbationFlipRate: perturbation,
       blessing,
     });
     return {
@@ -145,6 +231,8 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
       candidate: candidateMetrics,
       champion: championMetrics,
       reportKey,
+      challenge,
+      perturbationFlipRate: perturbation,
     };
   };
 }

@@ -6,6 +6,7 @@ import { createIngestWindow } from './ingest-window';
 import { createLoadCycleContext } from './load-cycle-context';
 import { createMineAndRoute } from './mine-and-route';
 import { createPromoteCandidate } from './promote-candidate';
+import { createRefreshChallengeSet } from './refresh-challenge-set';
 import { createRefreshTestSet } from './refresh-test-set';
 import { createTrainCandidate } from './train-candidate';
 import { createBuildReferenceProfile } from './build-reference-profile';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     loadCycleContext: createLoadCycleContext(deps),
     mineAndRoute: createMineAndRoute(deps),
     refreshTestSet: createRefreshTestSet(deps),
+    refreshChallengeSet: createRefreshChallengeSet(deps),
     trainCandidate: createTrainCandidate(deps),
     evaluateCandidate: createEvaluateCandidate(deps),
     promoteCandidate: createPromoteCandidate(deps),

@@ -131,9 +131,12 @@ export function createTrainCandidate(deps: ActivityDeps) {
     // The positive class must stay the same across versions, or metrics and thresholds silently flip.
     const registry = new ModelRegistry(deps.store, { now: deps.now });
     const championVersion = (await registry.getAliases(modelId)).aliases.champion;
+    // With no policy and no champion, a class named like the model (churn → "churn") is the positive one.
+    const labels = new Set(rows.map((r) => r.label));
     const positiveClass =
       retrain.positiveClass ??
-      (championVersion ? (await registry.getManifest(modelId, championVersion)).positiveClass : undefined);
+      (championVersion ? (await registry.getManifest(modelId, championVersion)).positiveClass : undefined) ??
+      (labels.size === 2 && labels.has(modelId) ? modelId : undefined);
     let trained;
     try {
       trained = trainAndEvaluate({

@@ -67,6 +67,14 @@ export function formatStatus(st: CycleStatus): string {
         : `test set: not refreshed (${t.refusal})`,
     );
   }
+  if (st.challengeSet?.challengeSetKey) {
+    const c = st.challengeSet;
+    lines.push(
+      `challenge set: ${c.rows} rows (${Object.entries(c.byReason)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}) → ${c.challengeSetKey}`,
+    );
+  }
   if (st.caps) {
     lines.push(
       st.caps.allowed

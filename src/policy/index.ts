@@ -11,3 +11,4 @@ export * from './retrain-data';
 export * from './promotion-gate';
 export * from './canary-analysis';
 export * from './model-policy';
+export * from './challenge-set';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChallengeSetConfigSchema } from './challenge-set';
 import { FeedbackCapsConfigSchema } from './feedback-caps';
 import { PromotionGateConfigSchema } from './promotion-gate';
 import { RoutingConfigSchema } from './routing';
@@ -36,6 +37,7 @@ export const ModelPolicySchema = z.object({
   caps: FeedbackCapsConfigSchema.prefault({}),
   testSet: TestSetRefreshConfigSchema.prefault({}),
   gate: PromotionGateConfigSchema.prefault({}),
+  challenge: ChallengeSetConfigSchema.prefault({}),
   retrain: RetrainConfigSchema.prefault({}),
   /** `challenger-only`: a blessed candidate waits as `challenger`; `promote`: it becomes champion. */
   promotion: PromotionModeSchema.default('promote'),

@@ -2,6 +2,7 @@ import type { DriftSummary } from '../activities/compute-drift';
 import type { IngestResult } from '../activities/ingest-window';
 import type { MineAndRouteResult } from '../activities/mine-and-route';
 import type { RefreshTestSetResult } from '../activities/refresh-test-set';
+import type { RefreshChallengeSetResult } from '../activities/refresh-challenge-set';
 import type { RetrainDecision } from '../policy/feedback-caps';
 import type { Window } from '../schemas/window';
 import type { RetrainResult } from './retrain';
@@ -13,6 +14,7 @@ export const cycleStages = [
   'drift',
   'mine-route',
   'test-set',
+  'challenge-set',
   'caps',
   'retrain',
   'rollout',
@@ -43,6 +45,7 @@ export interface CycleStatus {
   champion?: string | null;
   routing?: MineAndRouteResult;
   testSet?: RefreshTestSetResult;
+  challengeSet?: RefreshChallengeSetResult;
   caps?: RetrainDecision & { newLabelledRows: number };
   retrain?: RetrainResult;
   /** Drift and skew of the cycle's window against the champion's reference (reports in the store). */

@@ -30,7 +30,7 @@ export interface CycleInput {
   overrideSkew?: { reason: string };
 }
 
-const { ingestWindow, mineAndRoute, refreshTestSet } = proxyActivities<Activities>({
+const { ingestWindow, mineAndRoute, refreshTestSet, refreshChallengeSet } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
   retry: {
@@ -194,6 +194,28 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         : (testSet.refusal ?? undefined),
     );
 
+    begin('challenge-set');
+    const challengeSet = await refreshChallengeSet({
+      modelId,
+      cycleId,
+      joinedKeys,
+      asOf: st.asOf,
+      config: ctx.policy.challenge,
+      rareSliceMinShare: ctx.policy.routing.rareSliceMinShare,
+    });
+    st.challengeSet = challengeSet;
+    finish(
+      'challenge-set',
+      challengeSet.challengeSetKey ? 'done' : 'skipped',
+      challengeSet.challengeSetKey
+        ? `${challengeSet.rows} rows (${challengeSet.mined} mined now): ${Object.entries(
+            challengeSet.byReason,
+          )
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}`
+        : 'no rare or hard cases yet',
+    );
+
     if (skewBlock) {
       skipRest('caps', skewBlock);
       st.messages.push(`retrain skipped: ${skewBlock}`);
@@ -232,6 +254,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
             cycleId,
             asOf: st.asOf,
             testSetKey: testSet.testSet?.dataKey ?? null,
+            challengeSetKey: challengeSet.challengeSetKey,
             policy: ctx.policy,
           },
         ],

@@ -11,7 +11,10 @@ export interface RetrainInput {
   /** Cycle time (ISO): end of the training window, and the blessing's decision time. */
   asOf: string;
   testSetKey: string | null;
-  policy: Pick<ModelPolicy, 'retrain' | 'gate' | 'promotion' | 'seed'>;
+  /** Challenge set (rare slices, hard cases) gated per group; null when none was mined yet. */
+  challengeSetKey?: string | null;
+  policy: Pick<ModelPolicy, 'retrain' | 'gate' | 'promotion' | 'seed'> &
+    Partial<Pick<ModelPolicy, 'challenge'>>;
 }
 
 /** What a retrain returns: the registered version, its blessing, and where it went. */
@@ -52,6 +55,9 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
     testSetKey: input.testSetKey,
     gate: input.policy.gate,
     asOf: input.asOf,
+    challengeSetKey: input.challengeSetKey ?? null,
+    challenge: input.policy.challenge,
+    seed: input.policy.seed,
   });
   let registeredAs: RetrainResult['registeredAs'] = null;
   if (evaluation.blessed) {

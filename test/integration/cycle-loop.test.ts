@@ -36,6 +36,9 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     expect(c1.state).toBe('completed');
     expect(c1.stages.retrain.state).toBe('done');
     expect(c1.retrain?.registeredAs).toBe('champion');
+    expect(
+      (await new ModelRegistry(store).getManifest('churn', c1.retrain!.train.version)).positiveClass,
+    ).toBe('churn');
     expect(c1.routing?.routing.byRoute['auto-relabel']).toBeGreaterThan(0);
     expect(c1.routing?.routing.byRoute['human-review']).toBeGreaterThan(0);
     expect(Object.keys(c1.routing?.routing.byReason ?? {}).length).toBeGreaterThan(1);
@@ -58,6 +61,11 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     const manifest = await registry.getManifest('churn', c2.retrain!.train.version);
     expect(manifest.blessing?.blessed).toBe(c2.retrain?.evaluation.blessed);
     expect(manifest.blessing?.reasons.length).toBeGreaterThan(0);
+    // Challenge sets (rare slices, hard cases) are mined and the perturbation check is part of the blessing.
+    expect(c2.stages['challenge-set'].state).toBe('done');
+    expect(c2.challengeSet?.byReason['high-loss']).toBeGreaterThan(0);
+    expect(manifest.blessing?.checks.map((c) => c.name)).toContain('perturbation-flip-rate');
+    expect(c2.retrain?.evaluation.perturbationFlipRate).toEqual(expect.any(Number));
 
     // The same window again, at the same cycle time: the cooldown since the last retrain fires.
     const again = await run('2026-06-15', '2026-06-22', '-again');
