@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { ScenarioNameSchema } from '../../simulate/scenario';
 import { writeSimulatedLogs } from '../../simulate/write-logs';
+import { scoreFeatures } from '../../ml/model';
+import type { ScoringModel } from '../../simulate/reference-scorer';
+import { ModelRegistry } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 
@@ -26,6 +29,11 @@ export function registerSimulate(program: Command, ctx: () => CliContext): void 
     .option('--switch-day <n>', 'country-encoding: first day with full country names', '14')
     .option('--history-days <n>', 'days of labelled history before the start', '28')
     .option('--gzip', 'write .ndjson.gz parts')
+    .option(
+      '--score-with <who>',
+      'champion: score with the registered champion (the serving path); reference: the fixed stand-in scorer',
+      'champion',
+    )
     .option('--json', 'print JSON')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const scenario = ScenarioNameSchema.safeParse(o.scenario);
@@ -34,7 +42,23 @@ export function registerSimulate(program: Command, ctx: () => CliContext): void 
           `--scenario "${String(o.scenario)}": expected one of ${ScenarioNameSchema.options.join(', ')}`,
         );
       const c = ctx();
+      // Score through the same library serving uses, so the logs come from the real deployed model.
+      let scorer: ScoringModel | undefined;
+      if (o.scoreWith === 'champion') {
+        const registry = new ModelRegistry(c.store);
+        const champion = (await registry.getAliases(String(o.model))).aliases.champion;
+        if (champion) {
+          const artifact = await registry.loadArtifact(String(o.model), champion);
+          scorer = {
+            modelVersion: champion,
+            scorer: (f) => scoreFeatures(artifact, f) as ReturnType<ScoringModel['scorer']>,
+          };
+        }
+      } else if (o.scoreWith !== 'reference') {
+        throw new CliError(`--score-with "${String(o.scoreWith)}": expected champion or reference`);
+      }
       const result = await writeSimulatedLogs(c.store, {
+        scorer,
         modelId: String(o.model),
         config: {
           name: scenario.data,
@@ -49,7 +73,7 @@ export function registerSimulate(program: Command, ctx: () => CliContext): void 
       });
       output(Boolean(o.json), result, () =>
         [
-          `simulated ${result.scenario.name} (seed ${result.scenario.seed}) for model ${result.modelId} into ${c.store.uri}`,
+          `simulated ${result.scenario.name} (seed ${result.scenario.seed}) for model ${result.modelId} into ${c.store.uri}, scored by ${result.modelVersion}`,
           `  predictions: ${result.predictions.rows} rows in ${result.predictions.keys.length} parts`,
           `  outcomes:    ${result.outcomes.rows} rows in ${result.outcomes.keys.length} parts`,
           result.history
