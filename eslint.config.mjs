@@ -2,8 +2,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'stream', 'zlib', 'readline',
-  'util', 'events', 'worker_threads', 'process', 'timers', 'url', 'buffer',
+  'fs',
+  'path',
+  'os',
+  'crypto',
+  'child_process',
+  'http',
+  'https',
+  'net',
+  'stream',
+  'zlib',
+  'readline',
+  'util',
+  'events',
+  'worker_threads',
+  'process',
+  'timers',
+  'url',
+  'buffer',
 ];
 
 export default tseslint.config(
@@ -26,11 +42,22 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'No Node built-ins in workflow code.' })),
-          patterns: [{ group: ['**/activities/*', '!**/activities/index'], allowTypeImports: true, message: 'Import activities as types via proxyActivities.' }],
+          paths: nodeBuiltins
+            .flatMap((m) => [m, `node:${m}`])
+            .map((name) => ({ name, message: 'No Node built-ins in workflow code.' })),
+          patterns: [
+            {
+              group: ['**/activities/*', '!**/activities/index'],
+              allowTypeImports: true,
+              message: 'Import activities as types via proxyActivities.',
+            },
+          ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+      ],
     },
   },
 );

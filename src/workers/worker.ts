@@ -37,7 +37,9 @@ let runtimeInstalled = false;
  * Sets the worker runtime's log level once per process (LOOPKEEPER_LOG_LEVEL, default WARN), so a
  * CLI user sees loopkeeper's own progress rather than worker lifecycle chatter.
  */
-export function installWorkerLogging(level = (process.env.LOOPKEEPER_LOG_LEVEL ?? 'WARN').toUpperCase()): void {
+export function installWorkerLogging(
+  level = (process.env.LOOPKEEPER_LOG_LEVEL ?? 'WARN').toUpperCase(),
+): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
