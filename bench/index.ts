@@ -3,6 +3,7 @@ import { benchMl } from './ml';
 import { benchMonitoring } from './monitoring';
 import { benchReview } from './review';
 import { benchServing } from './serving';
+import { benchRollback } from './rollback';
 
 /**
  * `npm run bench`: prints figures against each issue's budget. Budgets live here, never in tests.
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   monitoring: benchMonitoring,
   serving: benchServing,
   review: benchReview,
+  rollback: benchRollback,
 };
 
 async function main(): Promise<void> {

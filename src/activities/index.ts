@@ -11,6 +11,8 @@ import { createRefreshTestSet } from './refresh-test-set';
 import { createTrainCandidate } from './train-candidate';
 import { createBuildReferenceProfile } from './build-reference-profile';
 import { createComputeDrift } from './compute-drift';
+import { createAnalyseRolloutStep } from './analyse-rollout-step';
+import { createSetRolloutState } from './set-rollout-state';
 
 export type { ActivityDeps } from './deps';
 
@@ -32,6 +34,8 @@ export function createActivities(deps: ActivityDeps) {
     enqueueReviewTasks: createEnqueueReviewTasks(deps),
     buildReferenceProfile: createBuildReferenceProfile(deps),
     computeDrift: createComputeDrift(deps),
+    analyseRolloutStep: createAnalyseRolloutStep(deps),
+    setRolloutState: createSetRolloutState(deps),
   };
 }
 

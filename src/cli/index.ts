@@ -12,6 +12,7 @@ import { registerModels } from './commands/models';
 import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
 import { registerDrift } from './commands/drift';
+import { registerRollout } from './commands/rollout';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -29,6 +30,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerServe(program, ctx);
   registerTrain(program, ctx);
   registerDrift(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }
 

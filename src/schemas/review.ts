@@ -121,6 +121,7 @@ export type PendingTasksQuery = z.infer<typeof PendingTasksQuerySchema>;
  */
 export const RejectionCodeSchema = z.enum([
   'invalid-payload',
+  'unknown-message',
   'invalid-task',
   'wrong-model',
   'queue-full',
@@ -253,8 +254,8 @@ export const ReviewQueueConfigSchema = z.object({
   /** Continue-as-new once a run's history reaches this many events [2000]. */
   maxHistoryEvents: z.number().int().min(20).optional(),
   /** Open tasks held at most; further tasks are dropped and counted [2000]. */
-  maxOpenTasks: z.number().int().min(1).optional(),
-  /** Total JSON size of open tasks held at most, so the state fits a continue-as-new payload [1000000]. */
-  maxOpenTaskBytes: z.number().int().min(1000).optional(),
+  maxOpenTasks: z.number().int().min(1).max(20_000).optional(),
+  /** Total JSON size of open tasks held at most, so the state fits a continue-as-new payload [600000]. */
+  maxOpenTaskBytes: z.number().int().min(1000).max(1_200_000).optional(),
 });
 export type ReviewQueueConfig = z.infer<typeof ReviewQueueConfigSchema>;

@@ -14,6 +14,7 @@ import type { PredictionRow } from '../schemas/records';
 import { ModelIdSchema } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
 import { ModelRegistry } from '../storage/model-registry';
+import { FleetReporter } from './fleet-report';
 import type { LoadedModel, ServingModels, WatcherStatus } from './model-watcher';
 import { ModelWatcher } from './model-watcher';
 import type { PredictionLogStats } from './prediction-log';
@@ -41,6 +42,11 @@ export interface ServingAppOptions {
   maxBodyBytes?: number;
   /** Wait before retrying a model version that failed to load (default max(30 s, aliasPollMs)). */
   loadRetryMs?: number;
+  /**
+   * Publish this instance's health to models/{model}/fleet/{instanceId}.json for rollouts to read
+   * (src/serving/fleet-report.ts). Off by default; `true` uses the defaults (every 5 s).
+   */
+  fleetReport?: boolean | { instanceId?: string; intervalMs?: number };
 }
 
 /** /healthz body. */
@@ -109,6 +115,16 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     flushMs: options.logFlushMs,
   });
   const metrics = new ServingMetrics();
+  const fleetOptions = options.fleetReport === true ? {} : options.fleetReport || undefined;
+  const fleet = fleetOptions
+    ? new FleetReporter({
+        store: options.store,
+        modelId,
+        ...fleetOptions,
+        state: () => ({ models: watcher.current, watcher: watcher.snapshot() }),
+        now,
+      })
+    : undefined;
   let closing: Promise<void> | undefined;
 
   function health(): ServingHealth {
@@ -169,9 +185,16 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     const decision = route(models, instance.entityId ?? requestId, requestId)!;
     const { model, role } = decision;
     const t0 = performance.now();
-    const result = scoreFeatures(model.artifact, instance.features, metrics.countersFor(model.version));
+    let result: ReturnType<typeof scoreFeatures>;
+    try {
+      result = scoreFeatures(model.artifact, instance.features, metrics.countersFor(model.version));
+    } catch (err) {
+      fleet?.error(role, model.version);
+      throw err;
+    }
     // Model latency alone (not HTTP): what canary analysis compares between champion and canary.
     const latencyMs = performance.now() - t0;
+    fleet?.observe(role, model.version, latencyMs);
     metrics.predictions.inc({ role, version: model.version });
     logRow(instance, requestId, timestamp, model, role, result, latencyMs);
     if (decision.shadow) {
@@ -183,11 +206,15 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
           instance.features,
           metrics.countersFor(shadow.version),
         );
+        const shadowMs = performance.now() - s0;
         metrics.predictions.inc({ role: 'shadow', version: shadow.version });
-        logRow(instance, requestId, timestamp, shadow, 'shadow', shadowResult, performance.now() - s0);
+        logRow(instance, requestId, timestamp, shadow, 'shadow', shadowResult, shadowMs);
+        fleet?.observe('shadow', shadow.version, shadowMs);
+        fleet?.compare(shadow.version, result, shadowResult);
       } catch {
         // A broken shadow must never affect the served answer; it shows up in errors_total.
         metrics.errors.inc({ kind: 'shadow' });
+        fleet?.error('shadow', shadow.version);
       }
     }
     return {
@@ -285,6 +312,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   });
 
   await watcher.start();
+  fleet?.start();
 
   return {
     app,
@@ -294,6 +322,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     close() {
       closing ??= (async () => {
         await watcher.stop();
+        await fleet?.stop();
         await log.close();
       })();
       return closing;

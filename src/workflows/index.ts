@@ -3,3 +3,4 @@ export { continuousLearningCycle } from './cycle';
 export { reviewQueue } from './review-queue';
 export { retrainModel } from './retrain';
 export { driftMonitor } from './drift-monitor';
+export { rolloutModel } from './rollout';

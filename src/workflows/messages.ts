@@ -15,6 +15,7 @@ import type {
 } from '../schemas/review';
 import type { CycleStatus } from './cycle-status';
 import type { DriftMonitorStatus } from './drift-monitor';
+import type { RolloutSignal, RolloutStatus } from './rollout';
 
 /** Current stage, per-stage results, counters and blob keys of a continuous-learning cycle. */
 export const status = defineQuery<CycleStatus>('status');
@@ -53,3 +54,20 @@ export const task = defineQuery<TaskView | null, [TaskQuery]>('task');
 
 /** Queue counters, per-annotator counts, oldest pending age, outbox and the last rejections. */
 export const reviewStats = defineQuery<ReviewStats>('reviewStats');
+
+// --- rolloutModel (workflow id `rollout-{modelId}`, see src/workflows/rollout.ts) ---
+
+/** A human accepts the degradation a paused rollout step reported `{ actor, reason }`: the rollout proceeds. */
+export const approveRollout = defineSignal<[RolloutSignal]>('approveRollout');
+
+/** Stops the rollout `{ actor, reason }`: the candidate is rolled back (route and alias), outcome `aborted`. */
+export const abortRollout = defineSignal<[RolloutSignal]>('abortRollout');
+
+/** Holds the rollout at its current step `{ actor, reason }` (analysis and automatic rollback continue). */
+export const pauseRollout = defineSignal<[RolloutSignal]>('pauseRollout');
+
+/** Lets a rollout held by `pauseRollout` proceed again `{ actor, reason }`. */
+export const resumeRollout = defineSignal<[RolloutSignal]>('resumeRollout');
+
+/** Phase, current step and weight, the last analysis and every decision taken so far. */
+export const rolloutStatus = defineQuery<RolloutStatus>('rolloutStatus');

@@ -48,7 +48,7 @@ export const defaultReviewQueueOptions: ReviewQueueOptions = {
   maxOpenTasks: 2000,
   maxOpenTaskBytes: 600_000,
   maxRejectionsKept: 100,
-  maxFinishedKept: 2000,
+  maxFinishedKept: 1000,
 };
 
 /** Resolves a (validated) queue config into options; k above the annotator cap raises the cap to k. */
@@ -208,9 +208,14 @@ export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateD
     annotators: isRecord(r.annotators) ? r.annotators! : {},
     rejections: Array.isArray(r.rejections) ? r.rejections : [],
   };
-  // Keep `order` and `tasks` consistent whatever was carried.
-  data.order = data.order.filter((id, i, all) => hasOwn(data.tasks, id) && all.indexOf(id) === i);
-  for (const id of Object.keys(data.tasks)) if (!data.order.includes(id)) data.order.push(id);
+  // Keep `order` and `tasks` consistent whatever was carried (a Set here is fine: it is not state).
+  const seen = new Set<string>();
+  data.order = data.order.filter((id) => {
+    if (typeof id !== 'string' || !hasOwn(data.tasks, id) || seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  for (const id of Object.keys(data.tasks)) if (!seen.has(id)) data.order.push(id);
   return { data, ok: true };
 }
 

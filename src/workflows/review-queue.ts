@@ -5,6 +5,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  setDefaultSignalHandler,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -54,6 +55,16 @@ const DEFAULT_MAX_HISTORY_EVENTS = 2000;
 const MAX_FLUSHES_BEFORE_CONTINUE = 20;
 /** Largest state carried into the next run (Temporal refuses payloads over 2 MB). */
 const MAX_CARRIED_STATE_BYTES = 1_500_000;
+/**
+ * Under a fast stream of signals a run is kept short. A worker that loses its cached copy of the run
+ * (a restart, a workflow task the server had to fail) replays the whole run, about 1 ms per event, while
+ * the server holds at most 100 new events for a workflow task in flight before failing that task too:
+ * a long run under load could never catch up. So a run ends after at most
+ * SIGNAL_RATE_EVENT_BUDGET / (signals per second) events (never fewer than MIN_RUN_EVENTS), which keeps
+ * a replay around half of that window. At human labelling rates maxHistoryEvents applies unchanged.
+ */
+const SIGNAL_RATE_EVENT_BUDGET = 50_000;
+const MIN_RUN_EVENTS = 250;
 
 const { flushReviewLabels } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -148,12 +159,18 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   const flushDueAt = (): number =>
     outboxSince === undefined ? Infinity : Math.max(flushBlockedUntil, outboxSince + flushEveryMs);
   const nextWakeAt = (): number => Math.min(q.nextDueMs(), flushDueAt());
-  /** History length at which to continue as new (moved on when the state was too large to carry). */
-  let continueCheckAt = maxHistoryEvents;
-  let ignoreSuggestion = false;
+  /** After a state too large to carry, continue-as-new is not retried before this history length. */
+  let deferContinueUntil = 0;
+  /** Signals received by this run and when it started (workflow time): the run's signal rate. */
+  let signalsThisRun = 0;
+  const runStartMs = now();
   const continueDue = (): boolean => {
     const i = workflowInfo();
-    return (i.continueAsNewSuggested && !ignoreSuggestion) || i.historyLength >= continueCheckAt;
+    if (i.historyLength < deferContinueUntil) return false;
+    if (i.continueAsNewSuggested) return true;
+    const perSecond = signalsThisRun / Math.max(1, (now() - runStartMs) / 1000);
+    const underLoad = Math.max(MIN_RUN_EVENTS, Math.floor(SIGNAL_RATE_EVENT_BUDGET / Math.max(1, perSecond)));
+    return i.historyLength >= Math.min(maxHistoryEvents, underLoad);
   };
   const afterMessage = (): void => {
     const t = now();
@@ -188,72 +205,77 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   });
 
   // --- signals: never throw; invalid payloads become rejections -----------------------------------
-  setHandler(addTasks, (payload: unknown) =>
+  const signalBodies: Record<string, (payload: unknown) => void> = {
+    addTasks: (payload) => {
+      // Each task is validated on its own, so one bad task does not drop the batch.
+      const raw = (payload as { tasks?: unknown } | null | undefined)?.tasks;
+      if (!Array.isArray(raw)) {
+        q.rejectInvalid(now(), 'addTasks', 'signal', 'tasks: expected an array of review tasks');
+        return;
+      }
+      const valid: ReviewTask[] = [];
+      raw.forEach((item, i) => {
+        const r = parsePayload(ReviewTaskSchema, item);
+        if (r.ok) valid.push(r.value);
+        else
+          q.rejectInvalid(
+            now(),
+            'addTasks',
+            'signal',
+            `tasks.${i}.${r.detail}`,
+            'invalid-task',
+            taskIdOf(item),
+          );
+      });
+      q.addTasks(valid, now());
+    },
+    submitLabel: (payload) => {
+      const p = parsePayload(SubmitLabelSchema, payload);
+      if (p.ok) q.submitLabel(p.value, now(), 'signal');
+      else q.rejectInvalid(now(), 'submitLabel', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
+    },
+    skipTask: (payload) => {
+      const p = parsePayload(SkipTaskSchema, payload);
+      if (p.ok) q.skipTask(p.value, now(), 'signal');
+      else q.rejectInvalid(now(), 'skipTask', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
+    },
+    releaseTask: (payload) => {
+      const p = parsePayload(ReleaseTaskSchema, payload);
+      if (p.ok) q.releaseTask(p.value, now(), 'signal');
+      else q.rejectInvalid(now(), 'releaseTask', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
+    },
+  };
+  const onSignal = (name: string, payload: unknown): void => {
+    signalsThisRun++;
     guarded(
-      'addTasks',
+      name,
       'signal',
       () => {
-        // Each task is validated on its own, so one bad task does not drop the batch.
-        const raw = (payload as { tasks?: unknown } | null | undefined)?.tasks;
-        if (!Array.isArray(raw)) {
-          q.rejectInvalid(now(), 'addTasks', 'signal', 'tasks: expected an array of review tasks');
-          return;
-        }
-        const valid: ReviewTask[] = [];
-        raw.forEach((item, i) => {
-          const r = parsePayload(ReviewTaskSchema, item);
-          if (r.ok) valid.push(r.value);
-          else
-            q.rejectInvalid(
-              now(),
-              'addTasks',
-              'signal',
-              `tasks.${i}.${r.detail}`,
-              'invalid-task',
-              taskIdOf(item),
-            );
-        });
-        q.addTasks(valid, now());
+        const body = Object.prototype.hasOwnProperty.call(signalBodies, name)
+          ? signalBodies[name]
+          : undefined;
+        if (body) body(payload);
+        else
+          q.rejectInvalid(
+            now(),
+            name.slice(0, 100),
+            'signal',
+            `no signal named "${name.slice(0, 100)}"`,
+            'unknown-message',
+          );
       },
       () => undefined,
-    ),
-  );
-  setHandler(submitLabel, (payload: unknown) =>
-    guarded(
-      'submitLabel',
-      'signal',
-      () => {
-        const p = parsePayload(SubmitLabelSchema, payload);
-        if (p.ok) q.submitLabel(p.value, now(), 'signal');
-        else q.rejectInvalid(now(), 'submitLabel', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
-      },
-      () => undefined,
-    ),
-  );
-  setHandler(skipTask, (payload: unknown) =>
-    guarded(
-      'skipTask',
-      'signal',
-      () => {
-        const p = parsePayload(SkipTaskSchema, payload);
-        if (p.ok) q.skipTask(p.value, now(), 'signal');
-        else q.rejectInvalid(now(), 'skipTask', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
-      },
-      () => undefined,
-    ),
-  );
-  setHandler(releaseTask, (payload: unknown) =>
-    guarded(
-      'releaseTask',
-      'signal',
-      () => {
-        const p = parsePayload(ReleaseTaskSchema, payload);
-        if (p.ok) q.releaseTask(p.value, now(), 'signal');
-        else q.rejectInvalid(now(), 'releaseTask', 'signal', p.detail, 'invalid-payload', taskIdOf(payload));
-      },
-      () => undefined,
-    ),
-  );
+    );
+  };
+  // Signals that reach a run before its handlers exist (the first workflow task of every run) are held
+  // by the SDK and handed to the first handler registered for their name, which would reorder them
+  // (a label behind a later addTasks). A default handler registered first gets them in arrival order;
+  // it also records signals with unknown names instead of leaving them buffered.
+  setDefaultSignalHandler((name: string, ...args: unknown[]) => onSignal(name, args[0]));
+  setHandler(addTasks, (payload: unknown) => onSignal('addTasks', payload));
+  setHandler(submitLabel, (payload: unknown) => onSignal('submitLabel', payload));
+  setHandler(skipTask, (payload: unknown) => onSignal('skipTask', payload));
+  setHandler(releaseTask, (payload: unknown) => onSignal('releaseTask', payload));
 
   // --- updates: validated before they enter history; rule violations are answered, not thrown -----
   setHandler(
@@ -376,8 +398,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
       // Too big to carry (labels piling up while the store is unreachable): a payload over Temporal's
       // limit would end the workflow. Keep serving in this run and try again later.
       const historyLength = workflowInfo().historyLength;
-      continueCheckAt = historyLength + Math.max(100, Math.floor(maxHistoryEvents / 4));
-      ignoreSuggestion = true;
+      deferContinueUntil = historyLength + Math.max(100, Math.floor(maxHistoryEvents / 4));
       log.warn('review queue: state too large to continue as new; retrying later', {
         stateBytes: size,
         outbox: q.outboxSize(),

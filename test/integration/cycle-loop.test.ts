@@ -1,5 +1,6 @@
 import { writeSimulatedLogs } from '../../src/simulate/write-logs';
 import { ModelRegistry } from '../../src/storage/model-registry';
+import { writeJson } from '../../src/storage/ndjson';
 import type { CycleStatus } from '../../src/workflows/cycle-status';
 import { reviewStats } from '../../src/workflows/messages';
 import { maybeRecordHistory } from '../support/histories';
@@ -13,8 +14,10 @@ import { tempFileStore, withWorker } from '../support/temporal';
  */
 test('weekly cycles: route, refresh the test set, retrain and gate; caps skip with reasons', async () => {
   const { store } = tempFileStore();
+  // A model id of its own: entity workflows (review-{model}) are per model on a shared test server.
+  await writeJson(store, 'config/churnloop/policy.json', { retrain: { positiveClass: 'churn' } });
   await writeSimulatedLogs(store, {
-    modelId: 'churn',
+    modelId: 'churnloop',
     config: { name: 'concept-drift', seed: 3, start: '2026-06-01', days: 28, rowsPerDay: 600 },
     historyDays: 28,
   });
@@ -22,8 +25,8 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     const run = async (from: string, to: string, suffix = ''): Promise<CycleStatus> => {
       const handle = await client.workflow.start('continuousLearningCycle', {
         taskQueue,
-        workflowId: `cycle-churn-${from}_${to}${suffix}`,
-        args: [{ modelId: 'churn', window: { from, to } }],
+        workflowId: `cycle-churnloop-${from}_${to}${suffix}`,
+        args: [{ modelId: 'churnloop', window: { from, to } }],
       });
       const st = (await handle.result()) as CycleStatus;
       if (from === '2026-06-15' && !suffix) {
@@ -34,21 +37,22 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     };
     const c1 = await run('2026-06-08', '2026-06-15');
     expect(c1.state).toBe('completed');
+    expect(c1.policySource).toBe('stored');
     expect(c1.stages.retrain.state).toBe('done');
     expect(c1.retrain?.registeredAs).toBe('champion');
     expect(
-      (await new ModelRegistry(store).getManifest('churn', c1.retrain!.train.version)).positiveClass,
+      (await new ModelRegistry(store).getManifest('churnloop', c1.retrain!.train.version)).positiveClass,
     ).toBe('churn');
     expect(c1.routing?.routing.byRoute['auto-relabel']).toBeGreaterThan(0);
     expect(c1.routing?.routing.byRoute['human-review']).toBeGreaterThan(0);
     expect(Object.keys(c1.routing?.routing.byReason ?? {}).length).toBeGreaterThan(1);
     expect(c1.testSet?.refreshed).toBe(true);
     const registry = new ModelRegistry(store);
-    const champion1 = (await registry.getAliases('churn')).aliases.champion;
+    const champion1 = (await registry.getAliases('churnloop')).aliases.champion;
     expect(champion1).toBe(c1.retrain?.train.version);
 
     // Human tasks reached the review queue through signal-with-start.
-    const stats = await client.workflow.getHandle('review-churn').query(reviewStats);
+    const stats = await client.workflow.getHandle('review-churnloop').query(reviewStats);
     expect(stats.pending).toBe(c1.routing?.reviewTasks);
 
     const c2 = await run('2026-06-15', '2026-06-22');
@@ -58,7 +62,7 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     expect(c2.retrain?.evaluation.testRows).toBeGreaterThanOrEqual(200);
     expect(c2.retrain?.train.feedback.share).toBeLessThanOrEqual(0.3 + 1e-9);
     // The blessing is recorded in the candidate's manifest either way, with reasons.
-    const manifest = await registry.getManifest('churn', c2.retrain!.train.version);
+    const manifest = await registry.getManifest('churnloop', c2.retrain!.train.version);
     expect(manifest.blessing?.blessed).toBe(c2.retrain?.evaluation.blessed);
     expect(manifest.blessing?.reasons.length).toBeGreaterThan(0);
     // Challenge sets (rare slices, hard cases) are mined and the perturbation check is part of the blessing.

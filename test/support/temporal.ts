@@ -90,7 +90,23 @@ export async function withWorker<T>(
   try {
     return await worker.runUntil(fn({ client, taskQueue, config, worker }));
   } finally {
+    await terminateRunning(client, taskQueue);
     await connection.close();
     await nativeConnection.close();
+  }
+}
+
+/**
+ * Terminates what a test left running on its task queue (entity workflows such as `review-{model}` live
+ * on), so a later test reusing the same workflow id does not signal a queue that no worker polls.
+ */
+async function terminateRunning(client: Client, taskQueue: string): Promise<void> {
+  for await (const wf of client.workflow.list({
+    query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+  })) {
+    await client.workflow
+      .getHandle(wf.workflowId, wf.runId)
+      .terminate('test finished')
+      .catch(() => undefined);
   }
 }

@@ -246,9 +246,13 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { model: string; reason: string; actor?: string; json?: boolean }) => {
       const modelId = modelIdOf(opts.model);
       const registry = new ModelRegistry(ctx().store);
-      const result = await userErrors(() =>
-        registry.rollback({ modelId, actor: opts.actor ?? defaultActor(), reason: opts.reason }),
-      );
+      const actor = opts.actor ?? defaultActor();
+      const result = await userErrors(() => registry.rollback({ modelId, actor, reason: opts.reason }));
+      // A rollback means "the previous model alone": a canary or shadow still routed would undo it.
+      const rollout = await registry.getRollout(modelId);
+      if (rollout.config.canary || rollout.config.shadow) {
+        await registry.updateRollout({ modelId, update: () => ({}), actor, reason: opts.reason });
+      }
       output(opts.json, result, () => describeChange(result));
     });
 

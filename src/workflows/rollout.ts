@@ -1,0 +1,386 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { z } from 'zod';
+import type { Activities } from '../activities';
+import type { RolloutAnalysis, RolloutSide } from '../activities/analyse-rollout-step';
+import type { SetRolloutStateInput } from '../activities/set-rollout-state';
+import { CanaryConfigSchema, DEFAULT_CANARY_STEPS } from '../policy/canary-analysis';
+import { abortRollout, approveRollout, pauseRollout, resumeRollout, rolloutStatus } from './messages';
+
+/**
+ * How a candidate is rolled out. Parse `{}` for production defaults (10-minute steps, 1-5-10-25-50-100);
+ * tests shorten every interval.
+ */
+export const RolloutPlanSchema = z.object({
+  shadow: z
+    .object({
+      /** Shortest shadow phase, whatever the traffic. */
+      minDurationMs: z
+        .number()
+        .nonnegative()
+        .default(10 * 60_000),
+      /** Candidate (shadow) requests needed before the canary starts. */
+      minRequests: z.number().int().nonnegative().default(1000),
+      /** Share of requests the shadow scores (it also keeps scoring the champion's share during the canary). */
+      sampleShare: z.number().gt(0).max(1).default(1),
+    })
+    .prefault({}),
+  /** Canary weights in percent, strictly increasing, ending at 100. */
+  steps: z
+    .array(z.number().gt(0).max(100))
+    .min(1)
+    .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]), 'steps must be strictly increasing')
+    .refine((s) => s[s.length - 1] === 100, 'the last step must be 100')
+    .default([...DEFAULT_CANARY_STEPS]),
+  /** Shortest time each canary step is held. */
+  stepIntervalMs: z
+    .number()
+    .positive()
+    .default(10 * 60_000),
+  /** Canary requests each step needs before it is judged. */
+  minSamplesPerStep: z.number().int().nonnegative().default(500),
+  /** How often a phase is analysed (default min(stepIntervalMs, 1 minute)). */
+  analysisIntervalMs: z.number().positive().optional(),
+  /** A step that still lacks traffic after this long is handed to a human. */
+  maxStepWaitMs: z
+    .number()
+    .positive()
+    .default(24 * 3_600_000),
+  /** A rollout waiting for approval longer than this is aborted (and rolled back). */
+  approvalTimeoutMs: z
+    .number()
+    .positive()
+    .default(24 * 3_600_000),
+  /** Labelled rows per side before accuracy on matured outcomes replaces the agreement proxy. */
+  minLabelledRows: z.number().int().positive().default(200),
+  /** Thresholds: investigate (pause) at 3 %, roll back at 10 %; minimum requests per side. */
+  analysis: CanaryConfigSchema.prefault({}),
+});
+export type RolloutPlan = z.infer<typeof RolloutPlanSchema>;
+export type RolloutPlanInput = z.input<typeof RolloutPlanSchema>;
+
+/** Input of {@link rolloutModel}. */
+export interface RolloutInput {
+  modelId: string;
+  candidateVersion: string;
+  config?: RolloutPlanInput;
+}
+
+/** Payload of approveRollout / abortRollout / pauseRollout / resumeRollout. */
+export interface RolloutSignal {
+  actor: string;
+  reason: string;
+}
+
+export type RolloutPhase =
+  | 'starting'
+  | 'shadow'
+  | 'canary'
+  | 'awaiting-approval'
+  | 'promoting'
+  | 'rolling-back'
+  | 'promoted'
+  | 'rolled-back'
+  | 'aborted';
+
+export type RolloutOutcome = 'promoted' | 'rolled-back' | 'aborted';
+
+/** One decision, automatic or human, in order. */
+export interface RolloutDecision {
+  at: string;
+  phase: RolloutPhase;
+  weightPercent: number;
+  /** e.g. start, shadow, step, continue, pause, approved, abort, rollback, promote, paused, resumed. */
+  decision: string;
+  actor: string;
+  reason: string;
+}
+
+/** The `rolloutStatus` query's answer. */
+export interface RolloutStatus {
+  workflowId: string;
+  modelId: string;
+  candidateVersion: string;
+  championAtStart: string | null;
+  phase: RolloutPhase;
+  /** Index into `steps` of the current canary step; -1 before the canary. */
+  stepIndex: number;
+  weightPercent: number;
+  steps: number[];
+  /** Set while a `pauseRollout` holds the rollout. */
+  paused: (RolloutSignal & { at: string }) | null;
+  /** Set while the rollout waits for `approveRollout` / `abortRollout`. */
+  awaitingApproval: { since: string; reason: string; deadline: string } | null;
+  lastAnalysis: RolloutAnalysis | null;
+  analyses: number;
+  decisions: RolloutDecision[];
+  outcome: RolloutOutcome | null;
+  reason: string | null;
+}
+
+/** What the workflow returns. */
+export interface RolloutResult {
+  outcome: RolloutOutcome;
+  reason: string;
+  status: RolloutStatus;
+}
+
+const { analyseRolloutStep } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },
+});
+const { setRolloutState } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [
+      'ZodError',
+      'NoChampion',
+      'AlreadyChampion',
+      'NotBlessedError',
+      'VersionNotFoundError',
+    ],
+  },
+});
+
+function signalOf(payload: unknown): RolloutSignal {
+  const p = (payload ?? {}) as Partial<Record<keyof RolloutSignal, unknown>>;
+  return {
+    actor: typeof p.actor === 'string' && p.actor.trim() ? p.actor : 'unknown',
+    reason: typeof p.reason === 'string' && p.reason.trim() ? p.reason : 'no reason given',
+  };
+}
+
+/** One line naming what an analysis found. */
+export function describeAnalysis(a: RolloutAnalysis): string {
+  const where = a.phase === 'shadow' ? 'shadow' : `canary ${a.weightPercent}%`;
+  const worst = a.degradations.map((d) => `${d.measure}: ${d.detail}`).join('; ');
+  return `${where} analysis ${a.verdict}${worst ? ` (${worst})` : ''}`;
+}
+
+function rootMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Rolls a candidate out: shadow (logged only) until it has run `shadow.minDurationMs` and scored
+ * `shadow.minRequests`, then canary steps, each held `stepIntervalMs` and `minSamplesPerStep` and
+ * analysed against the champion. `rollback` (≥ 10 % worse, or the candidate failed to load) rolls back
+ * at once without asking anyone; `pause` (3-10 %) waits for `approveRollout` or `abortRollout` (the
+ * approval timeout aborts); past 100 % the candidate is promoted and the old champion becomes
+ * `previous`. Rollback is a configuration switch (rollout.json + aliases): old models stay loaded.
+ */
+export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> {
+  const plan = RolloutPlanSchema.parse(input.config ?? {});
+  const { modelId, candidateVersion } = input;
+  const workflowId = workflowInfo().workflowId;
+  const me = `rollout ${workflowId}`;
+  const salt = `${workflowId}:${candidateVersion}`;
+  const analysisEveryMs = plan.analysisIntervalMs ?? Math.min(plan.stepIntervalMs, 60_000);
+  const iso = () => new Date(Date.now()).toISOString();
+
+  const st: RolloutStatus = {
+    workflowId,
+    modelId,
+    candidateVersion,
+    championAtStart: null,
+    phase: 'starting',
+    stepIndex: -1,
+    weightPercent: 0,
+    steps: plan.steps,
+    paused: null,
+    awaitingApproval: null,
+    lastAnalysis: null,
+    analyses: 0,
+    decisions: [],
+    outcome: null,
+    reason: null,
+  };
+  const signals: { abort: RolloutSignal | null; approval: RolloutSignal | null } = {
+    abort: null,
+    approval: null,
+  };
+  const decide = (decision: string, actor: string, reason: string) =>
+    st.decisions.push({
+      at: iso(),
+      phase: st.phase,
+      weightPercent: st.weightPercent,
+      decision,
+      actor,
+      reason,
+    });
+
+  setHandler(rolloutStatus, () => st);
+  setHandler(approveRollout, (payload: unknown) => {
+    const s = signalOf(payload);
+    if (st.awaitingApproval && !signals.approval) {
+      signals.approval = s;
+      decide('approved', s.actor, s.reason);
+    } else {
+      decide('approve-ignored', s.actor, `${s.reason} (nothing was awaiting approval)`);
+    }
+  });
+  setHandler(abortRollout, (payload: unknown) => {
+    const s = signalOf(payload);
+    signals.abort ??= s;
+    decide('abort', s.actor, s.reason);
+  });
+  setHandler(pauseRollout, (payload: unknown) => {
+    const s = signalOf(payload);
+    st.paused = { ...s, at: iso() };
+    decide('paused', s.actor, s.reason);
+  });
+  setHandler(resumeRollout, (payload: unknown) => {
+    const s = signalOf(payload);
+    st.paused = null;
+    decide('resumed', s.actor, s.reason);
+  });
+
+  const apply = (action: SetRolloutStateInput['action'], reason: string) =>
+    setRolloutState({ modelId, candidateVersion, workflowId, action, reason });
+
+  let baseline: RolloutSide | undefined;
+
+  /** Holds the current phase for at least `minMs` and `minSamples` candidate requests, analysing. */
+  async function hold(minMs: number, minSamples: number): Promise<RolloutAnalysis | 'aborted'> {
+    const from = iso();
+    const started = Date.now();
+    const phase = st.phase === 'shadow' ? 'shadow' : 'canary';
+    for (;;) {
+      if (await condition(() => signals.abort !== null, analysisEveryMs)) return 'aborted';
+      const analysis = await analyseRolloutStep({
+        modelId,
+        candidateVersion,
+        phase,
+        weightPercent: st.weightPercent,
+        from,
+        to: iso(),
+        analysis: plan.analysis,
+        minLabelledRows: plan.minLabelledRows,
+        baseline,
+      });
+      st.lastAnalysis = analysis;
+      st.analyses++;
+      if (analysis.verdict === 'rollback') return analysis;
+      if (!analysis.usedBaseline && analysis.control.requests >= plan.analysis.minRequests) {
+        baseline = { ...analysis.control, metric: undefined };
+      }
+      if (st.paused) continue;
+      const elapsed = Date.now() - started;
+      const enough =
+        elapsed >= minMs && analysis.candidate.requests >= minSamples && analysis.verdict !== 'wait';
+      if (enough || elapsed >= plan.maxStepWaitMs) return analysis;
+    }
+  }
+
+  /** Waits for a human; the approval timeout aborts. */
+  async function askHuman(why: string): Promise<'approved' | 'aborted'> {
+    const phase = st.phase;
+    st.phase = 'awaiting-approval';
+    signals.approval = null;
+    const since = Date.now();
+    st.awaitingApproval = {
+      since: iso(),
+      reason: why,
+      deadline: new Date(since + plan.approvalTimeoutMs).toISOString(),
+    };
+    decide('pause', me, why);
+    const answered = await condition(
+      () => signals.approval !== null || signals.abort !== null,
+      plan.approvalTimeoutMs,
+    );
+    st.awaitingApproval = null;
+    st.phase = phase;
+    if (!answered) {
+      signals.abort = { actor: me, reason: `no approval within ${plan.approvalTimeoutMs} ms after: ${why}` };
+      decide('approval-timeout', me, signals.abort.reason);
+    }
+    return signals.abort ? 'aborted' : 'approved';
+  }
+
+  async function finish(outcome: RolloutOutcome, reason: string): Promise<RolloutResult> {
+    if (outcome === 'promoted') {
+      st.phase = 'promoting';
+      decide('promote', me, reason);
+      await apply({ kind: 'promote' }, reason);
+    } else {
+      st.phase = 'rolling-back';
+      decide('rollback', me, reason);
+      await apply({ kind: 'rollback' }, reason);
+    }
+    st.phase = outcome;
+    st.outcome = outcome;
+    st.reason = reason;
+    return { outcome, reason, status: st };
+  }
+
+  const abortReason = () => `aborted by ${signals.abort?.actor}: ${signals.abort?.reason}`;
+
+  /** Turns an analysis into the next move: proceed, or the rollout's end. */
+  async function judge(result: RolloutAnalysis | 'aborted'): Promise<RolloutResult | undefined> {
+    if (result === 'aborted') return finish('aborted', abortReason());
+    const what = describeAnalysis(result);
+    if (result.verdict === 'rollback') return finish('rolled-back', what);
+    if (result.verdict === 'continue') {
+      decide('continue', me, what);
+      return undefined;
+    }
+    const why = result.verdict === 'wait' ? `not enough traffic to judge: ${result.notes.join('; ')}` : what;
+    if ((await askHuman(why)) === 'aborted') return finish('aborted', abortReason());
+    return undefined;
+  }
+
+  let started = false;
+  try {
+    decide('start', me, `roll out ${candidateVersion}: shadow, then canary ${plan.steps.join('-')}%`);
+    const first = await apply(
+      { kind: 'shadow', sampleShare: plan.shadow.sampleShare },
+      `shadow ${candidateVersion} on ${plan.shadow.sampleShare * 100}% of requests`,
+    );
+    started = true;
+    st.championAtStart = first.champion;
+    st.phase = 'shadow';
+    decide('shadow', me, `shadow on ${plan.shadow.sampleShare * 100}% of requests against ${first.champion}`);
+    const ended = await judge(await hold(plan.shadow.minDurationMs, plan.shadow.minRequests));
+    if (ended) return ended;
+
+    for (let i = 0; i < plan.steps.length; i++) {
+      const weight = plan.steps[i];
+      st.phase = 'canary';
+      st.stepIndex = i;
+      st.weightPercent = weight;
+      const reason = `canary step ${i + 1}/${plan.steps.length}: ${weight}% of traffic`;
+      await apply({ kind: 'canary', weightPercent: weight, salt }, reason);
+      decide('step', me, reason);
+      const done = await judge(await hold(plan.stepIntervalMs, plan.minSamplesPerStep));
+      if (done) return done;
+    }
+    return await finish('promoted', `canary passed every step (${plan.steps.join('-')}%)`);
+  } catch (err) {
+    if (!started) throw err;
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => finish('aborted', 'rollout workflow cancelled'));
+      throw err;
+    }
+    if (st.outcome !== null) throw err;
+    // Whatever broke, the safe state is the old champion serving alone.
+    const reason = `rollout failed: ${rootMessage(err)}`;
+    try {
+      return await finish('rolled-back', reason);
+    } catch (cleanup) {
+      throw ApplicationFailure.nonRetryable(`${reason}; and the rollback failed: ${rootMessage(cleanup)}`);
+    }
+  }
+}
