@@ -97,5 +97,7 @@ export function formatStatus(st: CycleStatus): string {
       `  ${evaluation.blessed ? `blessed → ${registeredAs}` : 'not blessed'}: ${evaluation.reasons.join('; ')}`,
     );
   }
+  if (st.rollout)
+    lines.push(`rollout: ${st.rollout.workflowId} → ${st.rollout.outcome}: ${st.rollout.reason}`);
   return lines.join('\n');
 }

@@ -12,3 +12,4 @@ export * from './promotion-gate';
 export * from './canary-analysis';
 export * from './model-policy';
 export * from './challenge-set';
+export * from './rollout-plan';

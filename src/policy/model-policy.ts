@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ChallengeSetConfigSchema } from './challenge-set';
 import { FeedbackCapsConfigSchema } from './feedback-caps';
 import { PromotionGateConfigSchema } from './promotion-gate';
+import { RolloutPlanSchema } from './rollout-plan';
 import { RoutingConfigSchema } from './routing';
 import { TestSetRefreshConfigSchema } from './test-set-refresh';
 
@@ -24,8 +25,11 @@ export const RetrainConfigSchema = z.object({
 });
 export type RetrainConfig = z.infer<typeof RetrainConfigSchema>;
 
-/** What a cycle does with a blessed candidate. */
-export const PromotionModeSchema = z.enum(['challenger-only', 'promote']);
+/**
+ * What a cycle does with a blessed candidate: park it as `challenger`, promote it at once, or roll it
+ * out (shadow, then canary steps with analysis and automatic rollback) as a child workflow.
+ */
+export const PromotionModeSchema = z.enum(['challenger-only', 'promote', 'rollout']);
 
 /**
  * Everything a cycle decides by, per model. Stored at `config/{model}/policy.json` and read by an
@@ -39,8 +43,13 @@ export const ModelPolicySchema = z.object({
   gate: PromotionGateConfigSchema.prefault({}),
   challenge: ChallengeSetConfigSchema.prefault({}),
   retrain: RetrainConfigSchema.prefault({}),
-  /** `challenger-only`: a blessed candidate waits as `challenger`; `promote`: it becomes champion. */
+  /**
+   * `promote` (default) suits batch scoring and the simulator; a model served by `loopkeeper serve`
+   * should use `rollout`, so the candidate proves itself on live traffic before it serves everyone.
+   */
   promotion: PromotionModeSchema.default('promote'),
+  /** Shadow/canary plan used when `promotion` is `rollout`. */
+  rollout: RolloutPlanSchema.prefault({}),
   /** Seeds sampling (audits, test-set selection) so a cycle is reproducible. */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
 });

@@ -48,6 +48,7 @@ export interface CycleStatus {
   challengeSet?: RefreshChallengeSetResult;
   caps?: RetrainDecision & { newLabelledRows: number };
   retrain?: RetrainResult;
+  rollout?: { workflowId: string; outcome: string; reason: string };
   /** Drift and skew of the cycle's window against the champion's reference (reports in the store). */
   drift?: DriftSummary;
   messages: string[];

@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -16,6 +17,8 @@ import { cycleStages, initialStatus } from './cycle-status';
 import type { CycleStage, CycleStatus } from './cycle-status';
 import { status } from './messages';
 import { retrainModel } from './retrain';
+import { rolloutModel } from './rollout';
+import { rolloutWorkflowId } from './rollout-ids';
 
 /** Input of one continuous-learning cycle. */
 export interface CycleInput {
@@ -269,13 +272,38 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
             : `not blessed: ${retrain.evaluation.reasons.join('; ')}`),
       );
       begin('rollout');
-      finish(
-        'rollout',
-        'skipped',
-        retrain.registeredAs === 'champion'
-          ? 'promoted directly (policy.promotion = promote)'
-          : 'no blessed candidate to roll out',
-      );
+      if (retrain.registeredAs === 'challenger' && ctx.policy.promotion === 'rollout') {
+        // Shadow, then canary steps with analysis; rollback is automatic. One rollout per model at a time.
+        try {
+          const rollout = await executeChild(rolloutModel, {
+            workflowId: rolloutWorkflowId(modelId),
+            args: [{ modelId, candidateVersion: retrain.train.version, config: ctx.policy.rollout }],
+          });
+          st.rollout = {
+            workflowId: rolloutWorkflowId(modelId),
+            outcome: rollout.outcome,
+            reason: rollout.reason,
+          };
+          finish('rollout', 'done', `${rollout.outcome}: ${rollout.reason}`);
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          finish(
+            'rollout',
+            'skipped',
+            `a rollout of ${modelId} is already in progress (${rolloutWorkflowId(modelId)}); ${retrain.train.version} stays challenger`,
+          );
+        }
+      } else {
+        finish(
+          'rollout',
+          'skipped',
+          retrain.registeredAs === 'champion'
+            ? 'promoted directly (policy.promotion = promote)'
+            : retrain.registeredAs === 'challenger'
+              ? 'parked as challenger (policy.promotion = challenger-only)'
+              : 'no blessed candidate to roll out',
+        );
+      }
     }
     st.state = 'completed';
     st.stage = 'done';

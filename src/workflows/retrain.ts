@@ -61,7 +61,11 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   });
   let registeredAs: RetrainResult['registeredAs'] = null;
   if (evaluation.blessed) {
-    registeredAs = input.policy.promotion === 'promote' ? 'champion' : 'challenger';
+    // A first model has nothing to be compared with in shadow or canary: it becomes champion directly.
+    const direct =
+      input.policy.promotion === 'promote' ||
+      (input.policy.promotion === 'rollout' && !evaluation.championVersion);
+    registeredAs = direct ? 'champion' : 'challenger';
     await promoteCandidate({
       modelId: input.modelId,
       version: train.version,

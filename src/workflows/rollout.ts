@@ -8,64 +8,15 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { z } from 'zod';
 import type { Activities } from '../activities';
 import type { RolloutAnalysis, RolloutSide } from '../activities/analyse-rollout-step';
 import type { SetRolloutStateInput } from '../activities/set-rollout-state';
-import { CanaryConfigSchema, DEFAULT_CANARY_STEPS } from '../policy/canary-analysis';
+import { RolloutPlanSchema } from '../policy/rollout-plan';
+import type { RolloutPlanInput } from '../policy/rollout-plan';
 import { abortRollout, approveRollout, pauseRollout, resumeRollout, rolloutStatus } from './messages';
 
-/**
- * How a candidate is rolled out. Parse `{}` for production defaults (10-minute steps, 1-5-10-25-50-100);
- * tests shorten every interval.
- */
-export const RolloutPlanSchema = z.object({
-  shadow: z
-    .object({
-      /** Shortest shadow phase, whatever the traffic. */
-      minDurationMs: z
-        .number()
-        .nonnegative()
-        .default(10 * 60_000),
-      /** Candidate (shadow) requests needed before the canary starts. */
-      minRequests: z.number().int().nonnegative().default(1000),
-      /** Share of requests the shadow scores (it also keeps scoring the champion's share during the canary). */
-      sampleShare: z.number().gt(0).max(1).default(1),
-    })
-    .prefault({}),
-  /** Canary weights in percent, strictly increasing, ending at 100. */
-  steps: z
-    .array(z.number().gt(0).max(100))
-    .min(1)
-    .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]), 'steps must be strictly increasing')
-    .refine((s) => s[s.length - 1] === 100, 'the last step must be 100')
-    .default([...DEFAULT_CANARY_STEPS]),
-  /** Shortest time each canary step is held. */
-  stepIntervalMs: z
-    .number()
-    .positive()
-    .default(10 * 60_000),
-  /** Canary requests each step needs before it is judged. */
-  minSamplesPerStep: z.number().int().nonnegative().default(500),
-  /** How often a phase is analysed (default min(stepIntervalMs, 1 minute)). */
-  analysisIntervalMs: z.number().positive().optional(),
-  /** A step that still lacks traffic after this long is handed to a human. */
-  maxStepWaitMs: z
-    .number()
-    .positive()
-    .default(24 * 3_600_000),
-  /** A rollout waiting for approval longer than this is aborted (and rolled back). */
-  approvalTimeoutMs: z
-    .number()
-    .positive()
-    .default(24 * 3_600_000),
-  /** Labelled rows per side before accuracy on matured outcomes replaces the agreement proxy. */
-  minLabelledRows: z.number().int().positive().default(200),
-  /** Thresholds: investigate (pause) at 3 %, roll back at 10 %; minimum requests per side. */
-  analysis: CanaryConfigSchema.prefault({}),
-});
-export type RolloutPlan = z.infer<typeof RolloutPlanSchema>;
-export type RolloutPlanInput = z.input<typeof RolloutPlanSchema>;
+export { RolloutPlanSchema } from '../policy/rollout-plan';
+export type { RolloutPlan, RolloutPlanInput } from '../policy/rollout-plan';
 
 /** Input of {@link rolloutModel}. */
 export interface RolloutInput {

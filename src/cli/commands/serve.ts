@@ -57,6 +57,8 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
           aliasPollMs: positiveInt('--alias-poll-ms', opts.aliasPollMs) || 1000,
           logFlushRows: positiveInt('--log-flush-rows', opts.logFlushRows) || 5000,
           logFlushMs: positiveInt('--log-flush-ms', opts.logFlushMs) || 2000,
+          // Rollouts read each process's health (load failures, errors, latency) from its fleet report.
+          fleetReport: true,
         });
         let server;
         try {
