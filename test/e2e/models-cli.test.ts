@@ -1,37 +1,13 @@
-import { main } from '../../src/cli/index';
 import { trainArtifact } from '../../src/ml/model';
 import { createRng } from '../../src/ml/rng';
 import { writeSimulatedLogs } from '../../src/simulate/write-logs';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { ModelRegistry } from '../../src/storage/model-registry';
+import { runCli } from '../support/cli';
 import { tempFileStore } from '../support/temporal';
 
 /** Runs the CLI in-process against `storeUri`, capturing stdout/stderr and the exit code. */
-async function cli(storeUri: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const saved = process.env.LOOPKEEPER_STORE;
-  process.env.LOOPKEEPER_STORE = storeUri;
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  // commander writes usage errors straight to stderr.
-  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'loopkeeper', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-    if (saved === undefined) delete process.env.LOOPKEEPER_STORE;
-    else process.env.LOOPKEEPER_STORE = saved;
-  }
-}
+const cli = (storeUri: string, ...args: string[]) => runCli({ LOOPKEEPER_STORE: storeUri }, ...args);
 
 /** An unblessed candidate registered the way a retraining activity would (no blessing yet). */
 async function registerCandidate(store: BlobStore): Promise<string> {
