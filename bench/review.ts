@@ -9,7 +9,7 @@
  *   LOOPKEEPER_BENCH_TEMPORAL_ADDRESS=127.0.0.1:7233  use a running server (else one is started and stopped)
  *   LOOPKEEPER_BENCH_REVIEW_TASKS=10000                 tasks (and labels)
  *   LOOPKEEPER_BENCH_REVIEW_CONCURRENCY=16              signals in flight at most
- *   LOOPKEEPER_BENCH_REVIEW_RATE=200                    labels/s offered (0: as fast as the server takes them)
+ *   LOOPKEEPER_BENCH_REVIEW_RATE=120                    labels/s offered (0: as fast as the server takes them)
  *
  * Labels are offered at a steady rate, like a team of annotators: a signal is fire-and-forget, so an
  * unpaced client measures how fast the server appends events, not how fast the queue serves labels.
@@ -91,7 +91,7 @@ async function runChain(client: Client, workflowId: string, firstRunId: string):
 export async function benchReview(): Promise<void> {
   const total = Number(process.env.LOOPKEEPER_BENCH_REVIEW_TASKS ?? 10_000);
   const concurrency = Number(process.env.LOOPKEEPER_BENCH_REVIEW_CONCURRENCY ?? 16);
-  const offered = Number(process.env.LOOPKEEPER_BENCH_REVIEW_RATE ?? 200);
+  const offered = Number(process.env.LOOPKEEPER_BENCH_REVIEW_RATE ?? 120);
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
@@ -142,7 +142,6 @@ export async function benchReview(): Promise<void> {
       const handle = client.workflow.getHandle(workflowId);
       let enqueued = 0;
       let submitted = 0;
-      let firstRunId = '';
       let failedSignals = 0;
 
       // Warm-up: start the queue with the first batch and wait until the worker has loaded it (the
@@ -155,7 +154,7 @@ export async function benchReview(): Promise<void> {
         config: queueConfig,
       });
       enqueued = BATCH;
-      firstRunId = (await handle.describe()).runId;
+      const firstRunId = (await handle.describe()).runId;
       while ((await handle.query(reviewStats)).added < BATCH) await new Promise((r) => setTimeout(r, 50));
       const warmUp = Date.now() - warmStart;
       const started = Date.now();

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { createEnqueueReviewTasks } from '../../src/activities/enqueue-review-tasks';
+import { NativeConnection } from '@temporalio/worker';
+import { createEnqueueReviewTasks, sendReviewTasks } from '../../src/activities/enqueue-review-tasks';
 import { main } from '../../src/cli';
 import { LabeledRowSchema } from '../../src/schemas';
 import type { LabeledRow } from '../../src/schemas';
@@ -22,9 +23,16 @@ import {
   submitLabelUpdate,
   task as taskQuery,
 } from '../../src/workflows/messages';
+import { createLoopkeeperWorker } from '../../src/workers/worker';
 import { reviewQueueWorkflowId } from '../../src/workflows/review-ids';
 import { maybeRecordHistory } from '../support/histories';
-import { testConfig, testTemporalAddress, tempFileStore, withWorker } from '../support/temporal';
+import {
+  testConfig,
+  testTemporalAddress,
+  tempFileStore,
+  withWorker,
+  workflowBundle,
+} from '../support/temporal';
 import type { TestStack } from '../support/temporal';
 
 /**
@@ -329,6 +337,7 @@ describe('reviewQueue workflow on the real server', () => {
       await h.signal('addTasks', { tasks: 'nope' });
       await h.signal('addTasks', { tasks: [makeTask('some-other-model', 'foreign')] });
       await h.signal('submitLabel', { taskId: 't1', label: 'churn', annotator: '' });
+      await h.signal('labelIt', { taskId: 't1' });
 
       const err = await h
         .executeUpdate(submitLabelUpdate, { args: [{ taskId: 7 } as never] })
@@ -343,7 +352,7 @@ describe('reviewQueue workflow on the real server', () => {
 
       const s = await waitFor(
         () => stats(h),
-        (x) => x.rejected >= 9,
+        (x) => x.rejected >= 10,
         'rejections recorded',
       );
       expect(s.rejections.map((r) => [r.message, r.code])).toEqual([
@@ -356,13 +365,14 @@ describe('reviewQueue workflow on the real server', () => {
         ['addTasks', 'invalid-payload'],
         ['addTasks', 'wrong-model'],
         ['submitLabel', 'empty-annotator'],
+        ['labelIt', 'unknown-message'],
       ]);
       expect(s.rejections[0].detail).toMatch(/^taskId: /);
       expect(s.rejections[5]).toMatchObject({
         taskId: 'bad-1',
         detail: expect.stringMatching(/^tasks\.0\./),
       });
-      expect(s).toMatchObject({ rejected: 9, added: 2, pending: 2 });
+      expect(s).toMatchObject({ rejected: 10, added: 2, pending: 2 });
       expect((await h.describe()).status.name).toBe('RUNNING');
       // Still fully working.
       expect(
@@ -371,6 +381,49 @@ describe('reviewQueue workflow on the real server', () => {
         }),
       ).toEqual({ accepted: true, status: 'done' });
       await finish(h, 'review-queue-invalid-input');
+    });
+  });
+
+  test('signals that reach a run before its first workflow task keep their arrival order', async () => {
+    const { store } = tempFileStore();
+    const modelId = freshModel();
+    await withWorker(store, async (stack) => {
+      // No worker polls this queue yet: everything below waits for the run's first workflow task, where
+      // the SDK holds signals until handlers exist. Order matters: t3 only fits once t1 is labelled.
+      const taskQueue = `${stack.taskQueue}-late`;
+      const config: ReviewQueueConfig = { maxOpenTasks: 2, flushEveryMs: 200 };
+      await sendReviewTasks(stack.client, {
+        taskQueue,
+        modelId,
+        tasks: [makeTask(modelId, 't1'), makeTask(modelId, 't2')],
+        config,
+      });
+      const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+      await h.signal('submitLabel', { taskId: 't1', label: 'churn', annotator: 'alice' });
+      await sendReviewTasks(stack.client, { taskQueue, modelId, tasks: [makeTask(modelId, 't3')], config });
+      await h.signal('submitLabel', { taskId: 't3', label: 'stay', annotator: 'alice' });
+
+      const connection = await NativeConnection.connect({ address: testTemporalAddress() });
+      try {
+        const worker = await createLoopkeeperWorker({
+          connection,
+          namespace: stack.config.temporal.namespace,
+          taskQueue,
+          deps: { store, config: stack.config },
+          workflowBundle: await workflowBundle(),
+        });
+        await worker.runUntil(async () => {
+          const s = await waitFor(
+            () => stats(h),
+            (x) => x.flushedRows === 2,
+            'both labels written',
+          );
+          expect(s).toMatchObject({ added: 3, droppedTasks: 0, done: 2, pending: 1, rejected: 0 });
+          await h.terminate('test finished');
+        });
+      } finally {
+        await connection.close();
+      }
     });
   });
 

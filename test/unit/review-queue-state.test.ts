@@ -469,6 +469,17 @@ describe('ReviewQueueState: rejections and duplicates', () => {
     });
   });
 
+  test('finished tasks are remembered up to maxFinishedKept, oldest forgotten first', () => {
+    const q = queue({ maxFinishedKept: 2 });
+    q.addTasks([makeTask('a'), makeTask('b'), makeTask('c')], T0);
+    for (const id of ['a', 'b', 'c']) q.submitLabel({ taskId: id, label: 'stay', annotator: 'x' }, T0);
+    expect(q.task('a')).toBeNull();
+    expect(q.task('c')?.status).toBe('done');
+    expect(q.submitLabel({ taskId: 'b', label: 'stay', annotator: 'x' }, T0).reason).toBe('duplicate');
+    expect(q.submitLabel({ taskId: 'a', label: 'stay', annotator: 'x' }, T0).reason).toBe('unknown-task');
+    expect(q.toJSON().finishedOrder).toEqual(['b', 'c']);
+  });
+
   test('adding a known task id (open or finished) is ignored', () => {
     const q = queue();
     q.addTasks([makeTask('t1'), makeTask('t2')], T0);

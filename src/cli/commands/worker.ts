@@ -16,7 +16,7 @@ export function registerWorker(program: Command, ctx: () => CliContext): void {
         connection,
         namespace: c.config.temporal.namespace,
         taskQueue: c.config.temporal.taskQueue,
-        deps: { store: c.store, config: c.config },
+        deps: { store: c.store, config: c.config, client: await c.client() },
       });
       console.log(
         `worker on task queue "${c.config.temporal.taskQueue}" at ${c.config.temporal.address}, store ${c.store.uri}`,
