@@ -103,7 +103,7 @@ async function streamValidated<T>(
   key: string,
   quarantineKey: string,
   parse: (line: string) => ReturnType<typeof parseLine<T>>,
-  onRow: (row: T) => Promise<void> | void,
+  onRow: (row: T, line: string) => Promise<void> | void,
   onProgress: (lineNo: number) => void,
   /** When given, lines it rejects are skipped unparsed (counted, not validated, not quarantined). */
   wanted?: (line: string) => boolean,
@@ -143,7 +143,7 @@ async function streamValidated<T>(
       }
       lines++;
       const parsed = parse(line);
-      if (parsed.ok) await onRow(parsed.row);
+      if (parsed.ok) await onRow(parsed.row, line);
       else await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: line.slice(0, 10_000) });
     }
     onProgress(lines);
@@ -257,7 +257,7 @@ export function createIngestWindow(deps: ActivityDeps) {
         key,
         qKey,
         (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
-        async (p) => {
+        async (p, line) => {
           // Shadow answers were never served: they are compared by the rollout, not learned from.
           if (p.role === 'shadow') return;
           if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
@@ -278,7 +278,14 @@ export function createIngestWindow(deps: ActivityDeps) {
           countJoined(summary, row);
           sink ??= openNdjsonSink(deps.store, joinedKey);
           joined++;
-          await sink.write(row);
+          // The joined row is the prediction line plus its outcomes: splice them in rather than
+          // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
+          const text = line.trimStart();
+          if (text.startsWith('{') && !text.includes('"outcomes"')) {
+            await sink.writeJsonLine(`{"outcomes":${JSON.stringify(row.outcomes)},${text.slice(1)}`);
+          } else {
+            await sink.write(row);
+          }
         },
         (lineNo) => heartbeat({ ...progress, current: { key, lineNo } }),
         countsForWindow

@@ -6,6 +6,8 @@ import type { BlobInfo, BlobStore } from './blob-store';
 export interface NdjsonSink {
   /** Queues one row; resolves when the stream can take more (backpressure). */
   write(row: unknown): Promise<void>;
+  /** Queues one row already serialised as a single line of JSON (no newline). */
+  writeJsonLine(json: string): Promise<void>;
   /** Ends the object and waits until it is stored. */
   end(): Promise<{ info: BlobInfo; rows: number }>;
   /** Abandons the object: nothing becomes visible under its key. */
@@ -32,7 +34,10 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
   };
   return {
     async write(row) {
-      buffer += JSON.stringify(row) + '\n';
+      return this.writeJsonLine(JSON.stringify(row));
+    },
+    async writeJsonLine(json) {
+      buffer += json + '\n';
       rows++;
       if (buffer.length >= 1 << 16) await flush();
     },
