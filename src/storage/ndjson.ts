@@ -18,25 +18,37 @@ export async function* readLines(
   store: BlobStore,
   key: string,
 ): AsyncIterable<{ line: string; lineNo: number }> {
+  for await (const batch of readLineBatches(store, key)) yield* batch;
+}
+
+/**
+ * Like readLines, but yields the lines of each read chunk together, so a hot loop pays one await per
+ * chunk rather than one per line (ingest's hot path). Same line numbering, same gzip error.
+ */
+export async function* readLineBatches(
+  store: BlobStore,
+  key: string,
+): AsyncIterable<Array<{ line: string; lineNo: number }>> {
   const raw = await store.getStream(key);
-  // pipeline() destroys both streams on error, so a gzip failure ends the loop below instead of hanging.
   const input: Readable = isGzip(key) ? pipeline(raw, createGunzip(), () => undefined) : raw;
   const decoder = new TextDecoder('utf-8');
   let rest = '';
   let lineNo = 0;
+  const strip = (l: string): string => (l.endsWith('\r') ? l.slice(0, -1) : l);
   try {
     for await (const chunk of input) {
       const lines = (rest + decoder.decode(chunk as Buffer, { stream: true })).split('\n');
       rest = lines.pop() ?? '';
+      const batch: Array<{ line: string; lineNo: number }> = [];
       for (const line of lines) {
         lineNo++;
-        const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-        if (text.trim() !== '') yield { line: text, lineNo };
+        const text = strip(line);
+        if (text.trim() !== '') batch.push({ line: text, lineNo });
       }
+      if (batch.length) yield batch;
     }
     rest += decoder.decode();
-    if (rest.trim() !== '')
-      yield { line: rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo: lineNo + 1 };
+    if (rest.trim() !== '') yield [{ line: strip(rest), lineNo: lineNo + 1 }];
   } catch (err) {
     if (isZlibError(err)) {
       throw new Error(`${key} in ${store.uri}: truncated or corrupt gzip (${(err as Error).message})`, {
@@ -45,29 +57,9 @@ export async function* readLines(
     }
     throw err;
   } finally {
-    // A consumer that stops early must not leave the download open.
     input.destroy();
     raw.destroy();
   }
-}
-
-/**
- * Like readLines, but yields the lines of each read chunk together, so a hot loop pays one await per
- * chunk rather than one per line. Same line numbering, same gzip error.
- */
-export async function* readLineBatches(
-  store: BlobStore,
-  key: string,
-): AsyncIterable<Array<{ line: string; lineNo: number }>> {
-  let batch: Array<{ line: string; lineNo: number }> = [];
-  for await (const item of readLines(store, key)) {
-    batch.push(item);
-    if (batch.length >= 1024) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length) yield batch;
 }
 
 /**
