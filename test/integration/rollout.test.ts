@@ -280,6 +280,24 @@ describe('rolloutModel (real server, simulated serving fleet)', () => {
     expect(after.every((a) => a.modelVersion === 'v1' && a.role === 'champion')).toBe(true);
   });
 
+  test('a candidate the fleet cannot load keeps the champion serving and is rolled back from the fleet report', async () => {
+    const { store } = tempFileStore();
+    const registry = await registerModels(store, { ...v1, threshold: 0.4 });
+    // Corrupt the candidate's artifact after registration, as a bad upload or a partial copy would.
+    await store.put('models/churn/versions/v2/model.json', '{"not": "a model"');
+    const { result, traffic } = await runRollout(store, 'rollout-load-failure');
+
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.reason).toMatch(/load/i);
+    // Nothing was ever answered by the candidate: every served answer came from the champion.
+    expect(
+      Object.keys(traffic.byRoleVersion).filter((k) => k.endsWith(':v2') && !k.startsWith('shadow')),
+    ).toEqual([]);
+    expect((await registry.getAliases('churn')).aliases.champion).toBe('v1');
+    const after = await sweep(store, 100);
+    expect(after.every((a) => a.modelVersion === 'v1' && a.role === 'champion')).toBe(true);
+  });
+
   test('a borderline candidate (3-10 % worse) pauses for a human and resumes on approveRollout', async () => {
     const { store } = tempFileStore();
     const registry = await registerModels(store, borderline);
