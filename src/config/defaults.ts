@@ -4,7 +4,7 @@ export const defaults = {
   temporalAddress: '127.0.0.1:7233',
   temporalNamespace: 'default',
   taskQueue: 'loopkeeper',
-  storeUri: 'file://.loopkeeper/store',
+  storeUri: 'file:.loopkeeper/store',
   s3Region: 'us-east-1',
   temporalUiPort: 8233,
   /** Share of malformed log rows above which ingest fails instead of quarantining and going on. */

@@ -42,57 +42,63 @@ export function registerDev(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { model: string; once?: boolean }) => {
       const c = ctx();
       installWorkerLogging();
+      // Open the store first: a bad LOOPKEEPER_STORE fails before any server starts.
+      const store = c.store;
       const temporal = c.config.temporal.external ? null : startDevTemporal(c.config);
-      console.log(
-        `• Temporal at ${c.config.temporal.address}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`,
-      );
-      const connection = await connectWorker(c.config.temporal);
-      const worker = await createLoopkeeperWorker({
-        connection,
-        namespace: c.config.temporal.namespace,
-        taskQueue: c.config.temporal.taskQueue,
-        deps: { store: c.store, config: c.config, client: await c.client() },
-      });
-      const running = worker.run();
-      let stopping = false;
-      const shutdown = (): void => {
-        if (stopping) return;
-        stopping = true;
-        worker.shutdown();
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
       try {
-        const today = dayOf(Date.now());
-        await seedIfEmpty(c, opts.model, today);
-        const workflowId = await startCycle(c, { modelId: opts.model, asOf: today });
-        console.log(`• cycle ${workflowId} started`);
-        if (temporal?.uiUrl)
-          console.log(
-            `  ${temporal.uiUrl}/namespaces/${c.config.temporal.namespace}/workflows/${workflowId}`,
-          );
-        console.log(`  loopkeeper cycle status ${workflowId}`);
-        let last = '';
-        for (;;) {
-          const st = await cycleStatus(c, workflowId);
-          const line = `  … ${st.stage} (${st.state})`;
-          if (line !== last) console.log(line);
-          last = line;
-          if (st.state !== 'running') {
-            console.log(formatStatus(st));
-            if (st.state === 'failed' && opts.once) throw new CliError(`cycle ${workflowId} failed`, 2);
-            break;
+        console.log(
+          `• Temporal at ${c.config.temporal.address}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`,
+        );
+        const connection = await connectWorker(c.config.temporal);
+        const worker = await createLoopkeeperWorker({
+          connection,
+          namespace: c.config.temporal.namespace,
+          taskQueue: c.config.temporal.taskQueue,
+          deps: { store, config: c.config, client: await c.client() },
+        });
+        const running = worker.run();
+        let stopping = false;
+        const shutdown = (): void => {
+          if (stopping) return;
+          stopping = true;
+          worker.shutdown();
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+        try {
+          const today = dayOf(Date.now());
+          await seedIfEmpty(c, opts.model, today);
+          const workflowId = await startCycle(c, { modelId: opts.model, asOf: today });
+          console.log(`• cycle ${workflowId} started`);
+          if (temporal?.uiUrl)
+            console.log(
+              `  ${temporal.uiUrl}/namespaces/${c.config.temporal.namespace}/workflows/${workflowId}`,
+            );
+          console.log(`  loopkeeper cycle status ${workflowId}`);
+          let last = '';
+          for (;;) {
+            const st = await cycleStatus(c, workflowId);
+            const line = `  … ${st.stage} (${st.state})`;
+            if (line !== last) console.log(line);
+            last = line;
+            if (st.state !== 'running') {
+              console.log(formatStatus(st));
+              if (st.state === 'failed' && opts.once) throw new CliError(`cycle ${workflowId} failed`, 2);
+              break;
+            }
+            await sleep(500);
           }
-          await sleep(500);
-        }
-        if (!opts.once) {
-          console.log('• worker running; Ctrl-C to stop');
-          await running;
+          if (!opts.once) {
+            console.log('• worker running; Ctrl-C to stop');
+            await running;
+          }
+        } finally {
+          shutdown();
+          await running.catch(() => undefined);
+          await connection.close();
         }
       } finally {
-        shutdown();
-        await running.catch(() => undefined);
-        await connection.close();
+        // Stop the dev server this command started, whatever happened.
         temporal?.stop();
       }
     });
