@@ -1,3 +1,4 @@
+import { mulberry32 } from '../src/policy/rng';
 import { accumulate, buildProfile, checkSkew, computeDrift, createAccumulator } from '../src/monitoring';
 import type { Features } from '../src/schemas/records';
 
@@ -10,17 +11,8 @@ import type { Features } from '../src/schemas/records';
 const ROWS = 1_000_000;
 const BUDGET_MS = 2000;
 
-/** mulberry32: seeded so every run measures the same data. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32, shared with the policies) so every run sees the same numbers. */
+const seeded = mulberry32;
 
 function gaussian(rand: () => number): number {
   // Box–Muller; 1 − u keeps the log argument in (0, 1].

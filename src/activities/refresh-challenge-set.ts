@@ -5,7 +5,7 @@ import type { ChallengeCandidate } from '../policy/challenge-set';
 import { findRareSlices } from '../policy/routing';
 import { DatasetManifestSchema, JoinedRowSchema, LabeledRowSchema, ModelIdSchema } from '../schemas';
 import type { Features, LabeledRow } from '../schemas';
-import { primaryOutcome } from '../monitoring/window-summary';
+import { trustedLabelledRow } from '../monitoring/window-summary';
 import { layout } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
 import { readJson, writeJson, writeNdjson } from '../storage/ndjson';
@@ -67,24 +67,16 @@ export function createRefreshChallengeSet(deps: ActivityDeps) {
 
     const labelled: Array<{ row: LabeledRow; candidate: ChallengeCandidate }> = [];
     for await (const row of readRows(deps.store, input.joinedKeys, JoinedRowSchema)) {
-      const label = primaryOutcome(row.outcomes);
-      if (!label || (label.source !== 'observed' && label.source !== 'annotator')) continue;
+      const labelledRow = trustedLabelledRow(row, cycleId);
+      if (!labelledRow) continue;
       const odd = oddFeatures(artifact, row.features, config.outOfRangeZ);
       labelled.push({
-        row: {
-          requestId: row.requestId,
-          timestamp: row.timestamp,
-          features: row.features,
-          label: label.observedLabel,
-          ...(row.slices ? { slices: row.slices } : {}),
-          labelSource: label.source,
-          lineage: { cycleId },
-        },
+        row: labelledRow,
         candidate: {
           requestId: row.requestId,
           timestamp: row.timestamp,
-          label: label.observedLabel,
-          labelProbability: row.scores[label.observedLabel] ?? 0,
+          label: labelledRow.label,
+          labelProbability: row.scores[labelledRow.label] ?? 0,
           slices: row.slices,
           unseenFeatures: odd.unseen,
           outOfRangeFeatures: odd.outOfRange,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { refreshTestSet, TestSetRefreshConfigSchema } from '../policy/test-set-refresh';
 import { DatasetManifestSchema, JoinedRowSchema, LabeledRowSchema, ModelIdSchema } from '../schemas';
 import type { LabeledRow } from '../schemas';
-import { primaryOutcome } from '../monitoring/window-summary';
+import { trustedLabelledRow } from '../monitoring/window-summary';
 import { layout } from '../storage/layout';
 import { readJson, writeJson, writeNdjson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
@@ -40,9 +40,6 @@ export interface RefreshTestSetResult {
   coverageDays: number;
 }
 
-/** Labels from sources trusted enough to judge a model by (not heuristics, not unconfirmed user reports). */
-const TEST_SOURCES = new Set(['observed', 'annotator']);
-
 const currentKey = (modelId: string): string => `datasets/${modelId}/test/current.json`;
 
 /**
@@ -67,17 +64,8 @@ export function createRefreshTestSet(deps: ActivityDeps) {
 
     const candidates: LabeledRow[] = [];
     for await (const row of readRows(deps.store, input.joinedKeys, JoinedRowSchema)) {
-      const label = primaryOutcome(row.outcomes);
-      if (!label || !TEST_SOURCES.has(label.source)) continue;
-      candidates.push({
-        requestId: row.requestId,
-        timestamp: row.timestamp,
-        features: row.features,
-        label: label.observedLabel,
-        ...(row.slices ? { slices: row.slices } : {}),
-        labelSource: label.source,
-        lineage: { cycleId },
-      });
+      const labelled = trustedLabelledRow(row, cycleId);
+      if (labelled) candidates.push(labelled);
     }
     for await (const row of readRows(
       deps.store,

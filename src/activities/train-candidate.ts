@@ -7,7 +7,7 @@ import { SplitError } from '../ml/temporal-split';
 import { RetrainConfigSchema } from '../policy/model-policy';
 import { capFeedbackShare } from '../policy/retrain-data';
 import { DatasetManifestSchema, JoinedRowSchema, LabeledRowSchema, ModelIdSchema } from '../schemas';
-import { primaryOutcome } from '../monitoring/window-summary';
+import { trustedLabelledRow } from '../monitoring/window-summary';
 import { layout } from '../storage/layout';
 import { ModelRegistry, VersionConflictError } from '../storage/model-registry';
 import { readJson } from '../storage/ndjson';
@@ -41,9 +41,6 @@ export interface TrainCandidateResult {
 
 type Row = TimedTrainingRow & { requestId: string };
 
-/** Labels good enough to train on without a human: matured outcomes and annotator answers. */
-const TRAIN_SOURCES = new Set(['observed', 'annotator']);
-
 /**
  * Retraining step (TFX Trainer-shaped: typed input, typed output, one function). Assembles the base
  * training window (labelled production traffic of the last `trainingWindowDays`, plus the bootstrap
@@ -72,15 +69,10 @@ export function createTrainCandidate(deps: ActivityDeps) {
       const keys = (m.lineage.joinedKeys as string[] | undefined) ?? [];
       trainingData.push(info.key);
       for await (const row of readRows(deps.store, keys, JoinedRowSchema)) {
-        const label = primaryOutcome(row.outcomes);
-        if (!label || !TRAIN_SOURCES.has(label.source) || !inWindow(row.timestamp)) continue;
-        base.set(row.requestId, {
-          requestId: row.requestId,
-          timestamp: row.timestamp,
-          features: row.features,
-          label: label.observedLabel,
-          slices: row.slices,
-        });
+        const labelled = trustedLabelledRow(row, input.cycleId);
+        if (!labelled || !inWindow(row.timestamp)) continue;
+        const { requestId, timestamp, features, label, slices } = labelled;
+        base.set(requestId, { requestId, timestamp, features, label, slices });
       }
       heartbeat({ phase: 'base', rows: base.size });
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JoinedRow, LabelSource } from '../schemas';
+import type { JoinedRow, LabeledRow, LabelSource } from '../schemas';
 
 /** How much each outcome source is believed when several disagree: observed outcomes win. */
 const sourceRank: Record<LabelSource, number> = { observed: 3, annotator: 2, 'user-report': 1, heuristic: 0 };
@@ -79,4 +79,25 @@ export function mergeSummaries(a: WindowSummary, b: WindowSummary): WindowSummar
     for (const [key, n] of Object.entries(b[k])) bump(out[k], key, n);
   }
   return out;
+}
+
+/** Outcome sources trusted to judge and train a model without a human (not heuristics or user reports). */
+const TRUSTED_SOURCES = new Set<LabelSource>(['observed', 'annotator']);
+
+/**
+ * A joined row as labelled traffic, when its primary outcome comes from a trusted source; otherwise
+ * null. Test sets, challenge sets and training sets all take their rows through here.
+ */
+export function trustedLabelledRow(row: JoinedRow, cycleId: string): LabeledRow | null {
+  const label = primaryOutcome(row.outcomes);
+  if (!label || !TRUSTED_SOURCES.has(label.source)) return null;
+  return {
+    requestId: row.requestId,
+    timestamp: row.timestamp,
+    features: row.features,
+    label: label.observedLabel,
+    ...(row.slices ? { slices: row.slices } : {}),
+    labelSource: label.source,
+    lineage: { cycleId },
+  };
 }

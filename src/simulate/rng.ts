@@ -1,3 +1,4 @@
+import { mulberry32 } from '../policy/rng';
 /**
  * Seeded pseudo-random numbers for the traffic simulator. Nothing in src/simulate may use Math.random:
  * every draw comes from a {@link Rng} whose seed is derived from the scenario seed and a stream name,
@@ -39,17 +40,8 @@ export function deriveSeed(root: number, ...parts: Array<string | number>): numb
   return fmix32(h);
 }
 
-/** mulberry32: a tiny, fast 32-bit generator; returns a function yielding floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the policies: a tiny, fast 32-bit generator yielding floats in [0, 1). */
+export { mulberry32 };
 
 /** A seeded random stream with the distributions the simulator needs. */
 export class Rng {

@@ -10,6 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { driftActivityOptions } from './activity-options';
 import { decideRetrain } from '../policy/feedback-caps';
 import { addDays, dayOf, windowEndingAt } from '../schemas/window';
 import type { Window } from '../schemas/window';
@@ -42,15 +43,7 @@ const { ingestWindow, mineAndRoute, refreshTestSet, refreshChallengeSet } = prox
     nonRetryableErrorTypes: ['UnknownModel', 'TooManyBadRows', 'ZodError', 'MissingClient'],
   },
 });
-const { computeDrift } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['ZodError', 'NoReferenceData', 'InvalidPolicy', 'VersionNotFoundError'],
-  },
-});
+const { computeDrift } = proxyActivities<Activities>(driftActivityOptions);
 const { loadCycleContext } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },

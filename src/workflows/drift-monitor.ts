@@ -7,6 +7,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { driftActivityOptions } from './activity-options';
 import type { DriftSummary } from '../activities/compute-drift';
 import type { ReferenceSpec } from '../activities/build-reference-profile';
 import { windowEndingAt } from '../schemas/window';
@@ -53,15 +54,7 @@ export interface DriftMonitorStatus {
   messages: string[];
 }
 
-const { computeDrift } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['ZodError', 'NoReferenceData', 'InvalidPolicy', 'VersionNotFoundError'],
-  },
-});
+const { computeDrift } = proxyActivities<Activities>(driftActivityOptions);
 
 /** The reason an alert gives for a cycle, or null when nothing alerted. */
 export function alertReason(d: DriftSummary): string | null {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/policy/rng';
 import {
   EPSILON,
   jsDistance,
@@ -8,17 +9,8 @@ import {
   smooth,
 } from '../../src/monitoring';
 
-/** mulberry32: a tiny seeded generator so the property checks are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32, shared with the policies) so every run sees the same numbers. */
+const seeded = mulberry32;
 
 /** A random distribution over `bins` bins; about a fifth of the bins are empty (but never all). */
 function randomDistribution(rand: () => number, bins: number): number[] {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/policy/rng';
 import type { Features } from '../../src/schemas/records';
 import {
   accumulate,
@@ -16,16 +17,8 @@ import type {
   NumericFeatureProfile,
 } from '../../src/monitoring';
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32, shared with the policies) so every run sees the same numbers. */
+const seeded = mulberry32;
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
