@@ -88,3 +88,16 @@ export function assertValidKey(key: string): void {
     );
   }
 }
+
+/** Every key under a prefix, page by page: the one `list` both backends share over their `listPage`. */
+export async function* listAllPages(
+  listPage: (prefix: string, opts?: { cursor?: string }) => Promise<BlobPage>,
+  prefix: string,
+): AsyncIterable<BlobInfo> {
+  let cursor: string | undefined;
+  do {
+    const page = await listPage(prefix, { cursor });
+    yield* page.items;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+}

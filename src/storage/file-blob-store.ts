@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobInfo, BlobPage, BlobStore } from './blob-store';
-import { BlobConflictError, BlobNotFoundError, assertValidKey } from './blob-store';
+import { BlobConflictError, BlobNotFoundError, assertValidKey, listAllPages } from './blob-store';
 
 const LOCK_SUFFIX = '.lock';
 const TEMP_SUFFIX = '.lk-tmp';
@@ -104,13 +104,8 @@ export class FileBlobStore implements BlobStore {
     return { items };
   }
 
-  async *list(prefix: string): AsyncIterable<BlobInfo> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.listPage(prefix, { cursor });
-      yield* page.items;
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+  list(prefix: string): AsyncIterable<BlobInfo> {
+    return listAllPages((pre, opts) => this.listPage(pre, opts), prefix);
   }
 
   async delete(key: string): Promise<void> {

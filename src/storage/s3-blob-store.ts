@@ -13,7 +13,7 @@ import {
 import type { CompletedPart } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobPage, BlobStore, S3StoreOptions } from './blob-store';
-import { BlobConflictError, BlobNotFoundError, assertValidKey } from './blob-store';
+import { BlobConflictError, BlobNotFoundError, assertValidKey, listAllPages } from './blob-store';
 
 /** Part size for streamed uploads: above S3's 5 MiB minimum, and bounds memory to one part. */
 export const S3_PART_SIZE = 8 * 1024 * 1024;
@@ -175,13 +175,8 @@ export class S3BlobStore implements BlobStore {
     return { items, nextCursor: out.IsTruncated ? out.NextContinuationToken : undefined };
   }
 
-  async *list(prefix: string): AsyncIterable<BlobInfo> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.listPage(prefix, { cursor });
-      yield* page.items;
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+  list(prefix: string): AsyncIterable<BlobInfo> {
+    return listAllPages((pre, opts) => this.listPage(pre, opts), prefix);
   }
 
   async delete(key: string): Promise<void> {
