@@ -515,16 +515,9 @@ export class ReviewQueueState {
       this.reject(nowMs, 'skipTask', via, code, detail, p.taskId, p.annotator);
       return rejected(code, detail, status);
     };
-    if (p.annotator.trim() === '')
-      return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
-    const open = getOwn(this.s.tasks, p.taskId);
-    if (!open) {
-      const fin = getOwn(this.s.finished, p.taskId);
-      return fin
-        ? fail('task-finished', `task is ${fin.status}`, fin.status)
-        : fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
-    }
-    if (open.status === 'escalated') return fail('task-finished', 'task is escalated', open.status);
+    const found = this.openTaskFor('skipTask', via, p, nowMs);
+    if ('result' in found) return found.result;
+    const open = found.task;
     if (open.skippedBy.includes(p.annotator)) {
       return { accepted: true, reason: 'duplicate', detail: 'already skipped', status: open.status };
     }
@@ -695,7 +688,11 @@ export class ReviewQueueState {
     if (extra > 0) this.s.rejections.splice(0, extra);
   }
 
-  private checkLeaseHolder(
+  /**
+   * The open task a message is about, or the recorded rejection: empty annotator, unknown task, or a task
+   * already finished or escalated. Shared by every per-task message so they reject alike.
+   */
+  private openTaskFor(
     message: string,
     via: Via,
     p: { taskId: string; annotator: string },
@@ -715,6 +712,22 @@ export class ReviewQueueState {
         : fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
     }
     if (open.status === 'escalated') return fail('task-finished', 'task is escalated', open.status);
+    return { task: open };
+  }
+
+  private checkLeaseHolder(
+    message: string,
+    via: Via,
+    p: { taskId: string; annotator: string },
+    nowMs: number,
+  ): { task: OpenTaskRecord } | { result: SubmitResult } {
+    const fail = (code: RejectionCode, detail: string, status: SubmitResult['status']) => {
+      this.reject(nowMs, message, via, code, detail, p.taskId, p.annotator);
+      return { result: rejected(code, detail, status) };
+    };
+    const found = this.openTaskFor(message, via, p, nowMs);
+    if ('result' in found) return found;
+    const open = found.task;
     if (!open.lease)
       return fail('not-lease-holder', `task is not claimed (its lease ended or was released)`, open.status);
     if (open.lease.annotator !== p.annotator) {
