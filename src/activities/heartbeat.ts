@@ -20,3 +20,15 @@ export function lastHeartbeat<T>(): T | undefined {
     return undefined;
   }
 }
+
+/**
+ * A promise that rejects when Temporal cancels the running activity (delivered with a heartbeat), or
+ * undefined outside an activity. Lets long work that runs elsewhere (threads) be stopped.
+ */
+export function activityCancelled(): Promise<never> | undefined {
+  try {
+    return Context.current().cancelled;
+  } catch {
+    return undefined;
+  }
+}

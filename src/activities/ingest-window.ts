@@ -1,31 +1,20 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import {
-  countJoined,
-  countPrediction,
-  emptySummary,
-  mergeSummaries,
-  WindowSummarySchema,
-} from '../monitoring/window-summary';
+import { defaults } from '../config/defaults';
+import { emptySummary, mergeSummaries, WindowSummarySchema } from '../monitoring/window-summary';
 import type { WindowSummary } from '../monitoring/window-summary';
-import {
-  addDays,
-  daysOf,
-  isPlainValidOutcome,
-  isPlainValidPrediction,
-  OutcomeRowSchema,
-  parseLine,
-  PredictionRowSchema,
-  WindowSchema,
-  DatasetManifestSchema,
-} from '../schemas';
-import type { JoinedRow, OutcomeRow, QuarantinedRow } from '../schemas';
-import { layout, partName, partitionDay } from '../storage/layout';
-import { readLineBatches, writeJson } from '../storage/ndjson';
-import { openNdjsonSink } from '../storage/ndjson-sink';
-import type { NdjsonSink } from '../storage/ndjson-sink';
+import { addDays, daysOf, WindowSchema, DatasetManifestSchema } from '../schemas';
+import { layout, partitionDay } from '../storage/layout';
+import { writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
-import { heartbeat, lastHeartbeat } from './heartbeat';
+import { activityCancelled, heartbeat, lastHeartbeat } from './heartbeat';
+import { ingestShard, PartResultSchema } from './ingest-shard';
+import type { ShardEvents, ShardResult, ShardTask } from './ingest-shard';
+import type { IngestThreadData, IngestThreadEvent } from './ingest-thread';
+import { runThread } from './run-thread';
+import type { ThreadRun } from './run-thread';
 
 export const IngestInputSchema = z.object({
   modelId: z.string(),
@@ -34,20 +23,10 @@ export const IngestInputSchema = z.object({
   /** Days before window.from whose predictions may receive outcomes maturing in the window. */
   lookbackDays: z.number().int().min(0).optional(),
   maxBadRowRate: z.number().min(0).max(1).optional(),
+  /** Shards (threads) to parse with; overrides LOOPKEEPER_INGEST_THREADS. 1 = on the calling thread. */
+  threads: z.number().int().min(1).max(64).optional(),
 });
 export type IngestInput = z.infer<typeof IngestInputSchema>;
-
-const PartResultSchema = z.object({
-  key: z.string(),
-  lines: z.number().int(),
-  bad: z.number().int(),
-  joined: z.number().int(),
-  joinedKey: z.string().nullable(),
-  quarantineKey: z.string().nullable(),
-  summary: WindowSummarySchema,
-  firstReasons: z.array(z.string()),
-});
-type PartResult = z.infer<typeof PartResultSchema>;
 
 export const IngestResultSchema = z.object({
   manifestKey: z.string(),
@@ -67,89 +46,54 @@ export const IngestResultSchema = z.object({
 });
 export type IngestResult = z.infer<typeof IngestResultSchema>;
 
-const IngestProgressSchema = z.object({ parts: z.array(PartResultSchema) });
+const IngestProgressSchema = z.object({ shards: z.number().int().min(1), parts: z.array(PartResultSchema) });
 type IngestProgress = z.infer<typeof IngestProgressSchema>;
 
-type MaturedOutcome = JoinedRow['outcomes'][number];
-
-async function listKeys(deps: ActivityDeps, prefixes: string[]): Promise<string[]> {
+async function listKeys(deps: ActivityDeps, prefixes: string[]): Promise<{ keys: string[]; bytes: number }> {
   const keys: string[] = [];
+  let bytes = 0;
   for (const prefix of prefixes) {
     for await (const info of deps.store.list(prefix)) {
-      if (/\.ndjson(\.gz)?$/.test(info.key)) keys.push(info.key);
+      if (!/\.ndjson(\.gz)?$/.test(info.key)) continue;
+      keys.push(info.key);
+      bytes += info.size;
     }
   }
-  return keys.sort();
+  return { keys: keys.sort(), bytes };
 }
 
-/**
- * The request id of a log line without parsing it, or undefined when it is not plainly there. Lookback
- * partitions (before the window) are only searched for requests whose outcomes matured now; their rows
- * were validated and quarantined by the cycle whose window held them, so they need not be parsed again.
- */
-export function requestIdOfLine(line: string): string | undefined {
-  const at = line.indexOf('"requestId":"');
-  if (at < 0) return undefined;
-  const start = at + 13;
-  const end = line.indexOf('"', start);
-  if (end < 0) return undefined;
-  const id = line.slice(start, end);
-  return id.includes('\\') ? undefined : id;
+/** How many shards to parse with: as configured, else one per core once the logs are big enough. */
+function chooseShards(configured: number, bytes: number): number {
+  if (configured > 0) return configured;
+  if (bytes < defaults.ingestThreadMinBytes) return 1;
+  return Math.max(1, Math.min(os.availableParallelism(), defaults.ingestMaxThreads));
 }
 
-/** Streams one log file, validating each line; bad lines go to a quarantine part with their reasons. */
-async function streamValidated<T>(
+/** Runs each shard on its own thread; one failing shard stops the others and fails the step. */
+async function runShardThreads(
   deps: ActivityDeps,
-  key: string,
-  quarantineKey: string,
-  parse: (line: string) => ReturnType<typeof parseLine<T>>,
-  onRow: (row: T, line: string) => Promise<void> | void,
-  onProgress: (lineNo: number) => void,
-  /** When given, lines it rejects are skipped unparsed (counted, not validated, not quarantined). */
-  wanted?: (line: string) => boolean,
-): Promise<{ lines: number; bad: number; skipped: number; firstReasons: string[]; quarantined: boolean }> {
-  let sink: NdjsonSink | undefined;
-  let lines = 0;
-  let bad = 0;
-  let skipped = 0;
-  const firstReasons: string[] = [];
-  const quarantine = async (q: QuarantinedRow): Promise<void> => {
-    sink ??= openNdjsonSink(deps.store, quarantineKey);
-    bad++;
-    if (firstReasons.length < 5) firstReasons.push(`${q.source}:${q.line}: ${q.reason}`);
-    await sink.write(q);
-  };
-  const batches = readLineBatches(deps.store, key)[Symbol.asyncIterator]();
-  for (;;) {
-    let next: IteratorResult<Array<{ line: string; lineNo: number }>>;
-    try {
-      next = await batches.next();
-    } catch (err) {
-      // Only a damaged file is a data problem (kept and reported); a failed read is retried by Temporal.
-      if (!/truncated or corrupt gzip/.test((err as Error).message)) throw err;
-      await quarantine({
-        source: key,
-        line: lines + 1,
-        reason: `unreadable from here on: ${(err as Error).message}`,
-        raw: '',
-      });
-      break;
-    }
-    if (next.done) break;
-    for (const { line, lineNo } of next.value) {
-      if (wanted && !wanted(line)) {
-        skipped++;
-        continue;
-      }
-      lines++;
-      const parsed = parse(line);
-      if (parsed.ok) await onRow(parsed.row, line);
-      else await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: line.slice(0, 10_000) });
-    }
-    onProgress(lines);
+  tasks: ShardTask[],
+  events: ShardEvents,
+): Promise<ShardResult[]> {
+  const runs: ThreadRun<ShardResult>[] = tasks.map((task) => {
+    const data: IngestThreadData = { storeUri: deps.store.uri, s3: deps.config.store.s3, task };
+    return runThread<IngestThreadEvent, ShardResult>(
+      path.join(__dirname, 'ingest-thread'),
+      data,
+      (e) => {
+        if (e.kind === 'part') events.part(e.part);
+        else events.line(e);
+      },
+      { youngGenerationMb: defaults.ingestThreadYoungGenerationMb },
+    );
+  });
+  try {
+    const all = Promise.all(runs.map((r) => r.result));
+    const cancelled = activityCancelled();
+    return await (cancelled ? Promise.race([all, cancelled]) : all);
+  } finally {
+    await Promise.all(runs.map((r) => r.terminate()));
   }
-  if (sink) await sink.end();
-  return { lines, bad, skipped, firstReasons, quarantined: sink !== undefined };
 }
 
 /**
@@ -176,14 +120,17 @@ export function createIngestWindow(deps: ActivityDeps) {
     }
     const windowDays = daysOf(window.from, window.to);
     const inWindow = new Set(windowDays);
-    const outcomeKeys = await listKeys(
+    const outcomes = await listKeys(
       deps,
       windowDays.map((d) => layout.outcomeDay(modelId, d)),
     );
-    const predictionKeys = await listKeys(
+    const predictions = await listKeys(
       deps,
       daysOf(addDays(window.from, -lookbackDays), window.to).map((d) => layout.predictionDay(modelId, d)),
     );
+    const outcomeKeys = outcomes.keys;
+    const predictionKeys = predictions.keys;
+    const bytes = outcomes.bytes + predictions.bytes;
     const warnings: string[] = [];
     if (!predictionKeys.some((k) => inWindow.has(partitionDay(k) ?? ''))) {
       warnings.push(`no prediction logs for ${window.from}..${addDays(window.to, -1)}: the window is empty`);
@@ -193,125 +140,47 @@ export function createIngestWindow(deps: ActivityDeps) {
         `no outcome logs matured in ${window.from}..${addDays(window.to, -1)}: nothing to learn from`,
       );
 
-    // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
-    const matured = new Map<string, MaturedOutcome[]>();
-    let duplicateOutcomes = 0;
-    let outcomeLines = 0;
-    let outcomeBad = 0;
-    const reasons: string[] = [];
-    const quarantineKeys: string[] = [];
-    for (const key of outcomeKeys) {
-      const qKey = layout.quarantine(modelId, cycleId, partName(key));
-      const r = await streamValidated<OutcomeRow>(
-        deps,
-        key,
-        qKey,
-        (line) => parseLine(line, OutcomeRowSchema, isPlainValidOutcome),
-        (o) => {
-          const list = matured.get(o.requestId) ?? [];
-          if (
-            list.some(
-              (x) =>
-                x.source === o.source && x.observedLabel === o.observedLabel && x.timestamp === o.timestamp,
-            )
-          ) {
-            duplicateOutcomes++;
-            return;
-          }
-          list.push({
-            observedLabel: o.observedLabel,
-            source: o.source,
-            confidence: o.confidence,
-            timestamp: o.timestamp,
-          });
-          matured.set(o.requestId, list);
-        },
-        (lineNo) => heartbeat({ phase: 'outcomes', key, lineNo }),
-      );
-      outcomeLines += r.lines;
-      outcomeBad += r.bad;
-      reasons.push(...r.firstReasons);
-      if (r.quarantined) quarantineKeys.push(qKey);
-    }
-
-    // Phase 2: predictions, one joined part per log part; finished parts survive a crash.
-    // Heartbeat details come back from the server: validate them like any other input.
+    const shards = chooseShards(input.threads ?? deps.config.ingest.threads, bytes);
+    // Heartbeat details come back from the server: validate them like any other input. Parts are
+    // per shard, so progress recorded under another shard count is not reused.
     const resumed = IngestProgressSchema.safeParse(lastHeartbeat());
-    const progress: IngestProgress = resumed.success ? resumed.data : { parts: [] };
-    const done = new Map(progress.parts.map((p) => [p.key, p]));
-    const joinedIds = new Set<string>();
-    for (const key of predictionKeys) {
-      const prior = done.get(key);
-      if (prior && (!prior.joinedKey || (await deps.store.head(prior.joinedKey)))) {
-        continue;
-      }
-      const name = partName(key);
-      const joinedKey = layout.joinedPart(modelId, cycleId, name);
-      const qKey = layout.quarantine(modelId, cycleId, name);
-      const countsForWindow = inWindow.has(partitionDay(key) ?? '');
-      const summary = emptySummary();
-      let sink: NdjsonSink | undefined;
-      let joined = 0;
-      const r = await streamValidated(
-        deps,
-        key,
-        qKey,
-        (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
-        async (p, line) => {
-          // Shadow answers were never served: they are compared by the rollout, not learned from.
-          if (p.role === 'shadow') return;
-          if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
-          const outcomes = matured.get(p.requestId);
-          if (!outcomes || joinedIds.has(p.requestId)) return;
-          joinedIds.add(p.requestId);
-          const row: JoinedRow = {
-            requestId: p.requestId,
-            timestamp: p.timestamp,
-            modelVersion: p.modelVersion,
-            entityId: p.entityId,
-            features: p.features,
-            predictedLabel: p.predictedLabel,
-            scores: p.scores,
-            slices: p.slices,
-            outcomes: [...outcomes].sort((a, b) => a.timestamp.localeCompare(b.timestamp)),
-          };
-          countJoined(summary, row);
-          sink ??= openNdjsonSink(deps.store, joinedKey);
-          joined++;
-          // The joined row is the prediction line plus its outcomes: splice them in rather than
-          // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
-          const text = line.trimStart();
-          if (text.startsWith('{') && !text.includes('"outcomes"')) {
-            await sink.writeJsonLine(`{"outcomes":${JSON.stringify(row.outcomes)},${text.slice(1)}`);
-          } else {
-            await sink.write(row);
-          }
-        },
-        (lineNo) => heartbeat({ ...progress, current: { key, lineNo } }),
-        countsForWindow
-          ? undefined
-          : (line) => {
-              const id = requestIdOfLine(line);
-              return id !== undefined && matured.has(id);
-            },
-      );
-      if (sink) await sink.end();
-      const part: PartResult = {
-        key,
-        lines: r.lines,
-        bad: r.bad,
-        joined,
-        joinedKey: sink ? joinedKey : null,
-        quarantineKey: r.quarantined ? qKey : null,
-        summary,
-        firstReasons: r.firstReasons,
-      };
-      progress.parts = [...progress.parts.filter((p) => p.key !== key), part];
-      done.set(key, part);
-      heartbeat(progress);
-    }
-    const parts = predictionKeys.map((k) => done.get(k)).filter((p): p is PartResult => p !== undefined);
+    const progress: IngestProgress =
+      resumed.success && resumed.data.shards === shards ? resumed.data : { shards, parts: [] };
+    const tasks: ShardTask[] = Array.from({ length: shards }, (_, shard) => ({
+      modelId,
+      cycleId,
+      shard,
+      shards,
+      outcomeKeys,
+      predictionKeys,
+      windowDays,
+      done: progress.parts.filter((p) => p.shard === shard),
+    }));
+    const events: ShardEvents = {
+      line: (current) => heartbeat({ ...progress, current }),
+      part: (part) => {
+        progress.parts = [
+          ...progress.parts.filter((p) => !(p.key === part.key && p.shard === part.shard)),
+          part,
+        ];
+        heartbeat({ ...progress });
+      },
+    };
+    const results =
+      shards === 1
+        ? [await ingestShard(deps.store, tasks[0], events)]
+        : await runShardThreads(deps, tasks, events);
 
+    const partOrder = new Map(predictionKeys.map((k, i) => [k, i]));
+    const parts = results
+      .flatMap((r) => r.parts)
+      .sort((a, b) => (partOrder.get(a.key) ?? 0) - (partOrder.get(b.key) ?? 0) || a.shard - b.shard);
+    const reasons = results.flatMap((r) => r.outcomeReasons);
+    const quarantineKeys = results.flatMap((r) => r.outcomeQuarantineKeys);
+    const outcomeLines = results.reduce((n, r) => n + r.outcomeLines, 0);
+    const outcomeBad = results.reduce((n, r) => n + r.outcomeBad, 0);
+    const duplicateOutcomes = results.reduce((n, r) => n + r.duplicateOutcomes, 0);
+    const maturedIds = results.reduce((n, r) => n + r.maturedIds, 0);
     const summary = parts.reduce((acc, p) => mergeSummaries(acc, p.summary), emptySummary());
     const joinedRows = parts.reduce((n, p) => n + p.joined, 0);
     const lines = outcomeLines + parts.reduce((n, p) => n + p.lines, 0);
@@ -320,7 +189,7 @@ export function createIngestWindow(deps: ActivityDeps) {
       reasons.push(...p.firstReasons);
       if (p.quarantineKey) quarantineKeys.push(p.quarantineKey);
     }
-    const orphanOutcomes = Math.max(0, matured.size - joinedRows);
+    const orphanOutcomes = Math.max(0, maturedIds - joinedRows);
     const joinedKeys = parts.flatMap((p) => (p.joinedKey ? [p.joinedKey] : []));
     const manifestKey = layout.joinedManifest(modelId, cycleId);
     const manifest = DatasetManifestSchema.parse({

@@ -53,6 +53,8 @@ export const LoopkeeperConfigSchema = z.object({
     maxBadRowRate: z.coerce.number().min(0).max(1),
     windowDays: z.coerce.number().int().min(1).max(366),
     joinLookbackDays: z.coerce.number().int().min(1).max(730),
+    /** Parallel ingest threads; 0 = one per available core (capped) once the logs are big enough. */
+    threads: z.coerce.number().int().min(0).max(64),
   }),
   temporalUiPort: z.coerce.number().int().min(1).max(65535),
 });
@@ -80,6 +82,7 @@ export const envVariables: Record<string, string> = {
   'ingest.maxBadRowRate': 'LOOPKEEPER_MAX_BAD_ROW_RATE',
   'ingest.windowDays': 'LOOPKEEPER_WINDOW_DAYS',
   'ingest.joinLookbackDays': 'LOOPKEEPER_JOIN_LOOKBACK_DAYS',
+  'ingest.threads': 'LOOPKEEPER_INGEST_THREADS',
   temporalUiPort: 'LOOPKEEPER_TEMPORAL_UI_PORT',
 };
 
@@ -130,6 +133,7 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
       maxBadRowRate: defaults.maxBadRowRate,
       windowDays: defaults.windowDays,
       joinLookbackDays: defaults.joinLookbackDays,
+      threads: defaults.ingestThreads,
     },
     temporalUiPort: defaults.temporalUiPort,
   };

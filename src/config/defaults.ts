@@ -13,4 +13,12 @@ export const defaults = {
   windowDays: 7,
   /** How far back predictions are searched for outcomes that matured in this window. */
   joinLookbackDays: 35,
+  /** Ingest threads: 0 picks one per available core, at most ingestMaxThreads. */
+  ingestThreads: 0,
+  /** Most threads `ingestThreads: 0` picks; each holds its share of the window's matured outcomes. */
+  ingestMaxThreads: 4,
+  /** Below this many bytes of logs ingest stays on the calling thread: starting threads costs more. */
+  ingestThreadMinBytes: 32 * 1024 * 1024,
+  /** V8 young generation of each ingest thread: parsing makes short-lived garbage fast. */
+  ingestThreadYoungGenerationMb: 48,
 } as const;

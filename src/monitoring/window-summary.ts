@@ -58,7 +58,7 @@ export function countPrediction(s: WindowSummary, predictedLabel: string, modelV
 }
 
 /** Counts one joined (labelled) row: class balance and whether the served prediction was wrong. */
-export function countJoined(s: WindowSummary, row: JoinedRow): void {
+export function countJoined(s: WindowSummary, row: Pick<JoinedRow, 'predictedLabel' | 'outcomes'>): void {
   const label = primaryOutcome(row.outcomes);
   if (!label) return;
   s.labelled++;

@@ -2,12 +2,21 @@ import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { BlobInfo, BlobStore } from './blob-store';
 
+/** Rows are handed to the store in chunks of about this many bytes (fewer, larger writes). */
+const FLUSH_BYTES = 1 << 16;
+const NEWLINE = Buffer.from('\n');
+
 /** A push-style NDJSON writer over BlobStore.putStream, for code that produces rows as it reads. */
 export interface NdjsonSink {
   /** Queues one row; resolves when the stream can take more (backpressure). */
   write(row: unknown): Promise<void>;
   /** Queues one row already serialised as a single line of JSON (no newline). */
   writeJsonLine(json: string): Promise<void>;
+  /**
+   * Queues one row given as pieces of a single line of JSON: strings and UTF-8 bytes, written in
+   * order (no newline). Lets a row be copied from the bytes it was read from without decoding.
+   */
+  writeLinePieces(pieces: Array<string | Buffer>): Promise<void>;
   /** Ends the object and waits until it is stored. */
   end(): Promise<{ info: BlobInfo; rows: number }>;
   /** Abandons the object: nothing becomes visible under its key. */
@@ -25,21 +34,35 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
   // Attach a handler now so an early failure is not an unhandled rejection before end() awaits it.
   stored.catch(() => undefined);
   let rows = 0;
-  let buffer = '';
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const push = (b: Buffer): void => {
+    pending.push(b);
+    pendingBytes += b.length;
+  };
   const flush = async (): Promise<void> => {
-    if (!buffer) return;
-    const chunk = buffer;
-    buffer = '';
+    if (pending.length === 0) return;
+    const chunk = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
     if (!input.write(chunk)) await new Promise<void>((resolve) => input.once('drain', resolve));
+  };
+  const rowDone = async (): Promise<void> => {
+    push(NEWLINE);
+    rows++;
+    if (pendingBytes >= FLUSH_BYTES) await flush();
   };
   return {
     async write(row) {
       return this.writeJsonLine(JSON.stringify(row));
     },
     async writeJsonLine(json) {
-      buffer += json + '\n';
-      rows++;
-      if (buffer.length >= 1 << 16) await flush();
+      push(Buffer.from(json));
+      await rowDone();
+    },
+    async writeLinePieces(pieces) {
+      for (const p of pieces) push(typeof p === 'string' ? Buffer.from(p) : p);
+      await rowDone();
     },
     async end() {
       await flush();

@@ -23,32 +23,49 @@ export async function* readLines(
 
 /**
  * Like readLines, but yields the lines of each read chunk together, so a hot loop pays one await per
- * chunk rather than one per line (ingest's hot path). Same line numbering, same gzip error.
+ * chunk rather than one per line. Same line numbering, same gzip error.
  */
 export async function* readLineBatches(
   store: BlobStore,
   key: string,
 ): AsyncIterable<Array<{ line: string; lineNo: number }>> {
+  let lineNo = 0;
+  for await (const run of readLineRuns(store, key)) {
+    const batch: Array<{ line: string; lineNo: number }> = [];
+    for (const line of run.toString('utf8').split('\n')) {
+      lineNo++;
+      const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (text.trim() !== '') batch.push({ line: text, lineNo });
+    }
+    if (batch.length) yield batch;
+  }
+}
+
+/**
+ * The raw lines of an NDJSON object (gunzipped when the key ends in `.gz`), as runs of whole lines:
+ * UTF-8 bytes cut at '\n' bytes (which never occur inside a multi-byte sequence), without the final
+ * newline. A run holds n+1 lines for n newlines in it. Callers that only need some lines (ingest
+ * shards) find and decode just those.
+ *
+ * @throws Error mentioning the key and "truncated or corrupt gzip" when the gzip stream is damaged.
+ */
+export async function* readLineRuns(store: BlobStore, key: string): AsyncIterable<Buffer> {
   const raw = await store.getStream(key);
   const input: Readable = isGzip(key) ? pipeline(raw, createGunzip(), () => undefined) : raw;
-  const decoder = new TextDecoder('utf-8');
-  let rest = '';
-  let lineNo = 0;
-  const strip = (l: string): string => (l.endsWith('\r') ? l.slice(0, -1) : l);
+  let carry: Buffer[] = [];
   try {
     for await (const chunk of input) {
-      const lines = (rest + decoder.decode(chunk as Buffer, { stream: true })).split('\n');
-      rest = lines.pop() ?? '';
-      const batch: Array<{ line: string; lineNo: number }> = [];
-      for (const line of lines) {
-        lineNo++;
-        const text = strip(line);
-        if (text.trim() !== '') batch.push({ line: text, lineNo });
+      const bytes = chunk as Buffer;
+      const last = bytes.lastIndexOf(10);
+      if (last < 0) {
+        carry.push(bytes);
+        continue;
       }
-      if (batch.length) yield batch;
+      const run = carry.length ? Buffer.concat([...carry, bytes.subarray(0, last)]) : bytes.subarray(0, last);
+      carry = last + 1 < bytes.length ? [bytes.subarray(last + 1)] : [];
+      yield run;
     }
-    rest += decoder.decode();
-    if (rest.trim() !== '') yield [{ line: strip(rest), lineNo: lineNo + 1 }];
+    if (carry.length) yield Buffer.concat(carry);
   } catch (err) {
     if (isZlibError(err)) {
       throw new Error(`${key} in ${store.uri}: truncated or corrupt gzip (${(err as Error).message})`, {

@@ -1,0 +1,333 @@
+import { z } from 'zod';
+import {
+  countJoined,
+  countPrediction,
+  emptySummary,
+  WindowSummarySchema,
+} from '../monitoring/window-summary';
+import {
+  isPlainValidOutcome,
+  isPlainValidPrediction,
+  OutcomeRowSchema,
+  parseLine,
+  PredictionRowSchema,
+} from '../schemas';
+import type { JoinedRow, LineResult, OutcomeRow, PredictionRow, QuarantinedRow } from '../schemas';
+import { RequestIdScanner, requestIdOfLine, shardOfRequestId } from '../schemas/line-request-id';
+import type { BlobStore } from '../storage/blob-store';
+import { layout, partitionDay, partName } from '../storage/layout';
+import { readLineBatches, readLineRuns } from '../storage/ndjson';
+import { openNdjsonSink } from '../storage/ndjson-sink';
+import type { NdjsonSink } from '../storage/ndjson-sink';
+
+/** What one shard wrote and counted for one prediction log part. */
+export const PartResultSchema = z.object({
+  key: z.string(),
+  shard: z.number().int().min(0),
+  lines: z.number().int(),
+  bad: z.number().int(),
+  joined: z.number().int(),
+  joinedKey: z.string().nullable(),
+  quarantineKey: z.string().nullable(),
+  summary: WindowSummarySchema,
+  firstReasons: z.array(z.string()),
+});
+export type PartResult = z.infer<typeof PartResultSchema>;
+
+/** One shard's share of an ingest: the request ids that hash to `shard` of `shards`. */
+export const ShardTaskSchema = z.object({
+  modelId: z.string(),
+  cycleId: z.string(),
+  shard: z.number().int().min(0),
+  shards: z.number().int().min(1),
+  outcomeKeys: z.array(z.string()),
+  predictionKeys: z.array(z.string()),
+  /** Days of the window; prediction parts of other days are lookback, searched only for joins. */
+  windowDays: z.array(z.string()),
+  /** Parts this shard finished in an earlier attempt (from the heartbeat), not redone. */
+  done: z.array(PartResultSchema),
+});
+export type ShardTask = z.infer<typeof ShardTaskSchema>;
+
+export const ShardResultSchema = z.object({
+  shard: z.number().int(),
+  outcomeLines: z.number().int(),
+  outcomeBad: z.number().int(),
+  outcomeReasons: z.array(z.string()),
+  outcomeQuarantineKeys: z.array(z.string()),
+  duplicateOutcomes: z.number().int(),
+  /** Distinct request ids with matured outcomes that this shard owns. */
+  maturedIds: z.number().int(),
+  parts: z.array(PartResultSchema),
+});
+export type ShardResult = z.infer<typeof ShardResultSchema>;
+
+/** Progress callbacks: `line` after each read chunk, `part` when a prediction part is stored. */
+export interface ShardEvents {
+  line(p: { phase: 'outcomes' | 'predictions'; key: string; lineNo: number }): void;
+  part(p: PartResult): void;
+}
+
+type MaturedOutcome = JoinedRow['outcomes'][number];
+
+/**
+ * Which lines a shard handles. Every line is handled by exactly one shard: the owner of the request id
+ * read from its bytes, or, when the bytes do not say plainly, the owner of the parsed row's id (shard 0
+ * for lines that do not parse), so sharded and single-threaded ingest count and join the same rows.
+ * Routing looks at bytes, so lines other shards own are never decoded.
+ */
+type Route = 'mine' | 'skip' | 'undecided';
+
+interface StreamCounts {
+  lines: number;
+  bad: number;
+  firstReasons: string[];
+  quarantined: boolean;
+}
+
+const OPEN_BRACE = 123;
+const CR = 13;
+
+/** Streams one log file; lines this shard owns are validated, bad ones quarantined with reasons. */
+async function streamShardLines<T extends { requestId: string }>(
+  store: BlobStore,
+  key: string,
+  quarantineKey: string,
+  shard: { index: number; count: number },
+  route: (scanner: RequestIdScanner, start: number, end: number) => Route,
+  parse: (line: string) => LineResult<T>,
+  onRow: (row: T, line: string, bytes: Buffer) => Promise<void> | void,
+  onChunk: (lineNo: number) => void,
+): Promise<StreamCounts> {
+  let sink: NdjsonSink | undefined;
+  const counts: StreamCounts = { lines: 0, bad: 0, firstReasons: [], quarantined: false };
+  const quarantine = async (q: QuarantinedRow): Promise<void> => {
+    sink ??= openNdjsonSink(store, quarantineKey);
+    counts.bad++;
+    if (counts.firstReasons.length < 5) counts.firstReasons.push(`${q.source}:${q.line}: ${q.reason}`);
+    await sink.write(q);
+  };
+  const runs = readLineRuns(store, key)[Symbol.asyncIterator]();
+  const scanner = new RequestIdScanner();
+  let lineNo = 0;
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await runs.next();
+    } catch (err) {
+      // Only a damaged file is a data problem (kept and reported); a failed read is retried by Temporal.
+      if (!/truncated or corrupt gzip/.test((err as Error).message)) throw err;
+      if (shard.index === 0) {
+        await quarantine({
+          source: key,
+          line: lineNo + 1,
+          reason: `unreadable from here on: ${(err as Error).message}`,
+          raw: '',
+        });
+      }
+      break;
+    }
+    if (next.done) break;
+    const bytes = next.value;
+    // One char per byte: positions in `latin1` are byte offsets, and scanning it is cheap.
+    const latin1 = bytes.toString('latin1');
+    scanner.reset(latin1);
+    for (let start = 0; start <= bytes.length;) {
+      let end = latin1.indexOf('\n', start);
+      if (end < 0) end = bytes.length;
+      const lineEnd = end > start && latin1.charCodeAt(end - 1) === CR ? end - 1 : end;
+      const from = start;
+      start = end + 1;
+      lineNo++;
+      if (lineEnd === from) continue;
+      let text: string | undefined;
+      if (latin1.charCodeAt(from) !== OPEN_BRACE) {
+        // Not plainly an object: blank lines (any Unicode spaces) are skipped, as readLines does.
+        text = bytes.toString('utf8', from, lineEnd);
+        if (text.trim() === '') continue;
+      }
+      const r = route(scanner, from, lineEnd);
+      if (r === 'skip') continue;
+      text ??= bytes.toString('utf8', from, lineEnd);
+      const parsed = parse(text);
+      if (r === 'undecided') {
+        const owner = parsed.ok ? shardOfRequestId(parsed.row.requestId, shard.count) : 0;
+        if (owner !== shard.index) continue;
+      }
+      counts.lines++;
+      if (parsed.ok) await onRow(parsed.row, text, bytes.subarray(from, lineEnd));
+      else await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: text.slice(0, 10_000) });
+    }
+    onChunk(lineNo);
+  }
+  if (sink) {
+    await sink.end();
+    counts.quarantined = true;
+  }
+  return counts;
+}
+
+/** Request ids already in a stored joined part, so a resumed shard does not join them twice. */
+async function joinedIdsOf(store: BlobStore, key: string, into: Set<string>): Promise<void> {
+  for await (const batch of readLineBatches(store, key)) {
+    for (const { line } of batch) {
+      const id = requestIdOfLine(line) ?? (JSON.parse(line) as { requestId?: unknown }).requestId;
+      if (typeof id === 'string') into.add(id);
+    }
+  }
+}
+
+/**
+ * One shard of the ingest step. Reads every outcome part of the window and every prediction part of
+ * window + lookback, but parses only the lines whose request id it owns, so N shards on N threads share
+ * the parsing (the cost of ingest) while each holds only its share of the matured outcomes in memory.
+ * Writes one joined part and at most one quarantine part per (log part, shard); names carry the shard
+ * only when there is more than one, so single-threaded ingest keeps its keys.
+ */
+export async function ingestShard(
+  store: BlobStore,
+  task: ShardTask,
+  events: ShardEvents,
+): Promise<ShardResult> {
+  const { modelId, cycleId, shard: index, shards: count } = task;
+  const shard = { index, count };
+  const suffix = count > 1 ? `-s${index}of${count}` : '';
+  const routeOwned = (scanner: RequestIdScanner, start: number, end: number): Route => {
+    if (count === 1) return 'mine';
+    const span = scanner.span(start, end);
+    if (span === undefined) return 'undecided';
+    return scanner.shardOf(span[0], span[1], count) === index ? 'mine' : 'skip';
+  };
+
+  // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
+  const matured = new Map<string, MaturedOutcome[]>();
+  const result: ShardResult = {
+    shard: index,
+    outcomeLines: 0,
+    outcomeBad: 0,
+    outcomeReasons: [],
+    outcomeQuarantineKeys: [],
+    duplicateOutcomes: 0,
+    maturedIds: 0,
+    parts: [],
+  };
+  for (const key of task.outcomeKeys) {
+    const qKey = layout.quarantine(modelId, cycleId, partName(key) + suffix);
+    const r = await streamShardLines<OutcomeRow>(
+      store,
+      key,
+      qKey,
+      shard,
+      routeOwned,
+      (line) => parseLine(line, OutcomeRowSchema, isPlainValidOutcome),
+      (o) => {
+        const list = matured.get(o.requestId) ?? [];
+        if (
+          list.some(
+            (x) =>
+              x.source === o.source && x.observedLabel === o.observedLabel && x.timestamp === o.timestamp,
+          )
+        ) {
+          result.duplicateOutcomes++;
+          return;
+        }
+        list.push({
+          observedLabel: o.observedLabel,
+          source: o.source,
+          confidence: o.confidence,
+          timestamp: o.timestamp,
+        });
+        matured.set(o.requestId, list);
+      },
+      (lineNo) => events.line({ phase: 'outcomes', key, lineNo }),
+    );
+    result.outcomeLines += r.lines;
+    result.outcomeBad += r.bad;
+    result.outcomeReasons.push(...r.firstReasons);
+    if (r.quarantined) result.outcomeQuarantineKeys.push(qKey);
+  }
+  result.maturedIds = matured.size;
+
+  // Phase 2: predictions, one joined part per log part; parts finished before a crash are kept.
+  const inWindow = new Set(task.windowDays);
+  const done = new Map(task.done.filter((p) => p.shard === index).map((p) => [p.key, p]));
+  const joinedIds = new Set<string>();
+  const routeLookback = (scanner: RequestIdScanner, start: number, end: number): Route => {
+    // Lookback rows were validated by the cycle whose window held them: only joins are looked for.
+    const span = scanner.span(start, end);
+    if (span === undefined || scanner.shardOf(span[0], span[1], count) !== index) return 'skip';
+    return matured.has(scanner.utf8(span[0], span[1])) ? 'mine' : 'skip';
+  };
+  for (const key of task.predictionKeys) {
+    const prior = done.get(key);
+    if (prior && (!prior.joinedKey || (await store.head(prior.joinedKey)))) {
+      if (prior.joinedKey) await joinedIdsOf(store, prior.joinedKey, joinedIds);
+      result.parts.push(prior);
+      continue;
+    }
+    const name = partName(key) + suffix;
+    const joinedKey = layout.joinedPart(modelId, cycleId, name);
+    const qKey = layout.quarantine(modelId, cycleId, name);
+    const countsForWindow = inWindow.has(partitionDay(key) ?? '');
+    const summary = emptySummary();
+    let sink: NdjsonSink | undefined;
+    let joined = 0;
+    const r = await streamShardLines<PredictionRow>(
+      store,
+      key,
+      qKey,
+      shard,
+      countsForWindow ? routeOwned : routeLookback,
+      (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
+      async (p, line, bytes) => {
+        // Shadow answers were never served: they are compared by the rollout, not learned from.
+        if (p.role === 'shadow') return;
+        if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
+        const outcomes = matured.get(p.requestId);
+        if (!outcomes || joinedIds.has(p.requestId)) return;
+        joinedIds.add(p.requestId);
+        const sorted =
+          outcomes.length > 1
+            ? [...outcomes].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+            : outcomes;
+        countJoined(summary, { predictedLabel: p.predictedLabel, outcomes: sorted });
+        sink ??= openNdjsonSink(store, joinedKey);
+        joined++;
+        // The joined row is the prediction line plus its outcomes: splice them in rather than
+        // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
+        if (bytes[0] === 123 && !line.includes('"outcomes"')) {
+          await sink.writeLinePieces([`{"outcomes":${JSON.stringify(sorted)},`, bytes.subarray(1)]);
+        } else {
+          const row: JoinedRow = {
+            requestId: p.requestId,
+            timestamp: p.timestamp,
+            modelVersion: p.modelVersion,
+            entityId: p.entityId,
+            features: p.features,
+            predictedLabel: p.predictedLabel,
+            scores: p.scores,
+            slices: p.slices,
+            outcomes: sorted,
+          };
+          await sink.write(row);
+        }
+      },
+      (lineNo) => events.line({ phase: 'predictions', key, lineNo }),
+    );
+    if (sink) await sink.end();
+    const part: PartResult = {
+      key,
+      shard: index,
+      lines: r.lines,
+      bad: r.bad,
+      joined,
+      joinedKey: sink ? joinedKey : null,
+      quarantineKey: r.quarantined ? qKey : null,
+      summary,
+      firstReasons: r.firstReasons,
+    };
+    result.parts.push(part);
+    events.part(part);
+  }
+  return result;
+}

@@ -1,0 +1,62 @@
+/**
+ * Worker-thread entry of one ingest shard (started by ingest-window.ts through run-thread.ts). The
+ * thread opens its own store client from the URI: store clients hold sockets and file handles, which
+ * cannot cross threads.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { z } from 'zod';
+import { openBlobStore } from '../storage/open-store';
+import { ingestShard, ShardTaskSchema } from './ingest-shard';
+import type { PartResult, ShardEvents, ShardResult } from './ingest-shard';
+import type { ThreadMessage } from './run-thread';
+
+/** What the ingest activity hands each thread. */
+export const IngestThreadDataSchema = z.object({
+  storeUri: z.string(),
+  s3: z.object({
+    endpoint: z.string().optional(),
+    region: z.string(),
+    forcePathStyle: z.boolean(),
+    accessKeyId: z.string().optional(),
+    secretAccessKey: z.string().optional(),
+  }),
+  task: ShardTaskSchema,
+});
+export type IngestThreadData = z.infer<typeof IngestThreadDataSchema>;
+
+/** Events a shard thread reports while it works. */
+export type IngestThreadEvent =
+  | { kind: 'line'; phase: 'outcomes' | 'predictions'; key: string; lineNo: number }
+  | { kind: 'part'; part: PartResult };
+
+/** Line progress is reported at most this often; parts are always reported. */
+const LINE_EVENT_MS = 500;
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) return;
+  const post = (m: ThreadMessage<IngestThreadEvent, ShardResult>): void => port.postMessage(m);
+  try {
+    const data = IngestThreadDataSchema.parse(workerData);
+    const store = openBlobStore(data.storeUri, data.s3);
+    let lastLineEvent = 0;
+    const events: ShardEvents = {
+      line: (p) => {
+        const now = Date.now();
+        if (now - lastLineEvent < LINE_EVENT_MS) return;
+        lastLineEvent = now;
+        post({ type: 'event', event: { kind: 'line', ...p } });
+      },
+      part: (part) => post({ type: 'event', event: { kind: 'part', part } }),
+    };
+    try {
+      post({ type: 'result', result: await ingestShard(store, data.task, events) });
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    post({ type: 'error', message: (err as Error).message, stack: (err as Error).stack });
+  }
+}
+
+if (!isMainThread) void main();
