@@ -96,7 +96,7 @@ async function streamShardLines<T extends { requestId: string }>(
   shard: { index: number; count: number },
   route: (scanner: RequestIdScanner, start: number, end: number) => Route,
   parse: (line: string) => LineResult<T>,
-  onRow: (row: T, line: string, bytes: Buffer) => Promise<void> | void,
+  onRow: (row: T, line: string, bytes: Buffer) => Promise<void> | undefined,
   onChunk: (lineNo: number) => void,
 ): Promise<StreamCounts> {
   let sink: NdjsonSink | undefined;
@@ -155,8 +155,12 @@ async function streamShardLines<T extends { requestId: string }>(
         if (owner !== shard.index) continue;
       }
       counts.lines++;
-      if (parsed.ok) await onRow(parsed.row, text, bytes.subarray(from, lineEnd));
-      else await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: text.slice(0, 10_000) });
+      if (parsed.ok) {
+        // Rows are handled synchronously; only a backpressured write hands back a promise to await.
+        const pending = onRow(parsed.row, text, bytes.subarray(from, lineEnd));
+        if (pending) await pending;
+      } else
+        await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: text.slice(0, 10_000) });
     }
     onChunk(lineNo);
   }
@@ -229,7 +233,7 @@ export async function ingestShard(
           )
         ) {
           result.duplicateOutcomes++;
-          return;
+          return undefined;
         }
         list.push({
           observedLabel: o.observedLabel,
@@ -238,6 +242,7 @@ export async function ingestShard(
           timestamp: o.timestamp,
         });
         matured.set(o.requestId, list);
+        return undefined;
       },
       (lineNo) => events.line({ phase: 'outcomes', key, lineNo }),
     );
@@ -279,7 +284,7 @@ export async function ingestShard(
       shard,
       countsForWindow ? routeOwned : routeLookback,
       (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
-      async (p, line, bytes) => {
+      (p, line, bytes) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;
         if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
@@ -296,7 +301,7 @@ export async function ingestShard(
         // The joined row is the prediction line plus its outcomes: splice them in rather than
         // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
         if (bytes[0] === 123 && !line.includes('"outcomes"')) {
-          await sink.writeLinePieces([`{"outcomes":${JSON.stringify(sorted)},`, bytes.subarray(1)]);
+          return sink.writeLinePieces([`{"outcomes":${JSON.stringify(sorted)},`, bytes.subarray(1)]);
         } else {
           const row: JoinedRow = {
             requestId: p.requestId,
@@ -309,7 +314,7 @@ export async function ingestShard(
             slices: p.slices,
             outcomes: sorted,
           };
-          await sink.write(row);
+          return sink.write(row);
         }
       },
       (lineNo) => events.line({ phase: 'predictions', key, lineNo }),

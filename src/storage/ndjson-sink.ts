@@ -8,15 +8,18 @@ const NEWLINE = Buffer.from('\n');
 
 /** A push-style NDJSON writer over BlobStore.putStream, for code that produces rows as it reads. */
 export interface NdjsonSink {
-  /** Queues one row; resolves when the stream can take more (backpressure). */
-  write(row: unknown): Promise<void>;
-  /** Queues one row already serialised as a single line of JSON (no newline). */
-  writeJsonLine(json: string): Promise<void>;
+  /**
+   * Queues one row. Returns a promise only when the caller must wait (a chunk went to the store and it
+   * pushed back), so hot loops pay for an await only once per chunk: `const w = sink.write(r); if (w) await w`.
+   */
+  write(row: unknown): Promise<void> | undefined;
+  /** Queues one row already serialised as a single line of JSON (no newline); returns as `write`. */
+  writeJsonLine(json: string): Promise<void> | undefined;
   /**
    * Queues one row given as pieces of a single line of JSON: strings and UTF-8 bytes, written in
    * order (no newline). Lets a row be copied from the bytes it was read from without decoding.
    */
-  writeLinePieces(pieces: Array<string | Buffer>): Promise<void>;
+  writeLinePieces(pieces: Array<string | Buffer>): Promise<void> | undefined;
   /** Ends the object and waits until it is stored. */
   end(): Promise<{ info: BlobInfo; rows: number }>;
   /** Abandons the object: nothing becomes visible under its key. */
@@ -47,22 +50,22 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
     pendingBytes = 0;
     if (!input.write(chunk)) await new Promise<void>((resolve) => input.once('drain', resolve));
   };
-  const rowDone = async (): Promise<void> => {
+  const rowDone = (): Promise<void> | undefined => {
     push(NEWLINE);
     rows++;
-    if (pendingBytes >= FLUSH_BYTES) await flush();
+    return pendingBytes >= FLUSH_BYTES ? flush() : undefined;
   };
   return {
-    async write(row) {
+    write(row) {
       return this.writeJsonLine(JSON.stringify(row));
     },
-    async writeJsonLine(json) {
+    writeJsonLine(json) {
       push(Buffer.from(json));
-      await rowDone();
+      return rowDone();
     },
-    async writeLinePieces(pieces) {
+    writeLinePieces(pieces) {
       for (const p of pieces) push(typeof p === 'string' ? Buffer.from(p) : p);
-      await rowDone();
+      return rowDone();
     },
     async end() {
       await flush();
