@@ -257,6 +257,7 @@ export async function ingestShard(
   const inWindow = new Set(task.windowDays);
   const done = new Map(task.done.filter((p) => p.shard === index).map((p) => [p.key, p]));
   const joinedIds = new Set<string>();
+  let reported: Promise<unknown> = Promise.resolve();
   const routeLookback = (scanner: RequestIdScanner, start: number, end: number): Route => {
     // Lookback rows were validated by the cycle whose window held them: only joins are looked for.
     const span = scanner.span(start, end);
@@ -319,7 +320,6 @@ export async function ingestShard(
       },
       (lineNo) => events.line({ phase: 'predictions', key, lineNo }),
     );
-    if (sink) await sink.end();
     const part: PartResult = {
       key,
       shard: index,
@@ -331,8 +331,15 @@ export async function ingestShard(
       summary,
       firstReasons: r.firstReasons,
     };
-    result.parts.push(part);
-    events.part(part);
+    // The next part is read while this one is flushed and synced. Parts are reported in order, and
+    // only once stored, so a resumed attempt skips exactly the parts that are there.
+    const stored = Promise.all([reported, sink?.end()]).then(() => {
+      result.parts.push(part);
+      events.part(part);
+    });
+    stored.catch(() => undefined);
+    reported = stored;
   }
+  await reported;
   return result;
 }
