@@ -70,6 +70,12 @@ export interface ShardEvents {
 
 type MaturedOutcome = JoinedRow['outcomes'][number];
 
+/** A request's matured outcomes, and whether a prediction was already joined to them (once only). */
+interface Matured {
+  outcomes: MaturedOutcome[];
+  joined: boolean;
+}
+
 /**
  * Which lines a shard handles. Every line is handled by exactly one shard: the owner of the request id
  * read from its bytes, or, when the bytes do not say plainly, the owner of the parsed row's id (shard 0
@@ -87,6 +93,7 @@ interface StreamCounts {
 
 const OPEN_BRACE = 123;
 const CR = 13;
+const NEWLINE = 10;
 
 /** Streams one log file; lines this shard owns are validated, bad ones quarantined with reasons. */
 async function streamShardLines<T extends { requestId: string }>(
@@ -129,19 +136,17 @@ async function streamShardLines<T extends { requestId: string }>(
     }
     if (next.done) break;
     const bytes = next.value;
-    // One char per byte: positions in `latin1` are byte offsets, and scanning it is cheap.
-    const latin1 = bytes.toString('latin1');
-    scanner.reset(latin1);
+    scanner.reset(bytes);
     for (let start = 0; start <= bytes.length;) {
-      let end = latin1.indexOf('\n', start);
+      let end = bytes.indexOf(NEWLINE, start);
       if (end < 0) end = bytes.length;
-      const lineEnd = end > start && latin1.charCodeAt(end - 1) === CR ? end - 1 : end;
+      const lineEnd = end > start && bytes[end - 1] === CR ? end - 1 : end;
       const from = start;
       start = end + 1;
       lineNo++;
       if (lineEnd === from) continue;
       let text: string | undefined;
-      if (latin1.charCodeAt(from) !== OPEN_BRACE) {
+      if (bytes[from] !== OPEN_BRACE) {
         // Not plainly an object: blank lines (any Unicode spaces) are skipped, as readLines does.
         text = bytes.toString('utf8', from, lineEnd);
         if (text.trim() === '') continue;
@@ -171,12 +176,13 @@ async function streamShardLines<T extends { requestId: string }>(
   return counts;
 }
 
-/** Request ids already in a stored joined part, so a resumed shard does not join them twice. */
-async function joinedIdsOf(store: BlobStore, key: string, into: Set<string>): Promise<void> {
+/** Marks the requests of a stored joined part as joined, so a resumed shard does not join them twice. */
+async function markJoined(store: BlobStore, key: string, matured: Map<string, Matured>): Promise<void> {
   for await (const batch of readLineBatches(store, key)) {
     for (const { line } of batch) {
       const id = requestIdOfLine(line) ?? (JSON.parse(line) as { requestId?: unknown }).requestId;
-      if (typeof id === 'string') into.add(id);
+      const entry = typeof id === 'string' ? matured.get(id) : undefined;
+      if (entry) entry.joined = true;
     }
   }
 }
@@ -204,7 +210,7 @@ export async function ingestShard(
   };
 
   // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
-  const matured = new Map<string, MaturedOutcome[]>();
+  const matured = new Map<string, Matured>();
   const result: ShardResult = {
     shard: index,
     outcomeLines: 0,
@@ -225,7 +231,12 @@ export async function ingestShard(
       routeOwned,
       (line) => parseLine(line, OutcomeRowSchema, isPlainValidOutcome),
       (o) => {
-        const list = matured.get(o.requestId) ?? [];
+        let entry = matured.get(o.requestId);
+        if (!entry) {
+          entry = { outcomes: [], joined: false };
+          matured.set(o.requestId, entry);
+        }
+        const list = entry.outcomes;
         if (
           list.some(
             (x) =>
@@ -241,7 +252,6 @@ export async function ingestShard(
           confidence: o.confidence,
           timestamp: o.timestamp,
         });
-        matured.set(o.requestId, list);
         return undefined;
       },
       (lineNo) => events.line({ phase: 'outcomes', key, lineNo }),
@@ -256,18 +266,23 @@ export async function ingestShard(
   // Phase 2: predictions, one joined part per log part; parts finished before a crash are kept.
   const inWindow = new Set(task.windowDays);
   const done = new Map(task.done.filter((p) => p.shard === index).map((p) => [p.key, p]));
-  const joinedIds = new Set<string>();
+  // The entry routing found for the line being handled, so the row need not look it up again.
+  let routed: { id: string; entry: Matured } | undefined;
   let reported: Promise<unknown> = Promise.resolve();
   const routeLookback = (scanner: RequestIdScanner, start: number, end: number): Route => {
     // Lookback rows were validated by the cycle whose window held them: only joins are looked for.
     const span = scanner.span(start, end);
     if (span === undefined || scanner.shardOf(span[0], span[1], count) !== index) return 'skip';
-    return matured.has(scanner.utf8(span[0], span[1])) ? 'mine' : 'skip';
+    const id = scanner.utf8(span[0], span[1]);
+    const entry = matured.get(id);
+    if (!entry || entry.joined) return 'skip';
+    routed = { id, entry };
+    return 'mine';
   };
   for (const key of task.predictionKeys) {
     const prior = done.get(key);
     if (prior && (!prior.joinedKey || (await store.head(prior.joinedKey)))) {
-      if (prior.joinedKey) await joinedIdsOf(store, prior.joinedKey, joinedIds);
+      if (prior.joinedKey) await markJoined(store, prior.joinedKey, matured);
       result.parts.push(prior);
       continue;
     }
@@ -289,9 +304,11 @@ export async function ingestShard(
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;
         if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
-        const outcomes = matured.get(p.requestId);
-        if (!outcomes || joinedIds.has(p.requestId)) return;
-        joinedIds.add(p.requestId);
+        const entry = routed?.id === p.requestId ? routed.entry : matured.get(p.requestId);
+        routed = undefined;
+        if (!entry || entry.joined) return;
+        entry.joined = true;
+        const outcomes = entry.outcomes;
         const sorted =
           outcomes.length > 1
             ? [...outcomes].sort((a, b) => a.timestamp.localeCompare(b.timestamp))

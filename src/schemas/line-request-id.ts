@@ -8,24 +8,23 @@
  * so walking bytes finds the same structure as walking characters.
  */
 
-const NAME = '"requestId"';
-const NAME_TAIL = NAME.slice(1);
+const NAME = Buffer.from('"requestId"');
+const NAME_TAIL = NAME.subarray(1);
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COLON = 58;
 
 /**
- * Finds request ids in a run of lines held as a latin1 string of their UTF-8 bytes (one char per byte,
- * so positions are byte offsets). Lines are scanned in order; the position of the next `"requestId"`
- * is remembered, so a run costs one pass however few lines carry the name.
+ * Finds request ids in a run of lines held as UTF-8 bytes. Lines are scanned in order; the position of
+ * the next `"requestId"` is remembered, so a run costs one pass however few lines carry the name.
  */
 export class RequestIdScanner {
-  private text = '';
+  private text: Buffer = Buffer.alloc(0);
   private cachedFrom = 0;
   private cachedAt = -1;
 
   /** Starts a new run. */
-  reset(text: string): void {
+  reset(text: Buffer): void {
     this.text = text;
     this.cachedFrom = 0;
     this.cachedAt = -1;
@@ -37,7 +36,7 @@ export class RequestIdScanner {
     const t = this.text;
     // Searching for its second char onwards is about 3x faster: '"' is everywhere in JSON.
     let at = t.indexOf(NAME_TAIL, from + 1);
-    while (at >= 0 && t.charCodeAt(at - 1) !== QUOTE) at = t.indexOf(NAME_TAIL, at + 1);
+    while (at >= 0 && t[at - 1] !== QUOTE) at = t.indexOf(NAME_TAIL, at + 1);
     this.cachedFrom = from;
     this.cachedAt = at < 0 ? Infinity : at - 1;
     return this.cachedAt;
@@ -60,11 +59,11 @@ export class RequestIdScanner {
     while (at + NAME.length <= end) {
       // Walk tokens up to the candidate; a string that spans it means the candidate is inside a string.
       while (i < at) {
-        const c = t.charCodeAt(i);
+        const c = t[i];
         if (c === QUOTE) {
           i++;
           while (i < end) {
-            const d = t.charCodeAt(i);
+            const d = t[i];
             if (d === BACKSLASH) i += 2;
             else if (d === QUOTE) break;
             else i++;
@@ -79,12 +78,12 @@ export class RequestIdScanner {
       if (i === at && depth === 1) {
         const colon = at + NAME.length;
         // Any other spelling at the top level (spaces, a non-string value) makes the line uncertain.
-        if (t.charCodeAt(colon) !== COLON || t.charCodeAt(colon + 1) !== QUOTE) return undefined;
+        if (t[colon] !== COLON || t[colon + 1] !== QUOTE) return undefined;
         const valueStart = colon + 2;
         let j = valueStart;
-        while (j < end && t.charCodeAt(j) !== QUOTE) {
+        while (j < end && t[j] !== QUOTE) {
           // An escape means the text differs from the parsed value.
-          if (t.charCodeAt(j) === BACKSLASH) return undefined;
+          if (t[j] === BACKSLASH) return undefined;
           j++;
         }
         if (j >= end) return undefined;
@@ -95,11 +94,9 @@ export class RequestIdScanner {
     return found;
   }
 
-  /** The text of [start, end) decoded as UTF-8 (as the parsed row would hold it). */
+  /** The bytes [start, end) decoded as UTF-8 (as the parsed row would hold them). */
   utf8(start: number, end: number): string {
-    const raw = this.text.slice(start, end);
-    // Plain ASCII reads the same in latin1 and UTF-8; anything else is re-decoded from its bytes.
-    return /[\u0080-\u00ff]/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
+    return this.text.toString('utf8', start, end);
   }
 
   /** The run's owning shard for the bytes [start, end): see {@link shardOfRequestId}. */
@@ -107,7 +104,7 @@ export class RequestIdScanner {
     if (shards <= 1) return 0;
     const t = this.text;
     let h = FNV_OFFSET;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ t.charCodeAt(i), FNV_PRIME);
+    for (let i = start; i < end; i++) h = Math.imul(h ^ t[i], FNV_PRIME);
     return (h >>> 0) % shards;
   }
 }
@@ -116,7 +113,7 @@ export class RequestIdScanner {
 export function requestIdOfLine(line: string): string | undefined {
   const buf = Buffer.from(line, 'utf8');
   const scanner = new RequestIdScanner();
-  scanner.reset(buf.toString('latin1'));
+  scanner.reset(buf);
   const span = scanner.span(0, buf.length);
   return span && buf.toString('utf8', span[0], span[1]);
 }

@@ -4,7 +4,9 @@ import type { BlobInfo, BlobStore } from './blob-store';
 
 /** Rows are handed to the store in chunks of about this many bytes (fewer, larger writes). */
 const FLUSH_BYTES = 1 << 16;
-const NEWLINE = Buffer.from('\n');
+/** Room for a flushable chunk plus a large row, so a row rarely needs a flush of its own. */
+const CHUNK_BYTES = FLUSH_BYTES + (1 << 16);
+const NEWLINE = 10;
 
 /** A push-style NDJSON writer over BlobStore.putStream, for code that produces rows as it reads. */
 export interface NdjsonSink {
@@ -37,35 +39,42 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
   // Attach a handler now so an early failure is not an unhandled rejection before end() awaits it.
   stored.catch(() => undefined);
   let rows = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const push = (b: Buffer): void => {
-    pending.push(b);
-    pendingBytes += b.length;
+  // Rows are copied into one chunk buffer: no allocation per row, one stream write per chunk.
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
+  /** Hands the chunk to the stream; returns a promise only when the stream pushes back. */
+  const flush = (): Promise<void> | undefined => {
+    if (used === 0) return undefined;
+    const full = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    used = 0;
+    return input.write(full) ? undefined : new Promise<void>((resolve) => input.once('drain', resolve));
   };
-  const flush = async (): Promise<void> => {
-    if (pending.length === 0) return;
-    const chunk = Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    if (!input.write(chunk)) await new Promise<void>((resolve) => input.once('drain', resolve));
-  };
-  const rowDone = (): Promise<void> | undefined => {
-    push(NEWLINE);
+  const writePieces = (pieces: Array<string | Buffer>): Promise<void> | undefined => {
+    // An upper bound is enough to know the row fits: a UTF-16 unit is at most 3 UTF-8 bytes.
+    let bound = 1;
+    for (const p of pieces) bound += typeof p === 'string' ? 3 * p.length : p.length;
+    let waiting: Promise<void> | undefined;
+    if (used + bound > chunk.length) {
+      waiting = flush();
+      if (bound > chunk.length) chunk = Buffer.allocUnsafe(bound);
+    }
+    for (const p of pieces) used += typeof p === 'string' ? chunk.write(p, used) : p.copy(chunk, used);
+    chunk[used++] = NEWLINE;
     rows++;
-    return pendingBytes >= FLUSH_BYTES ? flush() : undefined;
+    // Writes are queued in order, so waiting for the latest drain covers any earlier one.
+    if (used >= FLUSH_BYTES) waiting = flush() ?? waiting;
+    return waiting;
   };
   return {
     write(row) {
       return this.writeJsonLine(JSON.stringify(row));
     },
     writeJsonLine(json) {
-      push(Buffer.from(json));
-      return rowDone();
+      return writePieces([json]);
     },
     writeLinePieces(pieces) {
-      for (const p of pieces) push(typeof p === 'string' ? Buffer.from(p) : p);
-      return rowDone();
+      return writePieces(pieces);
     },
     async end() {
       await flush();
@@ -73,6 +82,8 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
       return { info: await stored, rows };
     },
     async abort(err) {
+      // The store may not be reading the stream yet; the error reaches it through `stored`.
+      input.on('error', () => undefined);
       input.destroy(err);
       await stored.catch(() => undefined);
     },
