@@ -1,5 +1,7 @@
-import { spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,97 +12,354 @@ import { generateHistory } from '../src/simulate/generate';
 import { FileBlobStore } from '../src/storage/file-blob-store';
 import { ModelRegistry } from '../src/storage/model-registry';
 
-/** Measured requests (after WARMUP), connections, and the budget this bench checks. */
-const REQUESTS = 20_000;
-const WARMUP = 2_000;
-const CONNECTIONS = 32;
+/** The budget (issue 3): at 5k req/s offered, p99 < 5 ms and the 5k req/s actually served. */
 const BUDGET_P99_MS = 5;
 const BUDGET_RPS = 5_000;
-
+/** "Achieved ≥ offered" within this share: the last answers land a little after the last send. */
+const RATE_TOLERANCE = 0.01;
+/** Measured requests per run, after the run's warmup. */
+const REQUESTS = 20_000;
+/** Open loop: one second at the offered rate before measuring. */
+const OPEN_WARMUP = 5_000;
+/** Connections opened before the open loop starts; more are opened whenever none is idle. */
+const OPEN_PREOPENED = 64;
+/** Closed loop (saturation): this many keep-alive connections, each sending when answered. */
+const CLOSED_CONNECTIONS = 32;
+const CLOSED_WARMUP = 2_000;
+/** Node's http server closes keep-alive connections idle for 5 s; the client retires them first. */
+const CLIENT_IDLE_MS = 4_000;
 /**
- * The load generator, run in its own process so the client neither competes with the server for its
- * event loop nor shows up in the server's CPU time (process.cpuUsage below is the server alone). Plain
- * JS passed to `node -e`, so the bench runs the same from ts-jest and from dist.
+ * Open loop: at most this many connections (a server hopelessly behind would otherwise be sent one
+ * per outstanding request, up to the fd limit); beyond it a due request waits for an answered one.
  */
-const CLIENT = `
-const http = require('node:http');
-process.once('message', ({ port, bodies, warmup, requests, connections }) => {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  function once(body) {
-    return new Promise((resolve, reject) => {
-      const started = process.hrtime.bigint();
-      const req = http.request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6)
-          : reject(new Error('HTTP ' + res.statusCode)));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-  async function run(total, latencies) {
-    let next = 0;
-    async function user() {
-      while (next < total) {
-        const i = next++;
-        const ms = await once(bodies[i % bodies.length]);
-        if (latencies) latencies[i] = ms;
-      }
-    }
-    await Promise.all(Array.from({ length: connections }, user));
-  }
-  (async () => {
-    await run(warmup, null);
-    process.send({ phase: 'measuring' });
-    const latencies = new Array(requests);
-    const started = performance.now();
-    await run(requests, latencies);
-    const elapsedMs = performance.now() - started;
-    agent.destroy();
-    process.send({ latencies, elapsedMs }, () => process.exit(0));
-  })().catch((err) => process.send({ error: String((err && err.stack) || err) }, () => process.exit(1)));
-});
-`;
+const OPEN_MAX_CONNECTIONS = 2_000;
 
-interface ClientResult {
-  latencies: Float64Array;
+/** A closed loop measures capacity; an open loop measures latency at a fixed offered rate. */
+type RunSpec =
+  | { kind: 'closed'; connections: number; warmup: number; requests: number }
+  | { kind: 'open'; rate: number; warmup: number; requests: number; preopen: number };
+
+/** What the client reports for the measured part of a run. */
+interface RunResult {
+  /** Per measured request: from its send (closed) or its scheduled send time (open) to the full answer. */
+  latencies: number[];
+  /** From the first measured send (or scheduled send) to the last measured answer. */
   elapsedMs: number;
-  /** Server CPU time (user + system) spent while the measured requests ran. */
-  serverCpuMs: number;
+  /** Open loop: how late the client sent, behind schedule (its own lag; counted in the latencies). */
+  sendLagP99Ms: number;
+  sendLagMaxMs: number;
+  connections: number;
+  /** Open loop: requests that waited for a connection because OPEN_MAX_CONNECTIONS were busy. */
+  waitedForConnection: number;
+  /** Requests re-sent because the server closed their connection first. */
+  resent: number;
 }
 
-function quantile(sorted: Float64Array, q: number): number {
+type ToClient = { port: number; bodies: string[] } | { run: RunSpec } | { exit: true };
+type FromClient = { measuring: true } | { result: RunResult } | { error: string };
+
+// ---------------------------------------------------------------------------------------------------
+// The load generator. It runs in its own process (the parent forks this file with --client), so it
+// neither shares the server's event loop nor shows up in the server's CPU time. It speaks HTTP/1.1 on
+// raw sockets, one request in flight per connection (no pipelining): about 50 us of CPU per request
+// where node:http's client needs about 100, so the client's own core keeps up with its schedule.
+// ---------------------------------------------------------------------------------------------------
+
+/** One keep-alive connection; reads answers by Content-Length (the server always sends one). */
+class Connection {
+  /** Index of the request in flight, -1 when idle. */
+  inFlight = -1;
+  closed = false;
+  lastUsed = performance.now();
+  private readonly socket: net.Socket;
+  private connected = false;
+  private queued: Buffer | undefined;
+  private received = '';
+  private answerLength = -1;
+  private status = 0;
+
+  constructor(
+    port: number,
+    private readonly onAnswer: (c: Connection, status: number) => void,
+    onClosed: (c: Connection) => void,
+  ) {
+    this.socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+    this.socket.setEncoding('latin1');
+    this.socket.on('connect', () => {
+      this.connected = true;
+      if (this.queued) this.socket.write(this.queued);
+      this.queued = undefined;
+    });
+    this.socket.on('data', (text: string) => this.read(text));
+    this.socket.on('error', () => undefined); // 'close' follows
+    this.socket.on('close', () => {
+      this.closed = true;
+      onClosed(this);
+    });
+  }
+
+  send(index: number, request: Buffer): void {
+    this.inFlight = index;
+    if (this.connected) this.socket.write(request);
+    else this.queued = request;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private read(text: string): void {
+    this.received += text;
+    if (this.answerLength < 0) {
+      const headEnd = this.received.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      this.status = Number(this.received.slice(9, 12));
+      const length = /\r\ncontent-length: *(\d+)/i.exec(this.received.slice(0, headEnd + 2));
+      if (!length) throw new Error('an answer without Content-Length');
+      this.answerLength = headEnd + 4 + Number(length[1]);
+    }
+    if (this.received.length < this.answerLength) return;
+    this.received = this.received.slice(this.answerLength);
+    this.answerLength = -1;
+    this.lastUsed = performance.now();
+    this.onAnswer(this, this.status);
+  }
+}
+
+function requestsFor(port: number, bodies: string[]): Buffer[] {
+  return bodies.map((body) => {
+    const bytes = Buffer.from(body);
+    const head = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
+  });
+}
+
+function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-function runClient(port: number, bodies: string[]): Promise<ClientResult> {
+/**
+ * Sends `warmup + requests` requests and measures the last `requests`. Closed: each connection sends
+ * its next request when answered. Open: request i is due at t0 + i / rate and goes out on an idle
+ * connection (a new one when none is idle, so a send never waits for a socket); its latency counts
+ * from when it was due, so a stalled server cannot pause the schedule and hide the requests that would
+ * have waited (coordinated omission). The open loop spins on setImmediate to send on time to the
+ * microsecond; the client process has a core to itself for the few seconds it runs.
+ */
+function runLoad(
+  port: number,
+  requests: Buffer[],
+  spec: RunSpec,
+  onMeasuring: () => void,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CLIENT], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let cpu: NodeJS.CpuUsage | undefined;
-    child.on('message', (m: { phase?: string; latencies?: number[]; elapsedMs?: number; error?: string }) => {
-      if (m.phase === 'measuring') {
-        cpu = process.cpuUsage();
-        return;
+    const total = spec.warmup + spec.requests;
+    const scheduled = new Float64Array(total);
+    const latencies = new Float64Array(spec.requests);
+    const lag = new Float64Array(spec.requests);
+    const idle: Connection[] = [];
+    /** Open loop: due requests waiting for a connection (only past OPEN_MAX_CONNECTIONS). */
+    const waiting: number[] = [];
+    let waited = 0;
+    let opened = 0;
+    let live = 0;
+    let resent = 0;
+    let answered = 0;
+    let measuredFrom = 0;
+    let lastAnswer = 0;
+    let failed = false;
+
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      reject(err);
+    };
+    const connect = () => {
+      opened++;
+      live++;
+      return new Connection(port, onAnswer, onClosed);
+    };
+    const take = () => {
+      for (let c = idle.pop(); c; c = idle.pop()) {
+        if (!c.closed && performance.now() - c.lastUsed < CLIENT_IDLE_MS) return c;
+        c.close();
       }
-      const used = process.cpuUsage(cpu);
-      if (m.error || !m.latencies || m.elapsedMs === undefined) reject(new Error(m.error ?? 'client failed'));
-      else
+      return live < OPEN_MAX_CONNECTIONS || spec.kind === 'closed' ? connect() : undefined;
+    };
+    const send = (c: Connection, i: number) => c.send(i, requests[i % requests.length]);
+    const sendOrWait = (i: number) => {
+      const c = take();
+      if (c) send(c, i);
+      else {
+        waited++;
+        waiting.push(i);
+      }
+    };
+    const next = spec.kind === 'closed' ? { index: 0 } : undefined;
+    const sendNextClosed = (c: Connection) => {
+      const i = next!.index++;
+      if (i === spec.warmup) {
+        onMeasuring();
+        measuredFrom = performance.now();
+      }
+      scheduled[i] = performance.now();
+      send(c, i);
+    };
+
+    function onAnswer(c: Connection, status: number): void {
+      const i = c.inFlight;
+      c.inFlight = -1;
+      if (status !== 200) return fail(new Error(`HTTP ${status} for request ${i}`));
+      const now = performance.now();
+      if (i >= spec.warmup) {
+        latencies[i - spec.warmup] = now - scheduled[i];
+        lastAnswer = Math.max(lastAnswer, now);
+      }
+      if (++answered === total) {
+        for (const x of idle) x.close();
+        c.close();
         resolve({
-          latencies: Float64Array.from(m.latencies),
-          elapsedMs: m.elapsedMs,
-          serverCpuMs: (used.user + used.system) / 1000,
+          latencies: Array.from(latencies),
+          elapsedMs: lastAnswer - measuredFrom,
+          sendLagP99Ms: spec.kind === 'open' ? sortedQuantile(lag.sort(), 0.99) : 0,
+          sendLagMaxMs: spec.kind === 'open' ? lag[lag.length - 1] : 0,
+          connections: opened,
+          waitedForConnection: waited,
+          resent,
         });
-    });
-    child.once('error', reject);
-    child.send({ port, bodies, warmup: WARMUP, requests: REQUESTS, connections: CONNECTIONS });
+      } else if (next) {
+        if (next.index < total) sendNextClosed(c);
+        else c.close();
+      } else if (waiting.length > 0) send(c, waiting.shift()!);
+      else idle.push(c);
+    }
+
+    function onClosed(c: Connection): void {
+      live--;
+      if (c.inFlight < 0 || failed) return;
+      // The server closed it as the request went out (an idle timeout race): send it again.
+      if (++resent > 1000) return fail(new Error('the server keeps closing connections'));
+      const i = c.inFlight;
+      c.inFlight = -1;
+      if (next) send(connect(), i);
+      else sendOrWait(i);
+    }
+
+    if (spec.kind === 'closed') {
+      for (let k = 0; k < spec.connections; k++) sendNextClosed(connect());
+      return;
+    }
+    const interval = 1000 / spec.rate;
+    for (let k = 0; k < spec.preopen; k++) idle.push(connect());
+    let t0 = 0;
+    let due = 0;
+    const tick = () => {
+      const now = performance.now();
+      for (; due < total && t0 + due * interval <= now; due++) {
+        scheduled[due] = t0 + due * interval;
+        if (due === spec.warmup) {
+          onMeasuring();
+          measuredFrom = scheduled[due];
+        }
+        if (due >= spec.warmup) lag[due - spec.warmup] = now - scheduled[due];
+        sendOrWait(due);
+      }
+      if (due < total && !failed) setImmediate(tick);
+    };
+    // Let the pre-opened connections finish connecting before the schedule starts.
+    setTimeout(() => {
+      t0 = performance.now();
+      tick();
+    }, 100);
   });
+}
+
+/** The client process: runs what the parent asks, reports results over IPC. */
+function clientMain(): void {
+  let port = 0;
+  let requests: Buffer[] = [];
+  const reply = (m: FromClient) => process.send!(m);
+  // Never outlive the bench (e.g. when it failed): the IPC channel closes with it.
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m: ToClient) => {
+    if ('port' in m) {
+      port = m.port;
+      requests = requestsFor(port, m.bodies);
+    } else if ('run' in m) {
+      runLoad(port, requests, m.run, () => reply({ measuring: true })).then(
+        (result) => reply({ result }),
+        (err: unknown) => reply({ error: String((err as Error).stack ?? err) }),
+      );
+    } else process.exit(0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The bench (server side).
+// ---------------------------------------------------------------------------------------------------
+
+interface Measured extends RunResult {
+  /** Server CPU time (user + system) while the measured requests ran. */
+  serverCpuMs: number;
+}
+
+/** The client process, forked from this file (built: `node dist/bench/index.js`). */
+function startClient(
+  port: number,
+  bodies: string[],
+): { run(spec: RunSpec): Promise<Measured>; stop(): void } {
+  if (__filename.endsWith('.ts')) throw new Error('the serving bench runs from dist: npm run bench');
+  // No execArgv: a --cpu-prof of the server must not profile (and slow) the client too.
+  const child: ChildProcess = fork(__filename, ['--client'], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.send({ port, bodies } satisfies ToClient);
+  return {
+    run(spec) {
+      return new Promise((resolve, reject) => {
+        let cpu: NodeJS.CpuUsage | undefined;
+        const onExit = (code: number | null) => reject(new Error(`the load client exited (${code})`));
+        const onMessage = (m: FromClient) => {
+          if ('measuring' in m) {
+            cpu = process.cpuUsage();
+            return;
+          }
+          const used = process.cpuUsage(cpu);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          if ('error' in m) reject(new Error(m.error));
+          else resolve({ ...m.result, serverCpuMs: (used.user + used.system) / 1000 });
+        };
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send({ run: spec } satisfies ToClient);
+      });
+    },
+    stop() {
+      child.send({ exit: true } satisfies ToClient);
+    },
+  };
+}
+
+function latencySummary(m: Measured, withTail: boolean): string {
+  const sorted = Float64Array.from(m.latencies).sort();
+  const q = (p: number) => sortedQuantile(sorted, p).toFixed(2);
+  const tail = withTail ? `, p99.9 ${q(0.999)} ms, max ${sorted[sorted.length - 1].toFixed(2)} ms` : '';
+  return `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms${tail}`;
+}
+
+function cpuPerRequestUs(m: Measured): number {
+  return (m.serverCpuMs * 1000) / m.latencies.length;
 }
 
 /**
  * Serves a churn model trained on simulated history over a real port (127.0.0.1) with prediction
- * logging on, fires single-instance /predict requests over keep-alive connections from a worker
- * thread, and prints p50/p99 latency, throughput and model load time against the budget.
+ * logging on, and loads it from a separate process two ways: the budget check, an OPEN loop offering
+ * 5k single-instance requests a second and timing each from its scheduled send; and a CLOSED loop of
+ * 32 connections for saturation throughput (its latency is mostly queueing: 32 in flight). Prints
+ * latency percentiles, throughput and the server's CPU per request (the figure least disturbed by
+ * other work on the machine).
  */
 export async function benchServing(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loopkeeper-bench-serving-'));
@@ -150,33 +409,61 @@ export async function benchServing(): Promise<void> {
       .map((row, i) =>
         JSON.stringify({ requestId: `bench-${i}`, entityId: `user-${i % 1000}`, features: row.features }),
       );
-    let result: ClientResult;
+    const loadBefore = os.loadavg()[0];
+    const client = startClient(server.port, bodies);
+    let closed: Measured;
+    let open: Measured;
     try {
-      result = await runClient(server.port, bodies);
+      // Saturation first: it also warms the server up (JIT) for the open loop.
+      closed = await client.run({
+        kind: 'closed',
+        connections: CLOSED_CONNECTIONS,
+        warmup: CLOSED_WARMUP,
+        requests: REQUESTS,
+      });
+      open = await client.run({
+        kind: 'open',
+        rate: BUDGET_RPS,
+        warmup: OPEN_WARMUP,
+        requests: REQUESTS,
+        preopen: OPEN_PREOPENED,
+      });
     } finally {
+      client.stop();
       await server.close();
     }
-    const sorted = Float64Array.from(result.latencies).sort();
-    const p50 = quantile(sorted, 0.5);
-    const p99 = quantile(sorted, 0.99);
-    const rps = (REQUESTS / result.elapsedMs) * 1000;
+
+    const n = (x: number) => Math.round(x).toLocaleString('en-US');
+    const achieved = (REQUESTS / open.elapsedMs) * 1000;
+    const openP99 = sortedQuantile(Float64Array.from(open.latencies).sort(), 0.99);
+    const met = achieved >= BUDGET_RPS * (1 - RATE_TOLERANCE) && openP99 < BUDGET_P99_MS;
+    console.log(
+      `serving BUDGET CHECK (open loop): ${n(BUDGET_RPS)} req/s offered, ${n(REQUESTS)} single requests after ` +
+        `${n(OPEN_WARMUP)} warmup, logging on: achieved ${n(achieved)} req/s, ${latencySummary(open, true)} ` +
+        `(latency from each scheduled send) => budget p99 < ${BUDGET_P99_MS} ms at >= ${n(BUDGET_RPS * (1 - RATE_TOLERANCE))} ` +
+        `req/s achieved: ${met ? 'MET' : 'MISSED'}`,
+    );
+    console.log(
+      `serving   open loop: server CPU ${cpuPerRequestUs(open).toFixed(0)} us/request; client send lag p99 ` +
+        `${open.sendLagP99Ms.toFixed(3)} ms, max ${open.sendLagMaxMs.toFixed(2)} ms; ${open.connections} connections` +
+        (open.waitedForConnection > 0
+          ? `, ${open.waitedForConnection} requests waited for one (cap ${OPEN_MAX_CONNECTIONS})`
+          : '') +
+        (open.resent > 0 ? `, ${open.resent} re-sent after a server-side close` : ''),
+    );
+    console.log(
+      `serving saturation (closed loop, ${CLOSED_CONNECTIONS} keep-alive connections, ${n(REQUESTS)} requests): ` +
+        `${n((REQUESTS / closed.elapsedMs) * 1000)} req/s, ${latencySummary(closed, false)} ` +
+        `(queueing behind ${CLOSED_CONNECTIONS} in flight, not the budget's latency); ` +
+        `server CPU ${cpuPerRequestUs(closed).toFixed(0)} us/request (one core: ~${n(1e6 / cpuPerRequestUs(closed))} req/s)`,
+    );
     const log = serving.health().predictionLog;
-    const ok = p99 < BUDGET_P99_MS && rps >= BUDGET_RPS;
-    const cpuPerRequestUs = (result.serverCpuMs * 1000) / REQUESTS;
-    console.log(
-      `serving /predict ${REQUESTS.toLocaleString('en-US')} single requests, ${CONNECTIONS} keep-alive connections, logging on: ` +
-        `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms, ` +
-        `${Math.round(rps).toLocaleString('en-US')} req/s ` +
-        `(budget p99 < ${BUDGET_P99_MS} ms, >= ${BUDGET_RPS.toLocaleString('en-US')} req/s: ${ok ? 'met' : 'MISSED'})`,
-    );
-    console.log(
-      `serving server CPU ${cpuPerRequestUs.toFixed(0)} us/request (one core: ~${Math.round(1e6 / cpuPerRequestUs).toLocaleString('en-US')} req/s); ` +
-        `machine: ${os.cpus().length} cpus, load average ${os.loadavg()[0].toFixed(1)} (other work competes for them)`,
-    );
     console.log(
       `serving model ${version} (${trained.artifact.pipeline.nOutputs} inputs, trained on ${trained.split.trainRows} rows in ${trainMs.toFixed(0)} ms): ` +
         `load ${loadMs.toFixed(1)} ms, app start ${startupMs.toFixed(1)} ms; ` +
-        `${log.rowsWritten.toLocaleString('en-US')} predictions logged in ${log.partsWritten} parts, ${log.writeFailures} write failures`,
+        `${n(log.rowsWritten)} predictions logged in ${log.partsWritten} parts, ${log.writeFailures} write failures; ` +
+        `machine: ${os.cpus().length} cpus, load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after ` +
+        `(the client takes one core; other work competes)`,
     );
   } finally {
     await store.close();
@@ -185,8 +472,10 @@ export async function benchServing(): Promise<void> {
 }
 
 if (require.main === module) {
-  benchServing().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  if (process.argv.includes('--client')) clientMain();
+  else
+    benchServing().catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
 }

@@ -4,13 +4,10 @@
  * loop. Scoring is `scoreFeatures` from src/ml/model.ts — the same function training evaluates with —
  * so there is no serving-side reimplementation of the feature pipeline to drift from training.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { scoreFeatures } from '../ml/model';
-import type { PredictionRow } from '../schemas/records';
 import { ModelIdSchema } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
 import { ModelRegistry } from '../storage/model-registry';
@@ -19,9 +16,8 @@ import type { LoadedModel, ServingModels, WatcherStatus } from './model-watcher'
 import { ModelWatcher } from './model-watcher';
 import type { PredictionLogStats } from './prediction-log';
 import { PredictionLog } from './prediction-log';
-import type { PredictInstance, PredictionAnswer } from './request';
+import { createPredictor } from './predict';
 import { InvalidRequestError, parseJsonText, parsePredictBody } from './request';
-import { route } from './routing';
 import { ServingMetrics } from './serving-metrics';
 
 /** Options of {@link createServingApp}. */
@@ -86,6 +82,23 @@ export interface ServingApp {
 }
 
 const PATHS = new Set(['/predict', '/healthz', '/metrics']);
+
+/**
+ * The wall clock as an ISO string, formatted once per millisecond: every request needs one and, at
+ * thousands of requests a second, most share their millisecond with the one before.
+ */
+function isoClock(): () => string {
+  let lastMs = NaN;
+  let lastIso = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
+}
 
 function describe(m: LoadedModel): { version: string; loadedAt: string; loadMs: number } {
   return { version: m.version, loadedAt: m.loadedAt, loadMs: Math.round(m.loadMs * 1000) / 1000 };
@@ -156,85 +169,29 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     };
   }
 
-  function logRow(
-    instance: PredictInstance,
-    requestId: string,
-    timestamp: string,
-    model: LoadedModel,
-    role: PredictionRow['role'],
-    result: { predictedLabel: string; scores: Record<string, number> },
-    latencyMs: number,
-  ): void {
-    log.append({
-      requestId,
-      timestamp,
-      modelId,
-      modelVersion: model.version,
-      entityId: instance.entityId,
-      features: instance.features,
-      predictedLabel: result.predictedLabel,
-      scores: result.scores,
-      slices: instance.slices,
-      role,
-      latencyMs,
-    });
-  }
-
-  function predictOne(models: ServingModels, instance: PredictInstance, timestamp: string): PredictionAnswer {
-    const requestId = instance.requestId ?? randomUUID();
-    const decision = route(models, instance.entityId ?? requestId, requestId)!;
-    const { model, role } = decision;
-    const t0 = performance.now();
-    let result: ReturnType<typeof scoreFeatures>;
-    try {
-      result = scoreFeatures(model.artifact, instance.features, metrics.countersFor(model.version));
-    } catch (err) {
-      fleet?.error(role, model.version);
-      throw err;
-    }
-    // Model latency alone (not HTTP): what canary analysis compares between champion and canary.
-    const latencyMs = performance.now() - t0;
-    fleet?.observe(role, model.version, latencyMs);
-    metrics.predictions.inc({ role, version: model.version });
-    logRow(instance, requestId, timestamp, model, role, result, latencyMs);
-    if (decision.shadow) {
-      const shadow = decision.shadow;
-      try {
-        const s0 = performance.now();
-        const shadowResult = scoreFeatures(
-          shadow.artifact,
-          instance.features,
-          metrics.countersFor(shadow.version),
-        );
-        const shadowMs = performance.now() - s0;
-        metrics.predictions.inc({ role: 'shadow', version: shadow.version });
-        logRow(instance, requestId, timestamp, shadow, 'shadow', shadowResult, shadowMs);
-        fleet?.observe('shadow', shadow.version, shadowMs);
-        fleet?.compare(shadow.version, result, shadowResult);
-      } catch {
-        // A broken shadow must never affect the served answer; it shows up in errors_total.
-        metrics.errors.inc({ kind: 'shadow' });
-        fleet?.error('shadow', shadow.version);
-      }
-    }
-    return {
-      requestId,
-      modelVersion: model.version,
-      predictedLabel: result.predictedLabel,
-      scores: result.scores,
-      role,
-    };
-  }
-
+  const predict = createPredictor({ modelId, metrics, log, fleet });
+  const timestamp = options.now ? () => now().toISOString() : isoClock();
   const app = new Hono();
 
-  app.use('*', async (c, next) => {
-    await next();
-    metrics.responses.inc({
-      path: PATHS.has(c.req.path) ? c.req.path : 'other',
-      status: String(c.res.status),
-    });
-  });
+  // Every response is counted exactly once: by its route's handler (errors included) or by notFound.
+  // No '*' middleware: on /predict it would make hono compose a middleware chain per request.
+  const internalError = (c: Context, err: Error) => {
+    metrics.errors.inc({ kind: 'internal' });
+    console.error(`loopkeeper serve: ${c.req.method} ${c.req.path} failed:`, err);
+    return c.json({ error: 'internal', message: err.message }, 500);
+  };
+  const counted =
+    (path: string, handler: (c: Context) => Response | Promise<Response>) =>
+    async (c: Context): Promise<Response> => {
+      let res: Response;
+      try {
+        res = await handler(c);
+      } catch (err) {
+        res = internalError(c, err instanceof Error ? err : new Error(String(err)));
+      }
+      metrics.countResponse(path, res.status);
+      return res;
+    };
 
   const invalid = (c: Context, err: InvalidRequestError) => {
     metrics.errors.inc({ kind: 'invalid_request' });
@@ -246,69 +203,85 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     invalid(c, new InvalidRequestError('(body)', `larger than ${maxBodyBytes} bytes`, 413));
   const streamingLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
 
+  async function answerPredict(c: Context): Promise<Response> {
+    const started = performance.now();
+    let parsed: ReturnType<typeof parsePredictBody>;
+    try {
+      parsed = parsePredictBody(parseJsonText(await c.req.text()), maxBatch);
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return invalid(c, err);
+      throw err;
+    }
+    // Checked after the body arrived (the last await): from here on the request runs to its answer
+    // without yielding, so a prediction is either refused or logged before close() flushes.
+    if (closing) return c.json({ error: 'shutting_down', message: 'the server is shutting down' }, 503);
+    // One snapshot per request: a reload mid-batch must not split a batch across model sets.
+    const models = watcher.current;
+    if (!models.champion) {
+      metrics.errors.inc({ kind: 'no_model' });
+      const pending = watcher.snapshot().pendingVersions;
+      return c.json(
+        {
+          error: 'no_model',
+          message: `model ${modelId} has no loaded champion${pending.length > 0 ? ` (failed to load: ${pending.map((p) => p.version).join(', ')})` : ' (no champion alias yet)'}`,
+        },
+        503,
+      );
+    }
+    const body = predict(models, parsed.instances, parsed.batch, timestamp());
+    metrics.latency.observe((performance.now() - started) / 1000);
+    return c.body(body, 200, { 'Content-Type': 'application/json' });
+  }
+
   app.post(
     '/predict',
-    async (c, next) => {
+    counted('/predict', async (c) => {
       // With a Content-Length the header decides. hono's bodyLimit would touch `c.req.raw.body`, which
       // makes @hono/node-server build a full web Request + ReadableStream per request (measured: about
       // half the server's CPU per prediction), so it is kept for chunked bodies only.
       const length = c.req.header('content-length');
       if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-        return Number(length) > maxBodyBytes ? tooLarge(c) : next();
+        return Number(length) > maxBodyBytes ? tooLarge(c) : answerPredict(c);
       }
-      return streamingLimit(c, next);
-    },
-    async (c) => {
-      const started = performance.now();
-      let parsed: ReturnType<typeof parsePredictBody>;
-      try {
-        parsed = parsePredictBody(parseJsonText(await c.req.text()), maxBatch);
-      } catch (err) {
-        if (err instanceof InvalidRequestError) return invalid(c, err);
-        throw err;
-      }
-      // Checked after the body arrived (the last await): from here on the request runs to its answer
-      // without yielding, so a prediction is either refused or logged before close() flushes.
-      if (closing) return c.json({ error: 'shutting_down', message: 'the server is shutting down' }, 503);
-      // One snapshot per request: a reload mid-batch must not split a batch across model sets.
-      const models = watcher.current;
-      if (!models.champion) {
-        metrics.errors.inc({ kind: 'no_model' });
-        const pending = watcher.snapshot().pendingVersions;
-        return c.json(
-          {
-            error: 'no_model',
-            message: `model ${modelId} has no loaded champion${pending.length > 0 ? ` (failed to load: ${pending.map((p) => p.version).join(', ')})` : ' (no champion alias yet)'}`,
-          },
-          503,
-        );
-      }
-      const timestamp = now().toISOString();
-      const answers = parsed.instances.map((instance) => predictOne(models, instance, timestamp));
-      metrics.latency.observe((performance.now() - started) / 1000);
-      return c.json(parsed.batch ? { predictions: answers } : answers[0]);
-    },
+      let answer: Response | undefined;
+      const refused = await streamingLimit(c, async () => {
+        answer = await answerPredict(c);
+      });
+      return refused ?? answer!;
+    }),
   );
 
-  app.get('/healthz', (c) => {
-    const h = health();
-    return c.json(h, h.status === 'ok' || h.status === 'degraded' ? 200 : 503);
+  app.get(
+    '/healthz',
+    counted('/healthz', (c) => {
+      const h = health();
+      return c.json(h, h.status === 'ok' || h.status === 'degraded' ? 200 : 503);
+    }),
+  );
+
+  app.get(
+    '/metrics',
+    counted('/metrics', (c) => {
+      const body = metrics.render({
+        modelId,
+        models: watcher.current,
+        watcher: watcher.snapshot(),
+        log: log.snapshot(),
+      });
+      return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    }),
+  );
+
+  app.notFound((c) => {
+    metrics.countResponse(PATHS.has(c.req.path) ? c.req.path : 'other', 404);
+    return c.text('404 Not Found', 404);
   });
 
-  app.get('/metrics', (c) => {
-    const body = metrics.render({
-      modelId,
-      models: watcher.current,
-      watcher: watcher.snapshot(),
-      log: log.snapshot(),
-    });
-    return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-  });
-
+  // Only for errors outside the counted handlers (they catch their own), so nothing counts twice.
   app.onError((err, c) => {
-    metrics.errors.inc({ kind: 'internal' });
-    console.error(`loopkeeper serve: ${c.req.method} ${c.req.path} failed:`, err);
-    return c.json({ error: 'internal', message: err.message }, 500);
+    const res = internalError(c, err);
+    metrics.countResponse(PATHS.has(c.req.path) ? c.req.path : 'other', res.status);
+    return res;
   });
 
   await watcher.start();

@@ -8,9 +8,11 @@
  * and seq is process-wide, so any number of serving processes (and apps in one process) never collide,
  * and within one process key order is write order.
  */
+import { Readable } from 'node:stream';
 import type { PredictionRow } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
 import { layout } from '../storage/layout';
+import { RowChunks } from './row-chunks';
 
 /** When this module was loaded: the process's serving start, for part names. */
 const PROCESS_START = new Date().toISOString().replace(/[-:.]/g, '');
@@ -40,8 +42,8 @@ export interface PredictionLogStats {
   lastPartKey: string | null;
 }
 
-/** Rows of one day, already serialised (at append time, so a flush never blocks the event loop long). */
-type DayBuffer = Map<string, string[]>;
+/** Unwritten rows by day (`YYYY-MM-DD`). */
+type DayBuffer = Map<string, RowChunks>;
 
 /** Buffered, partitioned writer of the prediction log. */
 export class PredictionLog {
@@ -78,11 +80,18 @@ export class PredictionLog {
 
   /** Buffers one row; triggers a flush when `flushRows` are waiting. */
   append(row: PredictionRow): void {
+    this.appendLine(row.timestamp.slice(0, 10), JSON.stringify(row));
+  }
+
+  /**
+   * Buffers one row serialised by the caller (serving builds it by hand, src/serving/encode.ts), under
+   * its day (`YYYY-MM-DD`, the first ten characters of the row's timestamp).
+   */
+  appendLine(day: string, line: string): void {
     if (this.closed) throw new Error('prediction log is closed');
-    const day = row.timestamp.slice(0, 10);
     let rows = this.buffer.get(day);
-    if (!rows) this.buffer.set(day, (rows = []));
-    rows.push(JSON.stringify(row));
+    if (!rows) this.buffer.set(day, (rows = new RowChunks()));
+    rows.append(line);
     this.buffered++;
     if (this.buffered >= this.flushRows) void this.flush().catch(() => undefined);
   }
@@ -149,7 +158,9 @@ export class PredictionLog {
         `part-${PROCESS_START}-${process.pid}-${String(++partSeq).padStart(6, '0')}`,
       );
       try {
-        await this.opts.store.put(key, `${rows.join('\n')}\n`);
+        // A stream of the 64 KiB chunks: the store hashes and writes one at a time, awaiting in
+        // between, so requests keep being answered while a 3 MB part is written.
+        await this.opts.store.putStream(key, Readable.from(rows.chunks(), { highWaterMark: 1 }));
       } catch (err) {
         this.stats.writeFailures++;
         this.stats.lastError = `${key}: ${(err as Error).message}`;
@@ -157,31 +168,31 @@ export class PredictionLog {
         this.requeue(days.slice(i).map((d) => [d, pending.get(d)!] as const));
         throw err;
       }
-      this.stats.rowsWritten += rows.length;
+      this.stats.rowsWritten += rows.rows;
       this.stats.partsWritten++;
       this.stats.lastPartKey = key;
     }
   }
 
-  private requeue(entries: ReadonlyArray<readonly [string, string[]]>): void {
-    const merged: DayBuffer = new Map();
-    for (const [day, rows] of entries) merged.set(day, [...rows]);
-    for (const [day, rows] of this.buffer) merged.set(day, [...(merged.get(day) ?? []), ...rows]);
+  private requeue(entries: ReadonlyArray<readonly [string, RowChunks]>): void {
+    for (const [day, older] of entries) {
+      let rows = this.buffer.get(day);
+      if (!rows) this.buffer.set(day, (rows = new RowChunks()));
+      rows.prepend(older);
+    }
     let total = 0;
-    for (const rows of merged.values()) total += rows.length;
+    for (const rows of this.buffer.values()) total += rows.rows;
     // Bounded memory while the store is down: drop the oldest days' oldest rows first.
     let excess = total - this.maxBufferedRows;
-    for (const day of [...merged.keys()].sort()) {
+    for (const day of [...this.buffer.keys()].sort()) {
       if (excess <= 0) break;
-      const rows = merged.get(day)!;
-      const drop = Math.min(excess, rows.length);
-      rows.splice(0, drop);
-      excess -= drop;
-      this.stats.droppedRows += drop;
-      total -= drop;
-      if (rows.length === 0) merged.delete(day);
+      const rows = this.buffer.get(day)!;
+      const dropped = rows.dropOldest(excess);
+      excess -= dropped;
+      this.stats.droppedRows += dropped;
+      total -= dropped;
+      if (rows.rows === 0) this.buffer.delete(day);
     }
-    this.buffer = merged;
     this.buffered = total;
   }
 }

@@ -118,6 +118,11 @@ function keyOf(labels: Labels): string {
   return key;
 }
 
+/** One label set of a {@link LabeledCounter}, resolved once. */
+export interface CounterHandle {
+  inc(by?: number): void;
+}
+
 /** A counter keyed by a label set. */
 export class LabeledCounter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
@@ -127,6 +132,24 @@ export class LabeledCounter {
     const entry = this.values.get(key);
     if (entry) entry.value += by;
     else this.values.set(key, { labels, value: by });
+  }
+
+  /**
+   * The same count as `inc(labels)` without building the key per call, for per-request counting. The
+   * series appears on its first `inc`, as with `inc(labels)`: a handle alone exports nothing.
+   */
+  handle(labels: Labels): CounterHandle {
+    const key = keyOf(labels);
+    let entry = this.values.get(key);
+    return {
+      inc: (by = 1) => {
+        if (!entry) {
+          entry = this.values.get(key);
+          if (!entry) this.values.set(key, (entry = { labels, value: 0 }));
+        }
+        entry.value += by;
+      },
+    };
   }
 
   get(labels: Labels): number {

@@ -7,6 +7,7 @@ import type { TransformCounters } from '../ml/feature-pipeline';
 import { createCounters } from '../ml/feature-pipeline';
 import type { ServingModels, WatcherStatus } from './model-watcher';
 import type { PredictionLogStats } from './prediction-log';
+import type { CounterHandle } from './prom';
 import { Histogram, LabeledCounter, PromText } from './prom';
 
 /** Latency buckets in seconds: fine below 5 ms (the budget), coarse above. */
@@ -25,6 +26,26 @@ export class ServingMetrics {
   /** /predict request latency (whole request, all instances), seconds. */
   readonly latency = new Histogram(LATENCY_BUCKETS_SECONDS);
   private readonly transform = new Map<string, TransformCounters>();
+  private readonly predictionHandles = new Map<string, Map<string, CounterHandle>>();
+  private readonly responseHandles = new Map<string, Map<number, CounterHandle>>();
+
+  /** Counts one prediction: `predictions.inc({ role, version })` with the label set resolved once. */
+  countPrediction(role: string, version: string): void {
+    let byRole = this.predictionHandles.get(version);
+    if (!byRole) this.predictionHandles.set(version, (byRole = new Map()));
+    let handle = byRole.get(role);
+    if (!handle) byRole.set(role, (handle = this.predictions.handle({ role, version })));
+    handle.inc();
+  }
+
+  /** Counts one HTTP response: `responses.inc({ path, status })` with the label set resolved once. */
+  countResponse(path: string, status: number): void {
+    let byStatus = this.responseHandles.get(path);
+    if (!byStatus) this.responseHandles.set(path, (byStatus = new Map()));
+    let handle = byStatus.get(status);
+    if (!handle) byStatus.set(status, (handle = this.responses.handle({ path, status: String(status) })));
+    handle.inc();
+  }
 
   /** The transform counters of a model version (created on first use, kept across reloads). */
   countersFor(version: string): TransformCounters {

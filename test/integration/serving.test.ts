@@ -410,6 +410,31 @@ describe('serving app (hono, file store)', () => {
     await waitFor(async () => serving.health().status === 'ok', 5000);
   });
 
+  test('every response is counted once, by path and status', async () => {
+    expect((await post(serving, { features: { usage: 1 } })).status).toBe(200);
+    expect((await post(serving, { features: { usage: 2 } })).status).toBe(200);
+    expect((await post(serving, { features: 'x' })).status).toBe(400);
+    // No Content-Length here (app.request): the streaming body limit decides.
+    expect((await post(serving, { features: { pad: 'x'.repeat(1 << 20) } })).status).toBe(413);
+    expect((await serving.app.request('/predict')).status).toBe(404);
+    expect((await serving.app.request('/nope')).status).toBe(404);
+    expect((await serving.app.request('/healthz')).status).toBe(200);
+    await metricsText(serving);
+    const text = await metricsText(serving);
+    const responses = (path: string, status: string) =>
+      metricValue(text, 'loopkeeper_http_responses_total', { model: 'churn', path, status });
+    expect(responses('/predict', '200')).toBe(2);
+    expect(responses('/predict', '400')).toBe(1);
+    expect(responses('/predict', '413')).toBe(1);
+    expect(responses('/predict', '404')).toBe(1);
+    expect(responses('other', '404')).toBe(1);
+    expect(responses('/healthz', '200')).toBe(1);
+    // A scrape counts itself once it has been answered.
+    expect(responses('/metrics', '200')).toBe(1);
+    expect(metricValue(text, 'loopkeeper_errors_total', { kind: 'invalid_request' })).toBe(2);
+    expect(metricValue(text, 'loopkeeper_requests_total', { role: 'champion', version: 'v1' })).toBe(2);
+  });
+
   test('close() flushes every prediction as valid PredictionRow parts under logs/{model}/predictions/', async () => {
     const features = servingFeatures(120, 5);
     const instances = features.map((f, i) => ({
@@ -482,6 +507,14 @@ describe('startServer (real port)', () => {
         ),
       );
       expect(results.map((r) => r.modelVersion)).toEqual(Array(20).fill('v1'));
+      // With a Content-Length the header alone refuses an oversized body.
+      const tooLarge = await fetch(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ features: { pad: 'x'.repeat(1 << 20) } }),
+      });
+      expect(tooLarge.status).toBe(413);
+      expect(await tooLarge.json()).toMatchObject({ error: 'invalid_request', field: '(body)' });
     } finally {
       await server.close();
     }
