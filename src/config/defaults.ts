@@ -20,5 +20,5 @@ export const defaults = {
   /** Below this many bytes of logs ingest stays on the calling thread: starting threads costs more. */
   ingestThreadMinBytes: 32 * 1024 * 1024,
   /** V8 young generation of each ingest thread: parsing makes short-lived garbage fast. */
-  ingestThreadYoungGenerationMb: 32,
+  ingestThreadYoungGenerationMb: 24,
 } as const;
