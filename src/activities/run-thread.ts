@@ -46,7 +46,8 @@ export function runThread<TEvent, TResult>(
   options: { youngGenerationMb?: number } = {},
 ): ThreadRun<TResult> {
   // Parsing-heavy threads make short-lived garbage fast; a larger young generation means fewer,
-  // cheaper scavenges (ingest: 10-15% less CPU at 24-48 MB than V8's default; each MB is paid per thread in RSS).
+  // cheaper scavenges (ingest: 10-15% less CPU at 24-48 MB than V8's default). Each MB is paid
+  // per thread in RSS.
   const resourceLimits = options.youngGenerationMb
     ? { maxYoungGenerationSizeMb: options.youngGenerationMb }
     : {};
