@@ -5,6 +5,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
+import { StoreConfigSchema } from '../config/config';
 import { openBlobStore } from '../storage/open-store';
 import { ingestShard, ShardTaskSchema } from './ingest-shard';
 import type { PartResult, ShardEvents, ShardResult } from './ingest-shard';
@@ -13,13 +14,7 @@ import type { ThreadMessage } from './run-thread';
 /** What the ingest activity hands each thread. */
 export const IngestThreadDataSchema = z.object({
   storeUri: z.string(),
-  s3: z.object({
-    endpoint: z.string().optional(),
-    region: z.string(),
-    forcePathStyle: z.boolean(),
-    accessKeyId: z.string().optional(),
-    secretAccessKey: z.string().optional(),
-  }),
+  s3: StoreConfigSchema.shape.s3,
   task: ShardTaskSchema,
 });
 export type IngestThreadData = z.infer<typeof IngestThreadDataSchema>;
