@@ -14,6 +14,9 @@ import {
 } from '../schemas';
 import type { JoinedRow, LineResult, OutcomeRow, PredictionRow, QuarantinedRow } from '../schemas';
 import { RequestIdScanner, requestIdOfLine, shardOfRequestId } from '../schemas/line-request-id';
+import { readOutcomeLine } from '../schemas/outcome-line';
+import { readPredictionLine } from '../schemas/prediction-line';
+import type { PredictionFacts } from '../schemas/prediction-line';
 import type { BlobStore } from '../storage/blob-store';
 import { layout, partitionDay, partName } from '../storage/layout';
 import { readLineBatches, readLineRuns } from '../storage/ndjson';
@@ -102,8 +105,8 @@ async function streamShardLines<T extends { requestId: string }>(
   quarantineKey: string,
   shard: { index: number; count: number },
   route: (scanner: RequestIdScanner, start: number, end: number) => Route,
-  parse: (line: string) => LineResult<T>,
-  onRow: (row: T, line: string, bytes: Buffer) => Promise<void> | undefined,
+  parse: (bytes: Buffer, start: number, end: number) => LineResult<T>,
+  onRow: (row: T, line: Buffer) => Promise<void> | undefined,
   onChunk: (lineNo: number) => void,
 ): Promise<StreamCounts> {
   let sink: NdjsonSink | undefined;
@@ -153,8 +156,7 @@ async function streamShardLines<T extends { requestId: string }>(
       }
       const r = route(scanner, from, lineEnd);
       if (r === 'skip') continue;
-      text ??= bytes.toString('utf8', from, lineEnd);
-      const parsed = parse(text);
+      const parsed = parse(bytes, from, lineEnd);
       if (r === 'undecided') {
         const owner = parsed.ok ? shardOfRequestId(parsed.row.requestId, shard.count) : 0;
         if (owner !== shard.index) continue;
@@ -162,10 +164,12 @@ async function streamShardLines<T extends { requestId: string }>(
       counts.lines++;
       if (parsed.ok) {
         // Rows are handled synchronously; only a backpressured write hands back a promise to await.
-        const pending = onRow(parsed.row, text, bytes.subarray(from, lineEnd));
+        const pending = onRow(parsed.row, bytes.subarray(from, lineEnd));
         if (pending) await pending;
-      } else
+      } else {
+        text ??= bytes.toString('utf8', from, lineEnd);
         await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: text.slice(0, 10_000) });
+      }
     }
     onChunk(lineNo);
   }
@@ -174,6 +178,25 @@ async function streamShardLines<T extends { requestId: string }>(
     counts.quarantined = true;
   }
   return counts;
+}
+
+/** A validated prediction line: its facts, and the parsed row when the byte reader had to defer. */
+type ReadPrediction = PredictionFacts & { full?: PredictionRow };
+
+/** Reads outcome lines from bytes, as a LineResult; undefined sends the line to zod. */
+function readOutcome(bytes: Buffer, start: number, end: number): LineResult<OutcomeRow> | undefined {
+  const row = readOutcomeLine(bytes, start, end);
+  return row && { ok: true, row };
+}
+
+/** Reads a prediction line from its bytes when they are plain, else through JSON.parse + zod. */
+function readPrediction(bytes: Buffer, start: number, end: number): LineResult<ReadPrediction> {
+  const facts = readPredictionLine(bytes, start, end);
+  if (facts) return { ok: true, row: facts };
+  const r = parseLine(bytes.toString('utf8', start, end), PredictionRowSchema, isPlainValidPrediction);
+  if (!r.ok) return r;
+  const { requestId, modelVersion, predictedLabel, role } = r.row;
+  return { ok: true, row: { requestId, modelVersion, predictedLabel, role, full: r.row } };
 }
 
 /** Marks the requests of a stored joined part as joined, so a resumed shard does not join them twice. */
@@ -229,7 +252,9 @@ export async function ingestShard(
       qKey,
       shard,
       routeOwned,
-      (line) => parseLine(line, OutcomeRowSchema, isPlainValidOutcome),
+      (bytes, start, end) =>
+        readOutcome(bytes, start, end) ??
+        parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome),
       (o) => {
         let entry = matured.get(o.requestId);
         if (!entry) {
@@ -293,14 +318,14 @@ export async function ingestShard(
     const summary = emptySummary();
     let sink: NdjsonSink | undefined;
     let joined = 0;
-    const r = await streamShardLines<PredictionRow>(
+    const r = await streamShardLines<ReadPrediction>(
       store,
       key,
       qKey,
       shard,
       countsForWindow ? routeOwned : routeLookback,
-      (line) => parseLine(line, PredictionRowSchema, isPlainValidPrediction),
-      (p, line, bytes) => {
+      readPrediction,
+      (p, bytes) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;
         if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
@@ -318,18 +343,20 @@ export async function ingestShard(
         joined++;
         // The joined row is the prediction line plus its outcomes: splice them in rather than
         // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
-        if (bytes[0] === 123 && !line.includes('"outcomes"')) {
+        // Lines the byte reader accepted are a plain object of the schema's keys; others are checked.
+        const full = p.full;
+        if (!full || (bytes[0] === 123 && !bytes.includes('"outcomes"'))) {
           return sink.writeLinePieces([`{"outcomes":${JSON.stringify(sorted)},`, bytes.subarray(1)]);
         } else {
           const row: JoinedRow = {
-            requestId: p.requestId,
-            timestamp: p.timestamp,
-            modelVersion: p.modelVersion,
-            entityId: p.entityId,
-            features: p.features,
-            predictedLabel: p.predictedLabel,
-            scores: p.scores,
-            slices: p.slices,
+            requestId: full.requestId,
+            timestamp: full.timestamp,
+            modelVersion: full.modelVersion,
+            entityId: full.entityId,
+            features: full.features,
+            predictedLabel: full.predictedLabel,
+            scores: full.scores,
+            slices: full.slices,
             outcomes: sorted,
           };
           return sink.write(row);
