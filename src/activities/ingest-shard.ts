@@ -13,15 +13,19 @@ import {
   PredictionRowSchema,
 } from '../schemas';
 import type { JoinedRow, LineResult, OutcomeRow, PredictionRow, QuarantinedRow } from '../schemas';
-import { RequestIdScanner, requestIdOfLine, shardOfRequestId } from '../schemas/line-request-id';
+import { requestIdOfLine } from '../schemas/line-request-id';
 import { readOutcomeLine } from '../schemas/outcome-line';
 import { readPredictionLine } from '../schemas/prediction-line';
 import type { PredictionFacts } from '../schemas/prediction-line';
 import type { BlobStore } from '../storage/blob-store';
 import { layout, partitionDay, partName } from '../storage/layout';
-import { readLineBatches, readLineRuns } from '../storage/ndjson';
+import { readLineBatches } from '../storage/ndjson';
 import { openNdjsonSink } from '../storage/ndjson-sink';
 import type { NdjsonSink } from '../storage/ndjson-sink';
+import { storeFeed, UnreadableLogError } from './ingest-feed';
+import type { LineFeed } from './ingest-feed';
+import { LINE_INTS } from './ingest-lines';
+import type { LineBatch } from './ingest-lines';
 
 /** What one shard wrote and counted for one prediction log part. */
 export const PartResultSchema = z.object({
@@ -75,17 +79,11 @@ type MaturedOutcome = JoinedRow['outcomes'][number];
 
 /** A request's matured outcomes, and whether a prediction was already joined to them (once only). */
 interface Matured {
-  outcomes: MaturedOutcome[];
+  /** Most requests have one outcome; an array for each would cost ~150 bytes more per request. */
+  first: MaturedOutcome;
+  rest: MaturedOutcome[] | undefined;
   joined: boolean;
 }
-
-/**
- * Which lines a shard handles. Every line is handled by exactly one shard: the owner of the request id
- * read from its bytes, or, when the bytes do not say plainly, the owner of the parsed row's id (shard 0
- * for lines that do not parse), so sharded and single-threaded ingest count and join the same rows.
- * Routing looks at bytes, so lines other shards own are never decoded.
- */
-type Route = 'mine' | 'skip' | 'undecided';
 
 interface StreamCounts {
   lines: number;
@@ -94,20 +92,21 @@ interface StreamCounts {
   quarantined: boolean;
 }
 
-const OPEN_BRACE = 123;
-const CR = 13;
-const NEWLINE = 10;
-
-/** Streams one log file; lines this shard owns are validated, bad ones quarantined with reasons. */
+/**
+ * Handles the lines of one log file that the feed gives this shard: each is validated, good rows go to
+ * `onRow`, bad ones are quarantined with their reasons. `want` may pass over a line before it is read
+ * (lookback lines no outcome needs).
+ */
 async function streamShardLines<T extends { requestId: string }>(
   store: BlobStore,
+  lines: AsyncIterable<LineBatch>,
   key: string,
   quarantineKey: string,
-  shard: { index: number; count: number },
-  route: (scanner: RequestIdScanner, start: number, end: number) => Route,
+  shardIndex: number,
+  want: ((bytes: Buffer, idStart: number, idEnd: number) => boolean) | undefined,
   parse: (bytes: Buffer, start: number, end: number) => LineResult<T>,
   onRow: (row: T, line: Buffer) => Promise<void> | undefined,
-  onChunk: (lineNo: number) => void,
+  onBatch: (lineNo: number) => void,
 ): Promise<StreamCounts> {
   let sink: NdjsonSink | undefined;
   const counts: StreamCounts = { lines: 0, bad: 0, firstReasons: [], quarantined: false };
@@ -117,61 +116,37 @@ async function streamShardLines<T extends { requestId: string }>(
     if (counts.firstReasons.length < 5) counts.firstReasons.push(`${q.source}:${q.line}: ${q.reason}`);
     await sink.write(q);
   };
-  const runs = readLineRuns(store, key)[Symbol.asyncIterator]();
-  const scanner = new RequestIdScanner();
-  let lineNo = 0;
-  for (;;) {
-    let next: IteratorResult<Buffer>;
-    try {
-      next = await runs.next();
-    } catch (err) {
-      // Only a damaged file is a data problem (kept and reported); a failed read is retried by Temporal.
-      if (!/truncated or corrupt gzip/.test((err as Error).message)) throw err;
-      if (shard.index === 0) {
-        await quarantine({
-          source: key,
-          line: lineNo + 1,
-          reason: `unreadable from here on: ${(err as Error).message}`,
-          raw: '',
-        });
+  try {
+    for await (const { bytes, lines: index, count } of lines) {
+      for (let k = 0; k < count; k++) {
+        const at = k * LINE_INTS;
+        const start = index[at];
+        const end = index[at + 1];
+        if (want && !want(bytes, index[at + 3], index[at + 4])) continue;
+        counts.lines++;
+        const parsed = parse(bytes, start, end);
+        if (parsed.ok) {
+          // Rows are handled synchronously; only a backpressured write hands back a promise to await.
+          const pending = onRow(parsed.row, bytes.subarray(start, end));
+          if (pending) await pending;
+        } else {
+          const raw = bytes.toString('utf8', start, end).slice(0, 10_000);
+          await quarantine({ source: key, line: index[at + 2], reason: parsed.reason, raw });
+        }
       }
-      break;
+      if (count > 0) onBatch(index[(count - 1) * LINE_INTS + 2]);
     }
-    if (next.done) break;
-    const bytes = next.value;
-    scanner.reset(bytes);
-    for (let start = 0; start <= bytes.length;) {
-      let end = bytes.indexOf(NEWLINE, start);
-      if (end < 0) end = bytes.length;
-      const lineEnd = end > start && bytes[end - 1] === CR ? end - 1 : end;
-      const from = start;
-      start = end + 1;
-      lineNo++;
-      if (lineEnd === from) continue;
-      let text: string | undefined;
-      if (bytes[from] !== OPEN_BRACE) {
-        // Not plainly an object: blank lines (any Unicode spaces) are skipped, as readLines does.
-        text = bytes.toString('utf8', from, lineEnd);
-        if (text.trim() === '') continue;
-      }
-      const r = route(scanner, from, lineEnd);
-      if (r === 'skip') continue;
-      const parsed = parse(bytes, from, lineEnd);
-      if (r === 'undecided') {
-        const owner = parsed.ok ? shardOfRequestId(parsed.row.requestId, shard.count) : 0;
-        if (owner !== shard.index) continue;
-      }
-      counts.lines++;
-      if (parsed.ok) {
-        // Rows are handled synchronously; only a backpressured write hands back a promise to await.
-        const pending = onRow(parsed.row, bytes.subarray(from, lineEnd));
-        if (pending) await pending;
-      } else {
-        text ??= bytes.toString('utf8', from, lineEnd);
-        await quarantine({ source: key, line: lineNo, reason: parsed.reason, raw: text.slice(0, 10_000) });
-      }
+  } catch (err) {
+    // Only a damaged file is a data problem (kept and reported); a failed read is retried by Temporal.
+    if (!(err instanceof UnreadableLogError)) throw err;
+    if (shardIndex === 0) {
+      await quarantine({
+        source: key,
+        line: err.lineNo + 1,
+        reason: `unreadable from here on: ${err.message}`,
+        raw: '',
+      });
     }
-    onChunk(lineNo);
   }
   if (sink) {
     await sink.end();
@@ -221,16 +196,10 @@ export async function ingestShard(
   store: BlobStore,
   task: ShardTask,
   events: ShardEvents,
+  feed: LineFeed = storeFeed(store),
 ): Promise<ShardResult> {
   const { modelId, cycleId, shard: index, shards: count } = task;
-  const shard = { index, count };
   const suffix = count > 1 ? `-s${index}of${count}` : '';
-  const routeOwned = (scanner: RequestIdScanner, start: number, end: number): Route => {
-    if (count === 1) return 'mine';
-    const span = scanner.span(start, end);
-    if (span === undefined) return 'undecided';
-    return scanner.shardOf(span[0], span[1], count) === index ? 'mine' : 'skip';
-  };
 
   // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
   const matured = new Map<string, Matured>();
@@ -248,35 +217,30 @@ export async function ingestShard(
     const qKey = layout.quarantine(modelId, cycleId, partName(key) + suffix);
     const r = await streamShardLines<OutcomeRow>(
       store,
+      feed(key, false),
       key,
       qKey,
-      shard,
-      routeOwned,
+      index,
+      undefined,
       (bytes, start, end) =>
         readOutcome(bytes, start, end) ??
         parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome),
       (o) => {
-        let entry = matured.get(o.requestId);
-        if (!entry) {
-          entry = { outcomes: [], joined: false };
-          matured.set(o.requestId, entry);
-        }
-        const list = entry.outcomes;
-        if (
-          list.some(
-            (x) =>
-              x.source === o.source && x.observedLabel === o.observedLabel && x.timestamp === o.timestamp,
-          )
-        ) {
-          result.duplicateOutcomes++;
-          return undefined;
-        }
-        list.push({
+        const outcome: MaturedOutcome = {
           observedLabel: o.observedLabel,
           source: o.source,
           confidence: o.confidence,
           timestamp: o.timestamp,
-        });
+        };
+        const entry = matured.get(o.requestId);
+        if (!entry) {
+          matured.set(o.requestId, { first: outcome, rest: undefined, joined: false });
+          return undefined;
+        }
+        const same = (x: MaturedOutcome): boolean =>
+          x.source === o.source && x.observedLabel === o.observedLabel && x.timestamp === o.timestamp;
+        if (same(entry.first) || entry.rest?.some(same)) result.duplicateOutcomes++;
+        else (entry.rest ??= []).push(outcome);
         return undefined;
       },
       (lineNo) => events.line({ phase: 'outcomes', key, lineNo }),
@@ -294,19 +258,18 @@ export async function ingestShard(
   // The entry routing found for the line being handled, so the row need not look it up again.
   let routed: { id: string; entry: Matured } | undefined;
   let reported: Promise<unknown> = Promise.resolve();
-  const routeLookback = (scanner: RequestIdScanner, start: number, end: number): Route => {
+  const wantLookback = (bytes: Buffer, idStart: number, idEnd: number): boolean => {
     // Lookback rows were validated by the cycle whose window held them: only joins are looked for.
-    const span = scanner.span(start, end);
-    if (span === undefined || scanner.shardOf(span[0], span[1], count) !== index) return 'skip';
-    const id = scanner.utf8(span[0], span[1]);
+    const id = bytes.toString('utf8', idStart, idEnd);
     const entry = matured.get(id);
-    if (!entry || entry.joined) return 'skip';
+    if (!entry || entry.joined) return false;
     routed = { id, entry };
-    return 'mine';
+    return true;
   };
   for (const key of task.predictionKeys) {
+    // Parts stored before a crash (the activity checked they are there) are kept, not redone.
     const prior = done.get(key);
-    if (prior && (!prior.joinedKey || (await store.head(prior.joinedKey)))) {
+    if (prior) {
       if (prior.joinedKey) await markJoined(store, prior.joinedKey, matured);
       result.parts.push(prior);
       continue;
@@ -320,10 +283,11 @@ export async function ingestShard(
     let joined = 0;
     const r = await streamShardLines<ReadPrediction>(
       store,
+      feed(key, !countsForWindow),
       key,
       qKey,
-      shard,
-      countsForWindow ? routeOwned : routeLookback,
+      index,
+      countsForWindow ? undefined : wantLookback,
       readPrediction,
       (p, bytes) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
@@ -333,11 +297,9 @@ export async function ingestShard(
         routed = undefined;
         if (!entry || entry.joined) return;
         entry.joined = true;
-        const outcomes = entry.outcomes;
-        const sorted =
-          outcomes.length > 1
-            ? [...outcomes].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
-            : outcomes;
+        const sorted = entry.rest
+          ? [entry.first, ...entry.rest].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+          : [entry.first];
         countJoined(summary, { predictedLabel: p.predictedLabel, outcomes: sorted });
         sink ??= openNdjsonSink(store, joinedKey);
         joined++;

@@ -1,14 +1,17 @@
 /**
- * Worker-thread entry of one ingest shard (started by ingest-window.ts through run-thread.ts). The
- * thread opens its own store client from the URI: store clients hold sockets and file handles, which
+ * Worker-thread entry of one ingest shard (started by ingest-window.ts through run-thread.ts). Its
+ * lines arrive from the splitter on the activity's thread (ingest-split.ts); the thread opens its own
+ * store client from the URI to write its parts: store clients hold sockets and file handles, which
  * cannot cross threads.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
 import { StoreConfigSchema } from '../config/config';
 import { openBlobStore } from '../storage/open-store';
-import { ingestShard, ShardTaskSchema } from './ingest-shard';
 import type { PartResult, ShardEvents, ShardResult } from './ingest-shard';
+import { PortFeed } from './ingest-feed';
+import { ingestShard, ShardTaskSchema } from './ingest-shard';
+import type { FeedMessage } from './ingest-split';
 import type { ThreadMessage } from './run-thread';
 
 /** What the ingest activity hands each thread. */
@@ -22,7 +25,9 @@ export type IngestThreadData = z.infer<typeof IngestThreadDataSchema>;
 /** Events a shard thread reports while it works. */
 export type IngestThreadEvent =
   | { kind: 'line'; phase: 'outcomes' | 'predictions'; key: string; lineNo: number }
-  | { kind: 'part'; part: PartResult };
+  | { kind: 'part'; part: PartResult }
+  /** A batch of lines was handled: the splitter may send another, reusing its buffer. */
+  | { kind: 'ack'; buffer: ArrayBuffer };
 
 /** Line progress is reported at most this often; parts are always reported. */
 const LINE_EVENT_MS = 500;
@@ -30,7 +35,11 @@ const LINE_EVENT_MS = 500;
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) return;
-  const post = (m: ThreadMessage<IngestThreadEvent, ShardResult>): void => port.postMessage(m);
+  const post = (m: ThreadMessage<IngestThreadEvent, ShardResult>, transfer: ArrayBuffer[] = []): void =>
+    port.postMessage(m, transfer);
+  // Listen before anything else: batches may already be waiting. Handled batches go back for reuse.
+  const lines = new PortFeed((buffer) => post({ type: 'event', event: { kind: 'ack', buffer } }, [buffer]));
+  port.on('message', (m: FeedMessage) => lines.receive(m));
   try {
     const data = IngestThreadDataSchema.parse(workerData);
     const store = openBlobStore(data.storeUri, data.s3);
@@ -45,12 +54,15 @@ async function main(): Promise<void> {
       part: (part) => post({ type: 'event', event: { kind: 'part', part } }),
     };
     try {
-      post({ type: 'result', result: await ingestShard(store, data.task, events) });
+      post({ type: 'result', result: await ingestShard(store, data.task, events, lines.feed) });
     } finally {
       await store.close();
     }
   } catch (err) {
     post({ type: 'error', message: (err as Error).message, stack: (err as Error).stack });
+  } finally {
+    // The port would keep the thread alive after its result.
+    port.removeAllListeners('message');
   }
 }
 

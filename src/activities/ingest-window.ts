@@ -11,6 +11,9 @@ import { writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
 import { activityCancelled, heartbeat, lastHeartbeat } from './heartbeat';
 import { ingestShard, PartResultSchema } from './ingest-shard';
+import { BatchPool } from './ingest-lines';
+import { BatchCredits, splitLogs } from './ingest-split';
+import type { SplitFile } from './ingest-split';
 import type { ShardEvents, ShardResult, ShardTask } from './ingest-shard';
 import type { IngestThreadData, IngestThreadEvent } from './ingest-thread';
 import { runThread } from './run-thread';
@@ -53,7 +56,7 @@ async function listKeys(deps: ActivityDeps, prefixes: string[]): Promise<{ keys:
   const keys: string[] = [];
   let bytes = 0;
   for (const prefix of prefixes) {
-    for await (const info of deps.store.list(prefix)) {
+    for await (const info of deps.store.listSizes(prefix)) {
       if (!/\.ndjson(\.gz)?$/.test(info.key)) continue;
       keys.push(info.key);
       bytes += info.size;
@@ -69,29 +72,66 @@ function chooseShards(configured: number, bytes: number): number {
   return Math.max(1, Math.min(os.availableParallelism(), defaults.ingestMaxThreads));
 }
 
-/** Runs each shard on its own thread; one failing shard stops the others and fails the step. */
+/**
+ * Runs each shard on its own thread, fed by one splitter on this thread that reads every file once;
+ * one failing shard (or a failed read) stops the others and fails the step.
+ */
 async function runShardThreads(
   deps: ActivityDeps,
   tasks: ShardTask[],
   events: ShardEvents,
 ): Promise<ShardResult[]> {
+  const credits = new BatchCredits(tasks.length, defaults.ingestBatchesInFlight);
+  const pool = new BatchPool(defaults.ingestBatchBytes, defaults.ingestBatchBytes / 128);
   const runs: ThreadRun<ShardResult>[] = tasks.map((task) => {
     const data: IngestThreadData = { storeUri: deps.store.uri, s3: deps.config.store.s3, task };
     return runThread<IngestThreadEvent, ShardResult>(
       path.join(__dirname, 'ingest-thread'),
       data,
       (e) => {
-        if (e.kind === 'part') events.part(e.part);
-        else events.line(e);
+        if (e.kind === 'ack') {
+          pool.give(e.buffer);
+          credits.give(task.shard);
+        } else if (e.kind === 'part') events.part(e.part);
       },
       { youngGenerationMb: defaults.ingestThreadYoungGenerationMb },
     );
   });
+  const { outcomeKeys, predictionKeys, windowDays } = tasks[0];
+  const inWindow = new Set(windowDays);
+  const all = tasks.map((t) => t.shard);
+  const files: SplitFile[] = [
+    ...outcomeKeys.map((key) => ({ key, lookback: false, shards: all })),
+    ...predictionKeys.map((key) => ({
+      key,
+      lookback: !inWindow.has(partitionDay(key) ?? ''),
+      shards: tasks.filter((t) => !t.done.some((p) => p.key === key)).map((t) => t.shard),
+    })),
+  ];
+  let phase: 'outcomes' | 'predictions' = 'outcomes';
+  const split = splitLogs({
+    store: deps.store,
+    files,
+    shards: tasks.length,
+    credits,
+    pool,
+    flushBytes: defaults.ingestBatchBytes / 2,
+    send: (shard, message, transfer) => runs[shard].send(message, transfer),
+    onProgress: (key, lineNo) => {
+      if (phase === 'outcomes' && !outcomeKeys.includes(key)) phase = 'predictions';
+      events.line({ phase, key, lineNo });
+    },
+  });
   try {
-    const all = Promise.all(runs.map((r) => r.result));
+    const finished = Promise.all([split, ...runs.map((r) => r.result)]);
+    // A failed shard must also stop the splitter, which may be waiting for that shard's credit.
+    finished.catch((err: Error) => credits.abort(err));
     const cancelled = activityCancelled();
-    return await (cancelled ? Promise.race([all, cancelled]) : all);
+    const [, ...results] = await (cancelled ? Promise.race([finished, cancelled]) : finished);
+    return results as ShardResult[];
   } finally {
+    credits.abort(new Error('ingest threads stopped'));
+    await split.catch(() => undefined);
     await Promise.all(runs.map((r) => r.terminate()));
   }
 }
@@ -146,6 +186,11 @@ export function createIngestWindow(deps: ActivityDeps) {
     const resumed = IngestProgressSchema.safeParse(lastHeartbeat());
     const progress: IngestProgress =
       resumed.success && resumed.data.shards === shards ? resumed.data : { shards, parts: [] };
+    // A part counts as done only if what it wrote is there (a crash may come between write and sync).
+    const stored = await Promise.all(
+      progress.parts.map(async (p) => !p.joinedKey || (await deps.store.head(p.joinedKey)) !== undefined),
+    );
+    progress.parts = progress.parts.filter((_, i) => stored[i]);
     const tasks: ShardTask[] = Array.from({ length: shards }, (_, shard) => ({
       modelId,
       cycleId,

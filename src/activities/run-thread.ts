@@ -10,6 +10,8 @@ export type ThreadMessage<TEvent, TResult> =
 /** A running thread: its result, and a way to stop it early (say when the activity is cancelled). */
 export interface ThreadRun<TResult> {
   result: Promise<TResult>;
+  /** Posts a message to the thread (its parentPort), moving the `transfer` buffers rather than copying. */
+  send(message: unknown, transfer?: ArrayBuffer[]): void;
   terminate(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export function runThread<TEvent, TResult>(
   });
   return {
     result,
+    send: (message, transfer) => worker.postMessage(message, transfer),
     terminate: async () => {
       await worker.terminate();
     },

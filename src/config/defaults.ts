@@ -21,4 +21,8 @@ export const defaults = {
   ingestThreadMinBytes: 32 * 1024 * 1024,
   /** V8 young generation of each ingest thread: parsing makes short-lived garbage fast. */
   ingestThreadYoungGenerationMb: 24,
+  /** Batches of lines a shard thread may have waiting: bounds memory (and the reading ahead). */
+  ingestBatchesInFlight: 6,
+  /** Bytes of lines a batch buffer holds; a batch is sent once half full, or at its file's end. */
+  ingestBatchBytes: 1024 * 1024,
 } as const;

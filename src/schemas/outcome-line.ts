@@ -7,6 +7,7 @@ import {
   lexNumber,
   lexString,
   skipSpace,
+  Utf8Interner,
 } from './json-bytes';
 import type { LabelSource, OutcomeRow } from './records';
 
@@ -17,6 +18,7 @@ const REQUIRED = K.requestId | K.observedLabel | K.source | K.timestamp;
 const KEYS = Object.entries(K).map(([k, bit]) => ({ bytes: name(k), bit }));
 const SOURCES: LabelSource[] = ['observed', 'user-report', 'annotator', 'heuristic'];
 const SOURCE_BYTES = SOURCES.map(name);
+const labels = new Utf8Interner();
 
 const at = (b: Uint8Array, i: number, end: number): number => (i < end ? b[i] : -1);
 
@@ -65,7 +67,7 @@ export function readOutcomeLine(buf: Buffer, start: number, end: number): Outcom
         if (!isTimestampBytes(b, vs + 1, i - 1)) return undefined;
         timestamp = buf.toString('latin1', vs + 1, i - 1);
       } else if (bit === K.requestId) requestId = buf.toString('utf8', vs + 1, i - 1);
-      else observedLabel = buf.toString('utf8', vs + 1, i - 1);
+      else observedLabel = labels.get(buf, b, vs + 1, i - 1);
     }
     i = skipSpace(b, i, end);
     const next = at(b, i, end);

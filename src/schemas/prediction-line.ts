@@ -10,6 +10,7 @@ import {
   lexString,
   lexWord,
   skipSpace,
+  Utf8Interner,
 } from './json-bytes';
 import type { PredictionRow } from './records';
 
@@ -42,6 +43,8 @@ const REQUIRED =
 const KEYS = Object.entries(K).map(([k, bit]) => ({ bytes: name(k), bit }));
 const ROLES = ['champion', 'canary', 'shadow'] as const;
 const ROLE_BYTES = ROLES.map(name);
+const versions = new Utf8Interner();
+const labels = new Utf8Interner();
 
 /** Keys by their length and first two bytes, so a key costs one comparison. */
 const keyCode = (b: Uint8Array, start: number, end: number): number =>
@@ -188,8 +191,8 @@ export function readPredictionLine(buf: Buffer, start: number, end: number): Pre
   if (skipSpace(b, i + 1, end) !== end || (seen & REQUIRED) !== REQUIRED) return undefined;
   return {
     requestId: buf.toString('utf8', requestId![0], requestId![1]),
-    modelVersion: buf.toString('utf8', modelVersion![0], modelVersion![1]),
-    predictedLabel: buf.toString('utf8', predictedLabel![0], predictedLabel![1]),
+    modelVersion: versions.get(buf, b, modelVersion![0], modelVersion![1]),
+    predictedLabel: labels.get(buf, b, predictedLabel![0], predictedLabel![1]),
     role,
   };
 }

@@ -52,6 +52,11 @@ export interface BlobStore {
   listPage(prefix: string, opts?: { cursor?: string; limit?: number }): Promise<BlobPage>;
   /** Every key under a prefix, in lexicographic order, fetched page by page. */
   list(prefix: string): AsyncIterable<BlobInfo>;
+  /**
+   * Like list, but keys and sizes only: cheaper where a version token costs work (a file store
+   * hashes a file it has not seen), for readers that only need to know what is there.
+   */
+  listSizes(prefix: string): AsyncIterable<{ key: string; size: number }>;
   /** Deletes an object; absent is not an error. */
   delete(key: string): Promise<void>;
   /** Releases clients and handles. */

@@ -106,6 +106,18 @@ export class FileBlobStore implements BlobStore {
     return { items };
   }
 
+  async *listSizes(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    for await (const key of this.walk('', prefix, undefined)) {
+      try {
+        const st = await fs.promises.stat(this.pathOf(key));
+        yield { key, size: st.size };
+      } catch (err) {
+        // Deleted between readdir and stat: just skip it, as listPage does.
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+  }
+
   list(prefix: string): AsyncIterable<BlobInfo> {
     return listAllPages((pre, opts) => this.listPage(pre, opts), prefix);
   }

@@ -1,7 +1,8 @@
 import { Readable, pipeline } from 'node:stream';
-import { createGunzip, createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import type { z } from 'zod';
 import type { BlobInfo, BlobStore } from './blob-store';
+import { gunzipChunks } from './gunzip-chunks';
 
 /** Rows are batched into chunks of about this size before they reach the store. */
 const WRITE_CHUNK_BYTES = 64 * 1024;
@@ -51,7 +52,7 @@ export async function* readLineBatches(
  */
 export async function* readLineRuns(store: BlobStore, key: string): AsyncIterable<Buffer> {
   const raw = await store.getStream(key);
-  const input: Readable = isGzip(key) ? pipeline(raw, createGunzip(), () => undefined) : raw;
+  const input: AsyncIterable<unknown> = isGzip(key) ? gunzipChunks(raw) : raw;
   let carry: Buffer[] = [];
   try {
     for await (const chunk of input) {
@@ -61,9 +62,15 @@ export async function* readLineRuns(store: BlobStore, key: string): AsyncIterabl
         carry.push(bytes);
         continue;
       }
-      const run = carry.length ? Buffer.concat([...carry, bytes.subarray(0, last)]) : bytes.subarray(0, last);
+      let from = 0;
+      if (carry.length) {
+        // Only the line cut by the previous chunk is copied together; the rest is yielded in place.
+        const first = bytes.indexOf(10);
+        yield Buffer.concat([...carry, bytes.subarray(0, first)]);
+        from = first + 1;
+      }
+      if (from <= last) yield bytes.subarray(from, last);
       carry = last + 1 < bytes.length ? [bytes.subarray(last + 1)] : [];
-      yield run;
     }
     if (carry.length) yield Buffer.concat(carry);
   } catch (err) {
@@ -74,7 +81,6 @@ export async function* readLineRuns(store: BlobStore, key: string): AsyncIterabl
     }
     throw err;
   } finally {
-    input.destroy();
     raw.destroy();
   }
 }

@@ -175,6 +175,10 @@ export class S3BlobStore implements BlobStore {
     return { items, nextCursor: out.IsTruncated ? out.NextContinuationToken : undefined };
   }
 
+  async *listSizes(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    for await (const { key, size } of this.list(prefix)) yield { key, size };
+  }
+
   list(prefix: string): AsyncIterable<BlobInfo> {
     return listAllPages((pre, opts) => this.listPage(pre, opts), prefix);
   }

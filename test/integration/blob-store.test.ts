@@ -243,6 +243,17 @@ function blobStoreBehaviour(fixture: StoreFixture): void {
     expect(await store.listPage('zzz/')).toEqual({ items: [] });
   });
 
+  test('listSizes gives the keys and sizes list gives, in the same order', async () => {
+    await store.put('s/b/two.bin', Buffer.alloc(2));
+    await store.put('s/a-c.bin', Buffer.alloc(7));
+    await store.put('s/a/one.bin', '');
+    await store.put('t/other.bin', 'x');
+    const listed = (await collect(store.list('s/'))).map(({ key, size }) => ({ key, size }));
+    expect(listed.map((i) => i.key)).toEqual(['s/a-c.bin', 's/a/one.bin', 's/b/two.bin']);
+    expect(await collect(store.listSizes('s/'))).toEqual(listed);
+    expect(await collect(store.listSizes('zzz/'))).toEqual([]);
+  });
+
   test('putIfMatch: create-if-absent, conflicts, and replace with the current etag', async () => {
     const created = await store.putIfMatch('aliases/churn.json', '{"v":1}', null);
     expect(created).toEqual(await store.head('aliases/churn.json'));
@@ -438,6 +449,7 @@ describe('FileBlobStore specifics', () => {
     await fs.promises.writeFile(path.join(store.root, 'k.lock'), '');
     await fs.promises.writeFile(path.join(store.root, '.k.abc.lk-tmp'), '');
     expect((await store.listPage('')).items.map((i) => i.key)).toEqual(['k']);
+    expect((await collect(store.listSizes(''))).map((i) => i.key)).toEqual(['k']);
   });
 });
 

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { readLines } from '../../src/storage/ndjson';
 import { outcome, prediction, writeRawLines, writeRows } from './fixtures';
@@ -27,6 +28,16 @@ export async function seedShardedIngest(store: BlobStore): Promise<void> {
     lines.push(JSON.stringify({ ...prediction(902, day), scores: { churn: 2 } }));
     await writeRawLines(store, `logs/churn/predictions/date=${day}/part-0000.ndjson`, lines);
   }
+  // A damaged gzip part: its readable lines count, the rest is reported once (by shard 0).
+  const gz = gzipSync(
+    Buffer.from(
+      Array.from({ length: 400 }, (_, i) => JSON.stringify(prediction(i, '2026-06-13'))).join('\n'),
+    ),
+  );
+  await store.put(
+    'logs/churn/predictions/date=2026-06-13/part-0000.ndjson.gz',
+    gz.subarray(0, gz.length - 300),
+  );
   // The same request id logged again on a later day: joined once only.
   await writeRows(store, 'logs/churn/predictions/date=2026-06-10/part-0000.ndjson', [
     prediction(5, '2026-06-03'),

@@ -84,7 +84,11 @@ test('ingest on 3 threads counts, joins and quarantines exactly what ingest on t
   const three: IngestResult = await ingest({ ...input, cycleId: 'three', threads: 3 });
 
   // The window's own bad lines are quarantined; lookback lines are not validated again.
-  expect(one.badRows).toBe(2 * 3 + 2);
+  expect(one.badRows).toBe(2 * 3 + 2 + 1);
+  expect(
+    one.firstReasons.join('\n') +
+      (await rowsOf(store, one.quarantineKeys)).map((q) => JSON.stringify(q)).join('\n'),
+  ).toMatch(/unreadable from here on/);
   expect(one.joinedRows).toBeGreaterThan(100);
   expect(one.duplicateOutcomes).toBe(5);
   for (const field of [
