@@ -105,7 +105,8 @@ async function streamShardLines<T extends { requestId: string }>(
   shardIndex: number,
   want: ((bytes: Buffer, idStart: number, idEnd: number) => boolean) | undefined,
   parse: (bytes: Buffer, start: number, end: number) => LineResult<T>,
-  onRow: (row: T, line: Buffer) => Promise<void> | undefined,
+  /** A good row, with its line's bytes [start, end) in `bytes`. */
+  onRow: (row: T, bytes: Buffer, start: number, end: number) => Promise<void> | undefined,
   onBatch: (lineNo: number) => void,
 ): Promise<StreamCounts> {
   let sink: NdjsonSink | undefined;
@@ -127,7 +128,7 @@ async function streamShardLines<T extends { requestId: string }>(
         const parsed = parse(bytes, start, end);
         if (parsed.ok) {
           // Rows are handled synchronously; only a backpressured write hands back a promise to await.
-          const pending = onRow(parsed.row, bytes.subarray(start, end));
+          const pending = onRow(parsed.row, bytes, start, end);
           if (pending) await pending;
         } else {
           const raw = bytes.toString('utf8', start, end).slice(0, 10_000);
@@ -289,7 +290,7 @@ export async function ingestShard(
       index,
       countsForWindow ? undefined : wantLookback,
       readPrediction,
-      (p, bytes) => {
+      (p, bytes, start, end) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;
         if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
@@ -307,8 +308,8 @@ export async function ingestShard(
         // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
         // Lines the byte reader accepted are a plain object of the schema's keys; others are checked.
         const full = p.full;
-        if (!full || (bytes[0] === 123 && !bytes.includes('"outcomes"'))) {
-          return sink.writeLinePieces([`{"outcomes":${JSON.stringify(sorted)},`, bytes.subarray(1)]);
+        if (!full || (bytes[start] === 123 && !bytes.subarray(start, end).includes('"outcomes"'))) {
+          return sink.writeLineSplice(`{"outcomes":${JSON.stringify(sorted)},`, bytes, start + 1, end);
         } else {
           const row: JoinedRow = {
             requestId: full.requestId,

@@ -65,7 +65,8 @@ export function countJoined(s: WindowSummary, row: Pick<JoinedRow, 'predictedLab
   bump(s.observedClasses, label.observedLabel);
   bump(s.confusion, `${row.predictedLabel}->${label.observedLabel}`);
   if (row.predictedLabel !== label.observedLabel) s.misclassified++;
-  if (new Set(row.outcomes.map((o) => o.observedLabel)).size > 1) s.sourceDisagreements++;
+  // Called once per joined row: a loop rather than a Set, which would be built for every row.
+  if (row.outcomes.some((o) => o.observedLabel !== label.observedLabel)) s.sourceDisagreements++;
 }
 
 /** Combines two summaries (associative and commutative). */

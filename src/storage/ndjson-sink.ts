@@ -18,10 +18,11 @@ export interface NdjsonSink {
   /** Queues one row already serialised as a single line of JSON (no newline); returns as `write`. */
   writeJsonLine(json: string): Promise<void> | undefined;
   /**
-   * Queues one row given as pieces of a single line of JSON: strings and UTF-8 bytes, written in
-   * order (no newline). Lets a row be copied from the bytes it was read from without decoding.
+   * Queues one row given as a line of JSON in two pieces: `head`, then the UTF-8 bytes
+   * [start, end) of `bytes` (no newline). Lets a row be copied from the bytes it was read from
+   * without decoding.
    */
-  writeLinePieces(pieces: Array<string | Buffer>): Promise<void> | undefined;
+  writeLineSplice(head: string, bytes: Buffer, start: number, end: number): Promise<void> | undefined;
   /** Ends the object and waits until it is stored. */
   end(): Promise<{ info: BlobInfo; rows: number }>;
   /** Abandons the object: nothing becomes visible under its key. */
@@ -50,16 +51,21 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
     used = 0;
     return input.write(full) ? undefined : new Promise<void>((resolve) => input.once('drain', resolve));
   };
-  const writePieces = (pieces: Array<string | Buffer>): Promise<void> | undefined => {
+  const writePieces = (
+    head: string,
+    bytes: Buffer | undefined,
+    start: number,
+    end: number,
+  ): Promise<void> | undefined => {
     // An upper bound is enough to know the row fits: a UTF-16 unit is at most 3 UTF-8 bytes.
-    let bound = 1;
-    for (const p of pieces) bound += typeof p === 'string' ? 3 * p.length : p.length;
+    const bound = 1 + 3 * head.length + end - start;
     let waiting: Promise<void> | undefined;
     if (used + bound > chunk.length) {
       waiting = flush();
       if (bound > chunk.length) chunk = Buffer.allocUnsafe(bound);
     }
-    for (const p of pieces) used += typeof p === 'string' ? chunk.write(p, used) : p.copy(chunk, used);
+    used += chunk.write(head, used);
+    if (bytes) used += bytes.copy(chunk, used, start, end);
     chunk[used++] = NEWLINE;
     rows++;
     // Writes are queued in order, so waiting for the latest drain covers any earlier one.
@@ -71,10 +77,10 @@ export function openNdjsonSink(store: BlobStore, key: string): NdjsonSink {
       return this.writeJsonLine(JSON.stringify(row));
     },
     writeJsonLine(json) {
-      return writePieces([json]);
+      return writePieces(json, undefined, 0, 0);
     },
-    writeLinePieces(pieces) {
-      return writePieces(pieces);
+    writeLineSplice(head, bytes, start, end) {
+      return writePieces(head, bytes, start, end);
     },
     async end() {
       await flush();

@@ -18,7 +18,8 @@ describe('openNdjsonSink', () => {
         else if (i % 3 === 1) pending = sink.writeJsonLine(JSON.stringify(row));
         else {
           const json = JSON.stringify(row);
-          pending = sink.writeLinePieces([json.slice(0, 5), Buffer.from(json.slice(5), 'utf8')]);
+          const tail = Buffer.from(`..${json.slice(5)}..`, 'utf8');
+          pending = sink.writeLineSplice(json.slice(0, 5), tail, 2, tail.length - 2);
         }
         if (pending) await pending;
         expected.push(JSON.stringify(row));
