@@ -99,7 +99,7 @@ export async function benchIngest(
       results.push(m);
       const rowsPerSec = m.lines / m.seconds;
       console.log(
-        `ingest run ${i + 1}: ${m.lines} lines (${sim.predictions.rows} predictions + ${m.lines - sim.predictions.rows} outcomes) ` +
+        `ingest run ${i + 1}: ${m.lines} lines validated (of ${sim.predictions.rows} predictions + ${sim.outcomes.rows} outcomes stored) ` +
           `on ${m.threads} thread(s) in ${m.seconds.toFixed(2)} s = ${Math.round(rowsPerSec).toLocaleString('en')} rows/s; ` +
           `${m.joinedRows} joined; ${m.cpuSeconds.toFixed(1)} s CPU; peak RSS ${m.peakRssMb.toFixed(0)} MB`,
       );

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BlobStore, S3StoreOptions } from './blob-store';
 import { FileBlobStore } from './file-blob-store';
-import { S3BlobStore } from './s3-blob-store';
+import type { S3BlobStore as S3BlobStoreClass } from './s3-blob-store';
 
 const ACCEPTED_FORMS =
   'file:///absolute/path, file:relative/path, file://./relative/path (relative to the working directory) or s3://bucket[/prefix]';
@@ -16,6 +16,10 @@ const ACCEPTED_FORMS =
 export function openBlobStore(uri: string, s3: S3StoreOptions): BlobStore {
   if (uri.startsWith('s3://')) {
     const { bucket, prefix } = parseS3(uri);
+    // Loaded on first use: the AWS SDK takes ~80 ms to load, paid by every ingest thread and CLI
+    // command otherwise, even on file:// stores.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { S3BlobStore } = require('./s3-blob-store') as { S3BlobStore: typeof S3BlobStoreClass };
     return new S3BlobStore({ bucket, prefix, uri, options: s3 });
   }
   if (uri.startsWith('file:')) return new FileBlobStore({ root: parseFile(uri), uri });
