@@ -59,38 +59,35 @@ const isHex = (c: number): boolean =>
 export function lexString(b: Uint8Array, i: number, end: number): number {
   let escaped = false;
   i++;
-  while (i < end) {
-    const c = b[i];
+  for (;;) {
+    // Plain characters are the bulk: a tight loop over them, then one decision per stop.
+    let c = 0;
+    while (i < end && (c = b[i]) !== QUOTE && c !== BACKSLASH && c >= 32) i++;
+    if (i >= end || c < 32) return -1;
     if (c === QUOTE) {
       lexed.escaped = escaped;
       return i + 1;
     }
-    if (c === BACKSLASH) {
-      if (i + 1 >= end) return -1;
-      escaped = true;
-      const e = b[i + 1];
-      if (e === 117) {
-        if (i + 5 >= end || !isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5]))
-          return -1;
-        i += 6;
-      } else if (
-        e === QUOTE ||
-        e === BACKSLASH ||
-        e === 47 ||
-        e === 98 ||
-        e === 102 ||
-        e === 110 ||
-        e === 114 ||
-        e === 116
-      )
-        i += 2;
-      else return -1;
-      continue;
-    }
-    if (c < 32) return -1;
-    i++;
+    if (i + 1 >= end) return -1;
+    escaped = true;
+    const e = b[i + 1];
+    if (e === 117) {
+      if (i + 5 >= end || !isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5]))
+        return -1;
+      i += 6;
+    } else if (
+      e === QUOTE ||
+      e === BACKSLASH ||
+      e === 47 ||
+      e === 98 ||
+      e === 102 ||
+      e === 110 ||
+      e === 114 ||
+      e === 116
+    )
+      i += 2;
+    else return -1;
   }
-  return -1;
 }
 
 /** Lexes the number starting at `i` (JSON grammar: -?int frac? exp?); facts land in {@link lexed}. */

@@ -31,7 +31,7 @@ const at = (b: Uint8Array, i: number, end: number): number => (i < end ? b[i] : 
 export function readOutcomeLine(buf: Buffer, start: number, end: number): OutcomeRow | undefined {
   const b = bytesOf(buf);
   if (start >= end || b[start] !== 123) return undefined;
-  let i = skipSpace(b, start + 1, end);
+  let i = b[start + 1] > 32 ? start + 1 : skipSpace(b, start + 1, end);
   let seen = 0;
   let requestId = '';
   let observedLabel = '';
@@ -47,9 +47,9 @@ export function readOutcomeLine(buf: Buffer, start: number, end: number): Outcom
     for (const k of KEYS) if (bytesAre(b, ks, i - 1, k.bytes)) bit = k.bit;
     if (bit === 0 || seen & bit) return undefined;
     seen |= bit;
-    i = skipSpace(b, i, end);
+    i = b[i] > 32 ? i : skipSpace(b, i, end);
     if (at(b, i, end) !== 58) return undefined;
-    i = skipSpace(b, i + 1, end);
+    i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     const vs = i;
     if (bit === K.confidence) {
       i = lexNumber(b, i, end);
@@ -69,9 +69,9 @@ export function readOutcomeLine(buf: Buffer, start: number, end: number): Outcom
       } else if (bit === K.requestId) requestId = buf.toString('utf8', vs + 1, i - 1);
       else observedLabel = labels.get(buf, b, vs + 1, i - 1);
     }
-    i = skipSpace(b, i, end);
+    i = b[i] > 32 ? i : skipSpace(b, i, end);
     const next = at(b, i, end);
-    if (next === 44) i = skipSpace(b, i + 1, end);
+    if (next === 44) i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     else if (next === 125) break;
     else return undefined;
   }

@@ -79,7 +79,7 @@ const SLICES = 2;
 /** Lexes a features / scores / slices object at `i`; -1 unless every entry is certainly valid. */
 function lexObject(b: Uint8Array, i: number, end: number, kind: number): number {
   if (at(b, i, end) !== 123) return -1;
-  i = skipSpace(b, i + 1, end);
+  i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
   if (at(b, i, end) === 125) return i + 1;
   for (;;) {
     if (at(b, i, end) !== 34) return -1;
@@ -87,9 +87,9 @@ function lexObject(b: Uint8Array, i: number, end: number, kind: number): number 
     i = lexString(b, i, end);
     // Escaped keys might spell anything once decoded; features also need a non-empty name.
     if (i < 0 || lexed.escaped || isProtoKey(b, ks, i - 1) || (kind === FEATURES && i - 1 === ks)) return -1;
-    i = skipSpace(b, i, end);
+    i = b[i] > 32 ? i : skipSpace(b, i, end);
     if (at(b, i, end) !== 58) return -1;
-    i = skipSpace(b, i + 1, end);
+    i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     const c = at(b, i, end);
     if (c === 34) {
       if (kind === SCORES) return -1;
@@ -104,9 +104,9 @@ function lexObject(b: Uint8Array, i: number, end: number, kind: number): number 
     else if (c === 110) i = lexWord(b, i, end, NULL);
     else return -1;
     if (i < 0) return -1;
-    i = skipSpace(b, i, end);
+    i = b[i] > 32 ? i : skipSpace(b, i, end);
     const next = at(b, i, end);
-    if (next === 44) i = skipSpace(b, i + 1, end);
+    if (next === 44) i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     else if (next === 125) return i + 1;
     else return -1;
   }
@@ -122,7 +122,7 @@ function lexObject(b: Uint8Array, i: number, end: number, kind: number): number 
 export function readPredictionLine(buf: Buffer, start: number, end: number): PredictionFacts | undefined {
   const b = bytesOf(buf);
   if (start >= end || b[start] !== 123) return undefined;
-  let i = skipSpace(b, start + 1, end);
+  let i = b[start + 1] > 32 ? start + 1 : skipSpace(b, start + 1, end);
   let seen = 0;
   let requestId: [number, number] | undefined;
   let modelVersion: [number, number] | undefined;
@@ -136,9 +136,9 @@ export function readPredictionLine(buf: Buffer, start: number, end: number): Pre
     const bit = keyBit(b, ks, i - 1);
     if (bit === 0 || seen & bit) return undefined;
     seen |= bit;
-    i = skipSpace(b, i, end);
+    i = b[i] > 32 ? i : skipSpace(b, i, end);
     if (at(b, i, end) !== 58) return undefined;
-    i = skipSpace(b, i + 1, end);
+    i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     const vs = i + 1;
     if (bit === K.features || bit === K.scores || bit === K.slices) {
       i = lexObject(b, i, end, bit === K.features ? FEATURES : bit === K.scores ? SCORES : SLICES);
@@ -182,9 +182,9 @@ export function readPredictionLine(buf: Buffer, start: number, end: number): Pre
       }
     }
     if (i < 0) return undefined;
-    i = skipSpace(b, i, end);
+    i = b[i] > 32 ? i : skipSpace(b, i, end);
     const next = at(b, i, end);
-    if (next === 44) i = skipSpace(b, i + 1, end);
+    if (next === 44) i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     else if (next === 125) break;
     else return undefined;
   }
