@@ -55,7 +55,8 @@ export function storeFeed(store: BlobStore): LineFeed {
 
 /**
  * A shard thread's feed: the batches the splitter (ingest-split.ts) sends it, in file order. Each
- * batch is acknowledged once handled, which lets the splitter send another.
+ * batch is acknowledged once handled, which lets the splitter send another. The splitter already left
+ * out the lookback lines no shard looks at, so the `lookback` argument is not needed here.
  */
 export class PortFeed {
   private readonly queue: FeedMessage[] = [];
