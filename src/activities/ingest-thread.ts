@@ -24,13 +24,9 @@ export type IngestThreadData = z.infer<typeof IngestThreadDataSchema>;
 
 /** Events a shard thread reports while it works. */
 export type IngestThreadEvent =
-  | { kind: 'line'; phase: 'outcomes' | 'predictions'; key: string; lineNo: number }
   | { kind: 'part'; part: PartResult }
   /** A batch of lines was handled: the splitter may send another, reusing its buffer. */
   | { kind: 'ack'; buffer: ArrayBuffer };
-
-/** Line progress is reported at most this often; parts are always reported. */
-const LINE_EVENT_MS = 500;
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -43,14 +39,9 @@ async function main(): Promise<void> {
   try {
     const data = IngestThreadDataSchema.parse(workerData);
     const store = openBlobStore(data.storeUri, data.s3);
-    let lastLineEvent = 0;
     const events: ShardEvents = {
-      line: (p) => {
-        const now = Date.now();
-        if (now - lastLineEvent < LINE_EVENT_MS) return;
-        lastLineEvent = now;
-        post({ type: 'event', event: { kind: 'line', ...p } });
-      },
+      // Line progress is the splitter's to report: it reads the files.
+      line: () => undefined,
       part: (part) => post({ type: 'event', event: { kind: 'part', part } }),
     };
     try {

@@ -94,11 +94,6 @@ export class RequestIdScanner {
     return found;
   }
 
-  /** The bytes [start, end) decoded as UTF-8 (as the parsed row would hold them). */
-  utf8(start: number, end: number): string {
-    return this.text.toString('utf8', start, end);
-  }
-
   /** The run's owning shard for the bytes [start, end): see {@link shardOfRequestId}. */
   shardOf(start: number, end: number, shards: number): number {
     if (shards <= 1) return 0;
