@@ -5,31 +5,16 @@
  * the schema of record and the fast path only skips work on rows that are plainly fine.
  */
 
+import { isCalendarDay } from './calendar-day';
+
 const TS =
   /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 const MODEL_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-/** Calendar validity of the `YYYY-MM-DD` prefixes seen; a log holds few distinct days. */
-const validDays = new Map<string, boolean>();
-
-function isValidDay(v: string, m: RegExpExecArray): boolean {
-  const day = v.slice(0, 10);
-  let ok = validDays.get(day);
-  if (ok === undefined) {
-    const y = +m[1];
-    const mo = +m[2];
-    const d = +m[3];
-    ok = mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate() && y >= 1000;
-    if (validDays.size >= 10_000) validDays.clear();
-    validDays.set(day, ok);
-  }
-  return ok;
-}
-
 function isTimestamp(v: unknown): boolean {
   if (typeof v !== 'string') return false;
   const m = TS.exec(v);
-  return m !== null && isValidDay(v, m);
+  return m !== null && isCalendarDay(+m[1], +m[2], +m[3]);
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -8,6 +8,8 @@
  * swallowing an ASCII byte, so the structure seen here is the structure JSON.parse sees.
  */
 
+import { isCalendarDay } from './calendar-day';
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 const ZERO = 48;
@@ -194,20 +196,6 @@ const digit = (b: Uint8Array, i: number): number => {
 };
 const two = (b: Uint8Array, i: number): number => digit(b, i) * 10 + digit(b, i + 1);
 
-/** Calendar validity per day number (y·10000 + m·100 + d); a log holds few distinct days. */
-const validDays = new Map<number, boolean>();
-
-function isValidDay(y: number, m: number, d: number): boolean {
-  const key = y * 10000 + m * 100 + d;
-  let ok = validDays.get(key);
-  if (ok === undefined) {
-    ok = m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
-    if (validDays.size >= 10_000) validDays.clear();
-    validDays.set(key, ok);
-  }
-  return ok;
-}
-
 /**
  * Whether the bytes [start, end) are certainly an ISO-8601 timestamp with an offset, as
  * z.iso.datetime({ offset: true }) accepts: `YYYY-MM-DDTHH:MM:SS(.f{1,9})?(Z|±HH:MM)`, year ≥ 1000.
@@ -232,9 +220,9 @@ export function isTimestampBytes(b: Uint8Array, start: number, end: number): boo
     while (i < end && digit(b, i) >= 0) i++;
     if (i === f || i - f > 9) return false;
   }
-  if (i === end - 1 && b[i] === 90) return isValidDay(y, mo, d);
+  if (i === end - 1 && b[i] === 90) return isCalendarDay(y, mo, d);
   if (i !== end - 6 || (b[i] !== 43 && b[i] !== 45) || b[i + 3] !== 58) return false;
   const oh = two(b, i + 1);
   const om = two(b, i + 4);
-  return oh >= 0 && oh <= 23 && om >= 0 && om <= 59 && isValidDay(y, mo, d);
+  return oh >= 0 && oh <= 23 && om >= 0 && om <= 59 && isCalendarDay(y, mo, d);
 }
