@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ModelIdSchema } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
 import { ModelRegistry } from '../storage/model-registry';
@@ -17,7 +18,8 @@ import { ModelWatcher } from './model-watcher';
 import type { PredictionLogStats } from './prediction-log';
 import { PredictionLog } from './prediction-log';
 import { createPredictor } from './predict';
-import { InvalidRequestError, parseJsonText, parsePredictBody } from './request';
+import type { PredictEndpoint, PredictReply } from './predict-endpoint';
+import { createPredictEndpoint } from './predict-endpoint';
 import { ServingMetrics } from './serving-metrics';
 
 /** Options of {@link createServingApp}. */
@@ -72,6 +74,8 @@ export interface ServingHealth {
 /** A running serving app: the hono app plus its lifecycle. */
 export interface ServingApp {
   app: Hono;
+  /** POST /predict, which `startServer` answers on node:http directly (the same replies as `app`). */
+  predictEndpoint: PredictEndpoint;
   /** Stops polling and flushes every buffered prediction. Idempotent; call it on SIGTERM. */
   close(): Promise<void>;
   /** Polls the registry now (tests, or an operator's "reload" endpoint). */
@@ -173,8 +177,8 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   const timestamp = options.now ? () => now().toISOString() : isoClock();
   const app = new Hono();
 
-  // Every response is counted exactly once: by its route's handler (errors included) or by notFound.
-  // No '*' middleware: on /predict it would make hono compose a middleware chain per request.
+  // Every response is counted exactly once: by the predict endpoint, by its route's handler (errors
+  // included) or by notFound. No '*' middleware: it would make hono compose a chain per request.
   const internalError = (c: Context, err: Error) => {
     metrics.errors.inc({ kind: 'internal' });
     console.error(`loopkeeper serve: ${c.req.method} ${c.req.path} failed:`, err);
@@ -193,63 +197,49 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
       return res;
     };
 
-  const invalid = (c: Context, err: InvalidRequestError) => {
-    metrics.errors.inc({ kind: 'invalid_request' });
-    return c.json({ error: 'invalid_request', field: err.field, message: err.message }, err.status);
+  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
+  const endpoint = createPredictEndpoint({
+    modelId,
+    watcher,
+    predict,
+    metrics,
+    maxBatch,
+    maxBodyBytes,
+    closing: () => closing !== undefined,
+    timestamp,
+  });
+  const json = (c: Context, reply: PredictReply) =>
+    c.body(reply.body, reply.status as ContentfulStatusCode, { 'Content-Type': 'application/json' });
+  // For chunked bodies only: with a Content-Length the header decides. bodyLimit touches
+  // `c.req.raw.body`, which makes @hono/node-server build a web Request + ReadableStream per request.
+  const streamingLimit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: (c) => json(c, endpoint.tooLarge()),
+  });
+  const answer = async (c: Context, started: number): Promise<Response> => {
+    let text: string;
+    try {
+      text = await c.req.text();
+    } catch (err) {
+      return json(c, endpoint.failed(err));
+    }
+    return json(c, endpoint.answer(text, started));
   };
 
-  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
-  const tooLarge = (c: Context) =>
-    invalid(c, new InvalidRequestError('(body)', `larger than ${maxBodyBytes} bytes`, 413));
-  const streamingLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
-
-  async function answerPredict(c: Context): Promise<Response> {
+  // The endpoint counts its own replies. `serve` answers POST /predict without this route (see
+  // node-listener.ts); it is here for `app.request()` and for hosts that mount the hono app themselves.
+  app.post('/predict', async (c) => {
     const started = performance.now();
-    let parsed: ReturnType<typeof parsePredictBody>;
-    try {
-      parsed = parsePredictBody(parseJsonText(await c.req.text()), maxBatch);
-    } catch (err) {
-      if (err instanceof InvalidRequestError) return invalid(c, err);
-      throw err;
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number(length) > maxBodyBytes ? json(c, endpoint.tooLarge()) : answer(c, started);
     }
-    // Checked after the body arrived (the last await): from here on the request runs to its answer
-    // without yielding, so a prediction is either refused or logged before close() flushes.
-    if (closing) return c.json({ error: 'shutting_down', message: 'the server is shutting down' }, 503);
-    // One snapshot per request: a reload mid-batch must not split a batch across model sets.
-    const models = watcher.current;
-    if (!models.champion) {
-      metrics.errors.inc({ kind: 'no_model' });
-      const pending = watcher.snapshot().pendingVersions;
-      return c.json(
-        {
-          error: 'no_model',
-          message: `model ${modelId} has no loaded champion${pending.length > 0 ? ` (failed to load: ${pending.map((p) => p.version).join(', ')})` : ' (no champion alias yet)'}`,
-        },
-        503,
-      );
-    }
-    const body = predict(models, parsed.instances, parsed.batch, timestamp());
-    metrics.latency.observe((performance.now() - started) / 1000);
-    return c.body(body, 200, { 'Content-Type': 'application/json' });
-  }
-
-  app.post(
-    '/predict',
-    counted('/predict', async (c) => {
-      // With a Content-Length the header decides. hono's bodyLimit would touch `c.req.raw.body`, which
-      // makes @hono/node-server build a full web Request + ReadableStream per request (measured: about
-      // half the server's CPU per prediction), so it is kept for chunked bodies only.
-      const length = c.req.header('content-length');
-      if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-        return Number(length) > maxBodyBytes ? tooLarge(c) : answerPredict(c);
-      }
-      let answer: Response | undefined;
-      const refused = await streamingLimit(c, async () => {
-        answer = await answerPredict(c);
-      });
-      return refused ?? answer!;
-    }),
-  );
+    let answered: Response | undefined;
+    const refused = await streamingLimit(c, async () => {
+      answered = await answer(c, started);
+    });
+    return refused ?? answered!;
+  });
 
   app.get(
     '/healthz',
@@ -289,6 +279,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
 
   return {
     app,
+    predictEndpoint: endpoint,
     health,
     models: () => watcher.current,
     refresh: () => watcher.check(),

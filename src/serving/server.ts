@@ -1,12 +1,14 @@
 /**
- * Runs a serving app on a port with @hono/node-server, and shuts it down without losing predictions:
- * stop accepting connections, let in-flight requests finish (they log their predictions), then close
- * the app, which flushes the prediction log.
+ * Runs a serving app on a port with node:http (POST /predict answered directly, the rest by the hono
+ * app through @hono/node-server: node-listener.ts), and shuts it down without losing predictions: stop
+ * accepting connections, let in-flight requests finish (they log their predictions), then close the
+ * app, which flushes the prediction log.
  */
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { ServingApp } from './app';
+import { createNodeListener } from './node-listener';
 
 /** A listening server. */
 export interface RunningServer {
@@ -34,7 +36,8 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
   const hostname = options.hostname ?? '0.0.0.0';
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: options.app.app.fetch, port: options.port, hostname }) as Server;
+    const rest = getRequestListener(options.app.app.fetch, { hostname });
+    const server = createServer(createNodeListener(options.app.predictEndpoint, rest));
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
@@ -61,5 +64,6 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
         },
       });
     });
+    server.listen(options.port, hostname);
   });
 }

@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ModelArtifact } from '../../src/ml/model';
 import { scoreFeatures, trainArtifact } from '../../src/ml/model';
@@ -522,5 +523,177 @@ describe('startServer (real port)', () => {
     expect(rows.map((r) => r.requestId).sort()).toEqual(
       Array.from({ length: 20 }, (_, i) => `http-${i}`).sort(),
     );
+  });
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request over node:http with the body in the given chunks (no Content-Length: chunked). */
+function rawRequest(
+  url: string,
+  options: { method?: string; path?: string; chunks?: (string | Buffer)[]; length?: boolean },
+): Promise<RawAnswer> {
+  const { method = 'POST', path = '/predict', chunks = [], length = true } = options;
+  const body = Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${url}${path}`,
+      {
+        method,
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          ...(length ? { 'content-length': String(body.length) } : {}),
+        },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (p: Buffer) => parts.push(p));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }),
+        );
+      },
+    );
+    req.on('error', reject);
+    if (length) req.end(body);
+    else {
+      // Separate writes: the body arrives in several chunked-encoding chunks.
+      for (const c of chunks) req.write(c);
+      req.end();
+    }
+  });
+}
+
+describe('startServer: POST /predict on node:http answers as the hono route does', () => {
+  let store: BlobStore;
+  let serving: ServingApp;
+  let server: Awaited<ReturnType<typeof startServer>>;
+
+  beforeEach(async () => {
+    store = tempFileStore().store;
+    await registerModels(store);
+    serving = await createServingApp({
+      store,
+      modelId: 'churn',
+      aliasPollMs: POLL_MS,
+      logFlushMs: 60_000,
+      maxBatch: 5,
+      maxBodyBytes: 4096,
+      now: () => NOW,
+    });
+    server = await startServer({ app: serving, port: 0, hostname: '127.0.0.1' });
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  test('the same status and body for accepted, refused and odd bodies', async () => {
+    const bodies: (string | Buffer)[] = [
+      JSON.stringify({ requestId: 'p-1', entityId: 'u-1', features: { usage: 0.5, plan: 'basic' } }),
+      JSON.stringify({
+        instances: [1, 2, 3].map((i) => ({ requestId: `p-b${i}`, features: { usage: i, country: 'DE' } })),
+      }),
+      JSON.stringify({ requestId: 'p-2', features: { plan: 'Ünïcödé ✓', usage: 'NaN' }, slices: { c: 'x' } }),
+      // A byte-order mark: a web Request's text() drops it, and so must the fast path.
+      `\uFEFF${JSON.stringify({ requestId: 'p-bom', features: { usage: 1 } })}`,
+      // A malformed UTF-8 byte becomes U+FFFD on both paths.
+      Buffer.concat([Buffer.from('{"requestId":"p-'), Buffer.from([0xff]), Buffer.from('","features":{}}')]),
+      JSON.stringify({ features: 'x' }),
+      JSON.stringify({ instances: [{ features: {} }, { features: { usage: [1] } }] }),
+      JSON.stringify({ instances: Array.from({ length: 6 }, () => ({ features: {} })) }),
+      JSON.stringify({ instances: [] }),
+      '{"features": {"usage": 1e999}}',
+      '{"features": ',
+      '[]',
+      '',
+      JSON.stringify({ features: { pad: 'x'.repeat(5000) } }),
+    ];
+    for (const body of bodies) {
+      const viaHono = await serving.app.request('/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      const honoBody = await viaHono.text();
+      const viaNode = await rawRequest(server.url, { chunks: [body] });
+      const label = String(body).slice(0, 40);
+      expect({ label, status: viaNode.status, body: viaNode.body }).toEqual({
+        label,
+        status: viaHono.status,
+        body: honoBody,
+      });
+      expect(viaNode.headers['content-type']).toBe('application/json');
+      expect(viaHono.headers.get('content-type')).toBe('application/json');
+    }
+    // A query string does not change the route (hono matches on the path alone).
+    const withQuery = await rawRequest(server.url, {
+      path: '/predict?explain=1',
+      chunks: [JSON.stringify({ requestId: 'p-q', features: { usage: 1 } })],
+    });
+    expect(withQuery.status).toBe(200);
+    expect(JSON.parse(withQuery.body)).toMatchObject({ requestId: 'p-q', modelVersion: 'v1' });
+  });
+
+  test('chunked bodies: assembled across chunks, refused with 413 past maxBodyBytes', async () => {
+    const text = JSON.stringify({ requestId: 'c-1', features: { plan: 'ü-basic', usage: 2 } });
+    const bytes = Buffer.from(text);
+    const split = bytes.indexOf(0xc3) + 1; // inside the two bytes of "ü"
+    const assembled = await rawRequest(server.url, {
+      length: false,
+      chunks: [bytes.subarray(0, split), bytes.subarray(split, split + 5), bytes.subarray(split + 5)],
+    });
+    const direct = await serving.app.request('/predict', { method: 'POST', body: text });
+    expect(assembled.status).toBe(200);
+    expect(assembled.body).toBe(await direct.text());
+
+    const big = await rawRequest(server.url, {
+      length: false,
+      chunks: Array.from({ length: 6 }, () => 'x'.repeat(1000)),
+    });
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body)).toMatchObject({ error: 'invalid_request', field: '(body)' });
+    // The connection is closed rather than reused with the rest of the refused body unread.
+    expect(big.headers.connection).toBe('close');
+  });
+
+  test('other routes go to hono; every response is counted once; an aborted upload is not predicted', async () => {
+    // An upload cut off mid-body: nothing to answer, nothing predicted or logged.
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${server.url}/predict`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-length': '1000' },
+      });
+      req.on('error', () => resolve());
+      req.write('{"requestId":"aborted","features":{');
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 50);
+    });
+    expect((await rawRequest(server.url, { chunks: [JSON.stringify({ features: {} })] })).status).toBe(200);
+    expect((await rawRequest(server.url, { chunks: ['{'] })).status).toBe(400);
+    expect((await rawRequest(server.url, { method: 'GET' })).status).toBe(404);
+    expect((await rawRequest(server.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    const metrics = await rawRequest(server.url, { method: 'GET', path: '/metrics' });
+    expect(metrics.status).toBe(200);
+    const responses = (path: string, status: string) =>
+      metricValue(metrics.body, 'loopkeeper_http_responses_total', { model: 'churn', path, status });
+    expect(responses('/predict', '200')).toBe(1);
+    expect(responses('/predict', '400')).toBe(1);
+    expect(responses('/predict', '404')).toBe(1);
+    expect(responses('/healthz', '200')).toBe(1);
+    expect(metricValue(metrics.body, 'loopkeeper_requests_total', { role: 'champion', version: 'v1' })).toBe(
+      1,
+    );
+    await server.close();
+    const { rows } = await loggedRows(store);
+    expect(rows.map((r) => r.requestId)).not.toContain('aborted');
+    expect(rows).toHaveLength(1);
   });
 });
