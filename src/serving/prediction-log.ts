@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import type { PredictionRow } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
 import { layout } from '../storage/layout';
-import { RowChunks } from './row-chunks';
+import { ChunkPool, RowChunks } from './row-chunks';
 
 /** When this module was loaded: the process's serving start, for part names. */
 const PROCESS_START = new Date().toISOString().replace(/[-:.]/g, '');
@@ -56,6 +56,8 @@ export class PredictionLog {
   private queued: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** Chunks of written parts, reused by the next rows (see ChunkPool: no off-heap churn). */
+  private readonly pool = new ChunkPool();
   private readonly stats: Omit<PredictionLogStats, 'bufferedRows'> = {
     rowsWritten: 0,
     partsWritten: 0,
@@ -90,7 +92,7 @@ export class PredictionLog {
   appendLine(day: string, line: string): void {
     if (this.closed) throw new Error('prediction log is closed');
     let rows = this.buffer.get(day);
-    if (!rows) this.buffer.set(day, (rows = new RowChunks()));
+    if (!rows) this.buffer.set(day, (rows = new RowChunks(this.pool)));
     rows.append(line);
     this.buffered++;
     if (this.buffered >= this.flushRows) void this.flush().catch(() => undefined);
@@ -171,13 +173,15 @@ export class PredictionLog {
       this.stats.rowsWritten += rows.rows;
       this.stats.partsWritten++;
       this.stats.lastPartKey = key;
+      // The store has read every chunk by now (putStream resolves once the part is written).
+      rows.release();
     }
   }
 
   private requeue(entries: ReadonlyArray<readonly [string, RowChunks]>): void {
     for (const [day, older] of entries) {
       let rows = this.buffer.get(day);
-      if (!rows) this.buffer.set(day, (rows = new RowChunks()));
+      if (!rows) this.buffer.set(day, (rows = new RowChunks(this.pool)));
       rows.prepend(older);
     }
     let total = 0;

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PredictionRow } from '../../src/schemas/records';
 import { PredictionLog } from '../../src/serving/prediction-log';
-import { RowChunks } from '../../src/serving/row-chunks';
+import { ChunkPool, RowChunks } from '../../src/serving/row-chunks';
 import { FileBlobStore } from '../../src/storage/file-blob-store';
 
 function row(i: number, day: string): PredictionRow {
@@ -46,6 +46,36 @@ describe('PredictionLog', () => {
     }
     expect(Buffer.byteLength(rows.map((r) => JSON.stringify(r)).join('\n'))).toBeGreaterThan(4 * 64 * 1024);
     expect(log.snapshot()).toMatchObject({ rowsWritten: 1500, partsWritten: 2, bufferedRows: 0 });
+  });
+
+  test('chunks are reused only once their part is written: rows appended during a write never overwrite it', async () => {
+    // The first part's write waits until the test has appended the second batch.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const putStream = store.putStream.bind(store);
+    store.putStream = async (key, body) => {
+      await gate;
+      return putStream(key, body);
+    };
+    const log = new PredictionLog({ store, modelId: 'churn', flushRows: 1_000_000, flushMs: 60_000 });
+    const first = Array.from({ length: 400 }, (_, i) => row(i, '2026-06-01'));
+    first.forEach((r) => log.append(r));
+    const writing = log.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = Array.from({ length: 400 }, (_, i) => row(1000 + i, '2026-06-01'));
+    second.forEach((r) => log.append(r));
+    open();
+    await writing;
+    // A third batch after the first part is written reuses its chunks.
+    const third = Array.from({ length: 400 }, (_, i) => row(2000 + i, '2026-06-01'));
+    third.forEach((r) => log.append(r));
+    await log.close();
+    const keys: string[] = [];
+    for await (const info of store.list('logs/churn/predictions/')) keys.push(info.key);
+    expect(keys).toHaveLength(2);
+    const texts = await Promise.all(keys.map(async (k) => (await store.get(k)).toString('utf8')));
+    const ndjson = (rows: PredictionRow[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
+    expect(texts).toEqual([ndjson(first), ndjson([...second, ...third])]);
   });
 
   test('a failed write keeps its rows ahead of newer ones; past maxBufferedRows the oldest are dropped and counted', async () => {
@@ -124,5 +154,35 @@ describe('RowChunks', () => {
     newer.prepend(older);
     expect(newer.rows).toBe(4);
     expect(text(newer)).toBe(`${[...lines.slice(1, 4), lines[0]].join('\n')}\n`);
+  });
+
+  test('released chunks are reused by later rows, which read back intact; odd sizes and the cap are respected', () => {
+    const pool = new ChunkPool(3);
+    const first = new RowChunks(pool);
+    const lines = (tag: string, n: number) =>
+      Array.from({ length: n }, (_, i) => JSON.stringify({ tag, i, pad: 'ü'.repeat(5000 + i) }));
+    const a = lines('a', 40);
+    a.forEach((l) => first.append(l));
+    const firstBuffers = new Set(first.chunks().map((c) => c.buffer));
+    expect(firstBuffers.size).toBeGreaterThan(3);
+    first.release();
+    expect(first.rows).toBe(0);
+    expect(first.chunks()).toEqual([]);
+    expect(pool.size).toBe(3);
+
+    // The next rows are written into the released allocations, over the old bytes.
+    const second = new RowChunks(pool);
+    const b = lines('b', 30);
+    b.forEach((l) => second.append(l));
+    const reused = second.chunks().filter((c) => firstBuffers.has(c.buffer));
+    expect(reused.length).toBe(3);
+    expect(pool.size).toBe(0);
+    expect(Buffer.concat(second.chunks()).toString('utf8')).toBe(`${b.join('\n')}\n`);
+
+    // A row larger than a chunk gets an allocation of its own, which is never pooled.
+    const big = new RowChunks(pool);
+    big.append(JSON.stringify({ pad: 'x'.repeat(200_000) }));
+    big.release();
+    expect(pool.size).toBe(0);
   });
 });
