@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +20,11 @@ const BUDGET_RPS = 5_000;
 const RATE_TOLERANCE = 0.01;
 /** Measured requests per run, after the run's warmup. */
 const REQUESTS = 20_000;
+/**
+ * Open-loop runs per server: this VM's latency tail drifts from run to run by more than any change to
+ * the server, so the verdict is on the median run and every run is printed.
+ */
+const OPEN_RUNS = 3;
 /** Open loop: one second at the offered rate before measuring. */
 const OPEN_WARMUP = 5_000;
 /** Connections opened before the open loop starts; more are opened whenever none is idle. */
@@ -55,6 +61,7 @@ interface RunResult {
   resent: number;
 }
 
+/** `port` (re)targets the client, e.g. from the service to the reference server. */
 type ToClient = { port: number; bodies: string[] } | { run: RunSpec } | { exit: true };
 type FromClient = { measuring: true } | { result: RunResult } | { error: string };
 
@@ -307,7 +314,7 @@ interface Measured extends RunResult {
 function startClient(
   port: number,
   bodies: string[],
-): { run(spec: RunSpec): Promise<Measured>; stop(): void } {
+): { run(spec: RunSpec): Promise<Measured>; target(port: number): void; stop(): void } {
   if (__filename.endsWith('.ts')) throw new Error('the serving bench runs from dist: npm run bench');
   // No execArgv: a --cpu-prof of the server must not profile (and slow) the client too.
   const child: ChildProcess = fork(__filename, ['--client'], {
@@ -336,10 +343,60 @@ function startClient(
         child.send({ run: spec } satisfies ToClient);
       });
     },
+    target(to) {
+      child.send({ port: to, bodies } satisfies ToClient);
+    },
     stop() {
       child.send({ exit: true } satisfies ToClient);
     },
   };
+}
+
+/**
+ * The machine's own floor: a bare node:http server that reads each body, parses it and answers a fixed
+ * JSON of the service's answer size, under the same client and load. Its p99 is what any Node server
+ * gets on this machine at this moment (VM scheduling, the client sharing the two cores), so the
+ * service's figure can be read against it.
+ */
+function startReferenceServer(answer: string): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200, [
+        'Content-Type',
+        'application/json',
+        'Content-Length',
+        String(Buffer.byteLength(answer)),
+      ]);
+      res.end(answer);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      }),
+    );
+  });
+}
+
+/** The open-loop runs' summary: each run's p99, the median run, and whether the median meets the budget. */
+function openSummary(runs: Measured[]): { line: string; medianP99: number; achieved: number; met: boolean } {
+  const p99s = runs.map((m) => sortedQuantile(Float64Array.from(m.latencies).sort(), 0.99));
+  const order = p99s.map((_, i) => i).sort((a, b) => p99s[a] - p99s[b]);
+  const median = runs[order[Math.floor(order.length / 2)]];
+  const medianP99 = p99s[order[Math.floor(order.length / 2)]];
+  const achieved = Math.min(...runs.map((m) => (m.latencies.length / m.elapsedMs) * 1000));
+  const met = achieved >= BUDGET_RPS * (1 - RATE_TOLERANCE) && medianP99 < BUDGET_P99_MS;
+  const line = `p99 per run ${p99s.map((x) => x.toFixed(2)).join(', ')} ms; median run: ${latencySummary(median, true)}`;
+  return { line, medianP99, achieved, met };
 }
 
 function latencySummary(m: Measured, withTail: boolean): string {
@@ -412,7 +469,15 @@ export async function benchServing(): Promise<void> {
     const loadBefore = os.loadavg()[0];
     const client = startClient(server.port, bodies);
     let closed: Measured;
-    let open: Measured;
+    const openSpec: RunSpec = {
+      kind: 'open',
+      rate: BUDGET_RPS,
+      warmup: OPEN_WARMUP,
+      requests: REQUESTS,
+      preopen: OPEN_PREOPENED,
+    };
+    const open: Measured[] = [];
+    const reference: Measured[] = [];
     try {
       // Saturation first: it also warms the server up (JIT) for the open loop.
       closed = await client.run({
@@ -421,35 +486,59 @@ export async function benchServing(): Promise<void> {
         warmup: CLOSED_WARMUP,
         requests: REQUESTS,
       });
-      open = await client.run({
-        kind: 'open',
-        rate: BUDGET_RPS,
-        warmup: OPEN_WARMUP,
-        requests: REQUESTS,
-        preopen: OPEN_PREOPENED,
+      for (let r = 0; r < OPEN_RUNS; r++) open.push(await client.run(openSpec));
+      await server.close();
+      const answer = JSON.stringify({
+        requestId: 'bench-0',
+        modelVersion: version,
+        predictedLabel: 'stay',
+        scores: { churn: 0.12345678901234, stay: 0.87654321098766 },
+        role: 'champion',
       });
+      const bare = await startReferenceServer(answer);
+      try {
+        client.target(bare.port);
+        await client.run({
+          kind: 'closed',
+          connections: CLOSED_CONNECTIONS,
+          warmup: 0,
+          requests: CLOSED_WARMUP,
+        });
+        for (let r = 0; r < OPEN_RUNS; r++) reference.push(await client.run(openSpec));
+      } finally {
+        await bare.close();
+      }
     } finally {
       client.stop();
       await server.close();
     }
 
     const n = (x: number) => Math.round(x).toLocaleString('en-US');
-    const achieved = (REQUESTS / open.elapsedMs) * 1000;
-    const openP99 = sortedQuantile(Float64Array.from(open.latencies).sort(), 0.99);
-    const met = achieved >= BUDGET_RPS * (1 - RATE_TOLERANCE) && openP99 < BUDGET_P99_MS;
+    const service = openSummary(open);
+    const floor = openSummary(reference);
+    const mean = (runs: Measured[], f: (m: Measured) => number) =>
+      runs.reduce((sum, m) => sum + f(m), 0) / runs.length;
     console.log(
-      `serving BUDGET CHECK (open loop): ${n(BUDGET_RPS)} req/s offered, ${n(REQUESTS)} single requests after ` +
-        `${n(OPEN_WARMUP)} warmup, logging on: achieved ${n(achieved)} req/s, ${latencySummary(open, true)} ` +
+      `serving BUDGET CHECK (open loop, ${OPEN_RUNS} runs): ${n(BUDGET_RPS)} req/s offered, ${n(REQUESTS)} single requests per run after ` +
+        `${n(OPEN_WARMUP)} warmup, logging on: achieved >= ${n(service.achieved)} req/s, ${service.line} ` +
         `(latency from each scheduled send) => budget p99 < ${BUDGET_P99_MS} ms at >= ${n(BUDGET_RPS * (1 - RATE_TOLERANCE))} ` +
-        `req/s achieved: ${met ? 'MET' : 'MISSED'}`,
+        `req/s achieved, on the median run: ${service.met ? 'MET' : 'MISSED'}`,
     );
     console.log(
-      `serving   open loop: server CPU ${cpuPerRequestUs(open).toFixed(0)} us/request; client send lag p99 ` +
-        `${open.sendLagP99Ms.toFixed(3)} ms, max ${open.sendLagMaxMs.toFixed(2)} ms; ${open.connections} connections` +
-        (open.waitedForConnection > 0
-          ? `, ${open.waitedForConnection} requests waited for one (cap ${OPEN_MAX_CONNECTIONS})`
+      `serving   open loop: server CPU ${mean(open, cpuPerRequestUs).toFixed(0)} us/request; client send lag p99 ` +
+        `${open.map((m) => m.sendLagP99Ms.toFixed(2)).join(', ')} ms (per run); ` +
+        `${open.map((m) => m.connections).join(', ')} connections` +
+        (open.some((m) => m.waitedForConnection > 0)
+          ? `; requests that waited for one (cap ${OPEN_MAX_CONNECTIONS}): ${open.map((m) => m.waitedForConnection).join(', ')}`
           : '') +
-        (open.resent > 0 ? `, ${open.resent} re-sent after a server-side close` : ''),
+        (open.some((m) => m.resent > 0)
+          ? `; re-sent after a server-side close: ${open.map((m) => m.resent).join(', ')}`
+          : ''),
+    );
+    console.log(
+      `serving   machine reference (a bare node:http server parsing each body and answering fixed JSON, same client and load): ` +
+        `${floor.line}; server CPU ${mean(reference, cpuPerRequestUs).toFixed(0)} us/request; client send lag p99 ` +
+        `${reference.map((m) => m.sendLagP99Ms.toFixed(2)).join(', ')} ms`,
     );
     console.log(
       `serving saturation (closed loop, ${CLOSED_CONNECTIONS} keep-alive connections, ${n(REQUESTS)} requests): ` +
