@@ -60,7 +60,7 @@ export class RowChunks {
   private openBytes = 0;
   private openRows = 0;
 
-  /** `pool` supplies the chunks (default: a pool of this instance's own). */
+  /** `pool` supplies the chunks and takes them back on `release()` (default: no reuse). */
   constructor(private readonly pool: ChunkPool = new ChunkPool(0)) {}
 
   /** Appends one row (a JSON text without newlines, as JSON.stringify makes them) and its newline. */
