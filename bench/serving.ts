@@ -21,10 +21,10 @@ const RATE_TOLERANCE = 0.01;
 /** Measured requests per run, after the run's warmup. */
 const REQUESTS = 20_000;
 /**
- * Open-loop runs per server: this VM's latency tail drifts from run to run by more than any change to
- * the server, so the verdict is on the median run and every run is printed.
+ * Open-loop runs per server: this VM's latency tail drifts from run to run (and minute to minute) by
+ * more than any change to the server, so the verdict is on the median run and every run is printed.
  */
-const OPEN_RUNS = 3;
+const OPEN_RUNS = 5;
 /** Open loop: one second at the offered rate before measuring. */
 const OPEN_WARMUP = 5_000;
 /** Connections opened before the open loop starts; more are opened whenever none is idle. */
@@ -388,8 +388,16 @@ function startReferenceServer(answer: string): Promise<{ port: number; close(): 
 }
 
 /** The open-loop runs' summary: each run's p99, the median run, and whether the median meets the budget. */
+function p99Of(m: Measured): number {
+  return sortedQuantile(Float64Array.from(m.latencies).sort(), 0.99);
+}
+
+function medianOf(values: number[]): number {
+  return Float64Array.from(values).sort()[Math.floor(values.length / 2)];
+}
+
 function openSummary(runs: Measured[]): { line: string; medianP99: number; achieved: number; met: boolean } {
-  const p99s = runs.map((m) => sortedQuantile(Float64Array.from(m.latencies).sort(), 0.99));
+  const p99s = runs.map(p99Of);
   const order = p99s.map((_, i) => i).sort((a, b) => p99s[a] - p99s[b]);
   const median = runs[order[Math.floor(order.length / 2)]];
   const medianP99 = p99s[order[Math.floor(order.length / 2)]];
@@ -414,9 +422,10 @@ function cpuPerRequestUs(m: Measured): number {
  * Serves a churn model trained on simulated history over a real port (127.0.0.1) with prediction
  * logging on, and loads it from a separate process two ways: the budget check, an OPEN loop offering
  * 5k single-instance requests a second and timing each from its scheduled send; and a CLOSED loop of
- * 32 connections for saturation throughput (its latency is mostly queueing: 32 in flight). Prints
- * latency percentiles, throughput and the server's CPU per request (the figure least disturbed by
- * other work on the machine).
+ * 32 connections for saturation throughput (its latency is mostly queueing: 32 in flight). The open
+ * runs take turns with runs against a bare node:http reference, so each service run has a floor
+ * measured in the same minute. Prints latency percentiles, throughput and the server's CPU per request
+ * (the figure least disturbed by other work on the machine).
  */
 export async function benchServing(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loopkeeper-bench-serving-'));
@@ -466,6 +475,15 @@ export async function benchServing(): Promise<void> {
       .map((row, i) =>
         JSON.stringify({ requestId: `bench-${i}`, entityId: `user-${i % 1000}`, features: row.features }),
       );
+    // The reference answers a fixed JSON of the service's answer size.
+    const answer = JSON.stringify({
+      requestId: 'bench-0',
+      modelVersion: version,
+      predictedLabel: 'stay',
+      scores: { churn: 0.12345678901234, stay: 0.87654321098766 },
+      role: 'champion',
+    });
+    const bare = await startReferenceServer(answer);
     const loadBefore = os.loadavg()[0];
     const client = startClient(server.port, bodies);
     let closed: Measured;
@@ -486,30 +504,29 @@ export async function benchServing(): Promise<void> {
         warmup: CLOSED_WARMUP,
         requests: REQUESTS,
       });
-      for (let r = 0; r < OPEN_RUNS; r++) open.push(await client.run(openSpec));
-      await server.close();
-      const answer = JSON.stringify({
-        requestId: 'bench-0',
-        modelVersion: version,
-        predictedLabel: 'stay',
-        scores: { churn: 0.12345678901234, stay: 0.87654321098766 },
-        role: 'champion',
+      client.target(bare.port);
+      await client.run({
+        kind: 'closed',
+        connections: CLOSED_CONNECTIONS,
+        warmup: 0,
+        requests: CLOSED_WARMUP,
       });
-      const bare = await startReferenceServer(answer);
-      try {
-        client.target(bare.port);
-        await client.run({
-          kind: 'closed',
-          connections: CLOSED_CONNECTIONS,
-          warmup: 0,
-          requests: CLOSED_WARMUP,
-        });
-        for (let r = 0; r < OPEN_RUNS; r++) reference.push(await client.run(openSpec));
-      } finally {
-        await bare.close();
+      // Service and reference take turns (the order alternating), so each pair sees the same minute of
+      // this VM's drifting noise and the two can be compared round by round.
+      for (let r = 0; r < OPEN_RUNS; r++) {
+        const turns = [
+          { port: server.port, into: open },
+          { port: bare.port, into: reference },
+        ];
+        if (r % 2 === 1) turns.reverse();
+        for (const turn of turns) {
+          client.target(turn.port);
+          turn.into.push(await client.run(openSpec));
+        }
       }
     } finally {
       client.stop();
+      await bare.close();
       await server.close();
     }
 
@@ -535,10 +552,13 @@ export async function benchServing(): Promise<void> {
           ? `; re-sent after a server-side close: ${open.map((m) => m.resent).join(', ')}`
           : ''),
     );
+    const gaps = open.map((m, r) => p99Of(m) - p99Of(reference[r]));
+    const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
     console.log(
-      `serving   machine reference (a bare node:http server parsing each body and answering fixed JSON, same client and load): ` +
-        `${floor.line}; server CPU ${mean(reference, cpuPerRequestUs).toFixed(0)} us/request; client send lag p99 ` +
-        `${reference.map((m) => m.sendLagP99Ms.toFixed(2)).join(', ')} ms`,
+      `serving   machine reference (a bare node:http server parsing each body and answering fixed JSON, same client and load, ` +
+        `its runs taking turns with the service's): ${floor.line}; server CPU ${mean(reference, cpuPerRequestUs).toFixed(0)} us/request; ` +
+        `client send lag p99 ${reference.map((m) => m.sendLagP99Ms.toFixed(2)).join(', ')} ms; ` +
+        `service p99 minus reference p99, round by round: ${gaps.map(signed).join(', ')} ms (median ${signed(medianOf(gaps))} ms)`,
     );
     console.log(
       `serving saturation (closed loop, ${CLOSED_CONNECTIONS} keep-alive connections, ${n(REQUESTS)} requests): ` +
