@@ -556,7 +556,7 @@ export async function benchServing(): Promise<void> {
     const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
     console.log(
       `serving   machine reference (a bare node:http server parsing each body and answering fixed JSON, same client and load, ` +
-        `its runs taking turns with the service's): ${floor.line}; server CPU ${mean(reference, cpuPerRequestUs).toFixed(0)} us/request; ` +
+        `its runs taking turns with the service's): ${floor.line} (the same budget on the reference: ${floor.met ? 'MET' : 'MISSED'}); server CPU ${mean(reference, cpuPerRequestUs).toFixed(0)} us/request; ` +
         `client send lag p99 ${reference.map((m) => m.sendLagP99Ms.toFixed(2)).join(', ')} ms; ` +
         `service p99 minus reference p99, round by round: ${gaps.map(signed).join(', ')} ms (median ${signed(medianOf(gaps))} ms)`,
     );
