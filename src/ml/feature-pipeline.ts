@@ -523,15 +523,22 @@ function transformInto(
 /**
  * Transforms one feature record into the model's input vector. Never throws on bad values: missing,
  * unseen and wrongly-typed values are imputed and, if `counters` is given, counted (the counters
- * object is mutated in place so one accumulator can span many calls).
+ * object is mutated in place so one accumulator can span many calls). With `out` (`nOutputs` long) the
+ * vector is written there and `out` returned, for callers that reuse one buffer per record.
+ *
+ * @throws RangeError if `out` is not `nOutputs` long.
  */
 export function transform(
   pipeline: FittedPipeline,
   features: Features,
   counters?: TransformCounters,
+  out?: Float64Array,
 ): Float64Array {
   const compiled = compile(pipeline);
-  const out = new Float64Array(compiled.nOutputs);
+  if (out === undefined) out = new Float64Array(compiled.nOutputs);
+  else if (out.length !== compiled.nOutputs) {
+    throw new RangeError(`pipeline has ${compiled.nOutputs} outputs, got a buffer of ${out.length}`);
+  }
   transformInto(compiled, features, out, 0, counters);
   return out;
 }

@@ -64,27 +64,47 @@ export function sigmoid(z: number): number {
 }
 
 /**
- * Class probabilities for one input vector, in `model.classes` order.
+ * Class probabilities for one input vector, in `model.classes` order. With `out` (one slot per class)
+ * they are written there and `out` is returned: serving scores into reused buffers, and both ways run
+ * this same arithmetic, so the values are identical to the bit.
  *
- * @throws RangeError if `x` does not have `model.nFeatures` values.
+ * @throws RangeError if `x` does not have `model.nFeatures` values or `out` has the wrong length.
  */
-export function predictProba(model: LinearModel, x: ArrayLike<number>): Float64Array {
+export function predictProba(
+  model: LinearModel,
+  x: ArrayLike<number>,
+  out: Float64Array = new Float64Array(model.classes.length),
+): Float64Array {
   if (x.length !== model.nFeatures) {
     throw new RangeError(`model expects ${model.nFeatures} features, got ${x.length}`);
   }
-  const logits = model.weights.map((row, k) => {
-    let z = model.bias[k];
-    for (let j = 0; j < row.length; j++) z += row[j] * x[j];
-    return z;
-  });
+  if (out.length !== model.classes.length) {
+    throw new RangeError(`model has ${model.classes.length} classes, got ${out.length} output slots`);
+  }
+  const { weights, bias } = model;
   if (model.kind === 'logistic') {
-    const p = sigmoid(logits[0]);
-    return Float64Array.of(1 - p, p);
+    const p = sigmoid(logit(weights[0], bias[0], x));
+    out[0] = 1 - p;
+    out[1] = p;
+    return out;
   }
   // Subtract the max logit so exp() cannot overflow.
-  const max = Math.max(...logits);
-  const out = Float64Array.from(logits, (z) => exp(z - max));
-  const total = out.reduce((a, b) => a + b, 0);
+  let max = -Infinity;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = logit(weights[k], bias[k], x);
+    max = Math.max(max, out[k]);
+  }
+  let total = 0;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = exp(out[k] - max);
+    total += out[k];
+  }
   for (let k = 0; k < out.length; k++) out[k] /= total;
   return out;
+}
+
+function logit(row: readonly number[], bias: number, x: ArrayLike<number>): number {
+  let z = bias;
+  for (let j = 0; j < row.length; j++) z += row[j] * x[j];
+  return z;
 }

@@ -29,6 +29,50 @@ function numberJson(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
 }
 
+/** A class list's JSON pieces, in the order JSON.stringify writes a scores object's keys. */
+interface ClassesJson {
+  /** `"label"` per class, in class order. */
+  labels: string[];
+  /** Class indices in key order (integer-like names first, ascending, then the rest in class order). */
+  order: number[];
+  /** `{"name":` for the first key in key order, `,"name":` for the others. */
+  prefixes: string[];
+}
+
+const classesJson = new WeakMap<readonly string[], ClassesJson>();
+
+function jsonOfClasses(classes: readonly string[]): ClassesJson {
+  let cached = classesJson.get(classes);
+  if (cached === undefined) {
+    // The key order of the object `scoreFeatures` builds (integer-like names first, ascending, then
+    // the rest in class order), read off such an object rather than re-derived.
+    const keys = Object.keys(Object.fromEntries(classes.map((c) => [c, 0])));
+    cached = {
+      labels: classes.map((c) => json(c)),
+      order: keys.map((key) => classes.indexOf(key)),
+      prefixes: keys.map((key, i) => `${i === 0 ? '{' : ','}${json(key)}:`),
+    };
+    classesJson.set(classes, cached);
+  }
+  return cached;
+}
+
+/**
+ * {@link encodeScore} of a scored record given as its predicted class index and probabilities (an
+ * `ArtifactScorer`'s output), without building the scores object: equal byte for byte to
+ * `encodeScore(scoreFeatures(...))` (test/unit/serving-encode).
+ */
+export function encodeScoreVector(
+  classes: readonly string[],
+  predicted: number,
+  probabilities: Float64Array,
+): EncodedScore {
+  const { labels, order, prefixes } = jsonOfClasses(classes);
+  let scores = '';
+  for (let i = 0; i < order.length; i++) scores += prefixes[i] + numberJson(probabilities[order[i]]);
+  return { predictedLabel: labels[predicted], scores: scores + '}' };
+}
+
 /**
  * The served answer, equal to JSON.stringify({ requestId, modelVersion, predictedLabel, scores, role })
  * (PredictionAnswer's key order).

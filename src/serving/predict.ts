@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { ScoreResult } from '../ml/model';
-import { scoreFeatures } from '../ml/model';
+import type { ModelArtifact, ScoreResult } from '../ml/model';
+import { ArtifactScorer, scoreFeatures } from '../ml/model';
 import type { EncodedInstance } from './encode';
-import { answerJson, encodeInstance, encodeScore, modelJson, rowJson } from './encode';
+import { answerJson, encodeInstance, encodeScore, encodeScoreVector, modelJson, rowJson } from './encode';
 import type { FleetReporter } from './fleet-report';
 import type { LoadedModel, ServingModels } from './model-watcher';
 import type { PredictionLog } from './prediction-log';
@@ -43,6 +43,13 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     let fields = modelFields.get(version);
     if (fields === undefined) modelFields.set(version, (fields = modelJson(modelId, version)));
     return fields;
+  };
+  // One scorer per loaded artifact, dropped with it: scoring reuses its buffers (one request at a time).
+  const scorers = new WeakMap<ModelArtifact, ArtifactScorer>();
+  const scorerOf = (artifact: ModelArtifact): ArtifactScorer => {
+    let scorer = scorers.get(artifact);
+    if (scorer === undefined) scorers.set(artifact, (scorer = new ArtifactScorer(artifact)));
+    return scorer;
   };
 
   function logShadow(
@@ -87,10 +94,11 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     const requestId = instance.requestId ?? randomUUID();
     const decision = route(models, instance.entityId ?? requestId, requestId)!;
     const { model, role } = decision;
+    const scorer = scorerOf(model.artifact);
     const t0 = performance.now();
-    let result: ScoreResult;
+    let predicted: number;
     try {
-      result = scoreFeatures(model.artifact, instance.features, metrics.countersFor(model.version));
+      predicted = scorer.score(instance.features, metrics.countersFor(model.version));
     } catch (err) {
       fleet?.error(role, model.version);
       throw err;
@@ -100,12 +108,14 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     fleet?.observe(role, model.version, latencyMs);
     metrics.countPrediction(role, model.version);
     const encoded = encodeInstance(requestId, instance);
-    const score = encodeScore(result);
+    const score = encodeScoreVector(model.artifact.classes, predicted, scorer.probabilities);
     log.appendLine(
       day,
       rowJson(encoded, timestampJson, modelFieldsOf(model.version), score, role, latencyMs),
     );
-    if (decision.shadow) logShadow(decision.shadow, instance, encoded, result, timestampJson, day);
+    if (decision.shadow) {
+      logShadow(decision.shadow, instance, encoded, scorer.result(), timestampJson, day);
+    }
     return answerJson(encoded.requestId, model.version, score, role);
   }
 

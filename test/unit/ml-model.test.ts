@@ -1,16 +1,19 @@
 import type { LabeledRow } from '../../src/schemas/records';
 import type { TrainingRow } from '../../src/ml';
 import {
+  ArtifactScorer,
   createCounters,
   createRng,
   evaluateArtifact,
   ModelArtifactSchema,
   parseArtifact,
+  predictProba,
   scoreBatch,
   scoreFeatures,
   softmaxTrainer,
   temporalSplit,
   trainArtifact,
+  transform,
   TrainingDataError,
 } from '../../src/ml';
 
@@ -106,6 +109,82 @@ describe('trainArtifact / scoreFeatures', () => {
     expect(artifact3.positiveClass).toBeUndefined();
     expect(scoreFeatures(artifact3, { x: 6, noise: 0 }).predictedLabel).toBe('high');
     expect(evaluateArtifact(artifact3, multi).accuracy).toBeGreaterThan(0.9);
+  });
+
+  it("ArtifactScorer gives scoreFeatures's numbers to the bit and counts the same, binary and softmax", () => {
+    const rng = createRng(5);
+    const multi: TrainingRow[] = Array.from({ length: 600 }, (_, i) => ({
+      label: ['low', 'mid', 'high', 'top'][i % 4],
+      features: { x: (i % 4) * 2 + rng.normal(), c: ['a', 'b', 'c'][rng.int(3)] },
+    }));
+    const softmax = trainArtifact({ rows: multi, options: { seed: 4 } });
+    const cases = [
+      { artifact, records: [...validation.map((r) => r.features), { usage: 'high', plan: 'lifetime' }, {}] },
+      { artifact: { ...artifact, threshold: 0.3 }, records: validation.map((r) => r.features) },
+      { artifact: softmax, records: [...multi.map((r) => r.features), { x: Number.NaN, c: 'zzz' }] },
+    ];
+    for (const { artifact: a, records } of cases) {
+      const scorer = new ArtifactScorer(a);
+      const viaScorer = createCounters();
+      const viaFunction = createCounters();
+      for (const features of records) {
+        const expected = scoreFeatures(a, features, viaFunction);
+        const predicted = scorer.score(features, viaScorer);
+        expect(a.classes[predicted]).toBe(expected.predictedLabel);
+        // Bit for bit: Object.is tells -0 from 0 and compares NaN, toBe on the array would not.
+        a.classes.forEach((c, k) =>
+          expect(Object.is(scorer.probabilities[k], expected.scores[c])).toBe(true),
+        );
+        expect(scorer.result()).toEqual(expected);
+      }
+      expect(viaScorer).toEqual(viaFunction);
+    }
+  });
+
+  it('predictProba, into a buffer or not, equals the textbook computation bit for bit', () => {
+    const rng = createRng(9);
+    const textbook = (weights: number[][], bias: number[], x: Float64Array, logistic: boolean) => {
+      const logits = weights.map((row, k) => row.reduce((z, w, j) => z + w * x[j], bias[k]));
+      if (logistic) {
+        const z = logits[0];
+        const p = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+        return [1 - p, p];
+      }
+      const max = Math.max(...logits);
+      const e = logits.map((z) => Math.exp(z - max));
+      const total = e.reduce((a, b) => a + b, 0);
+      return e.map((v) => v / total);
+    };
+    for (const classes of [
+      ['a', 'b'],
+      ['a', 'b', 'c', 'd'],
+    ]) {
+      const logistic = classes.length === 2;
+      const nFeatures = 7;
+      const weights = Array.from({ length: logistic ? 1 : classes.length }, () =>
+        Array.from({ length: nFeatures }, () => rng.normal() * 3),
+      );
+      const bias = weights.map(() => rng.normal());
+      const model = { kind: logistic ? 'logistic' : 'softmax', classes, nFeatures, weights, bias } as const;
+      const out = new Float64Array(classes.length);
+      for (let i = 0; i < 200; i++) {
+        const x = Float64Array.from({ length: nFeatures }, () => rng.normal() * (i % 10));
+        const expected = textbook(weights, bias, x, logistic);
+        expect(Array.from(predictProba(model, x))).toEqual(expected);
+        expect(predictProba(model, x, out)).toBe(out);
+        expect(Array.from(out)).toEqual(expected);
+      }
+    }
+  });
+
+  it('transform and predictProba refuse an output buffer of the wrong length', () => {
+    expect(() => transform(artifact.pipeline, {}, undefined, new Float64Array(1))).toThrow(
+      `pipeline has ${artifact.pipeline.nOutputs} outputs, got a buffer of 1`,
+    );
+    const x = transform(artifact.pipeline, {});
+    expect(() => predictProba(artifact.model, x, new Float64Array(3))).toThrow(
+      'model has 2 classes, got 3 output slots',
+    );
   });
 
   it('rejects unusable training input with TrainingDataError', () => {

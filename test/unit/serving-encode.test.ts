@@ -1,5 +1,12 @@
 import type { PredictionRow } from '../../src/schemas/records';
-import { answerJson, encodeInstance, encodeScore, modelJson, rowJson } from '../../src/serving/encode';
+import {
+  answerJson,
+  encodeInstance,
+  encodeScore,
+  encodeScoreVector,
+  modelJson,
+  rowJson,
+} from '../../src/serving/encode';
 
 /** The hand-built JSON must be JSON.stringify's, byte for byte: the log's readers and clients see no change. */
 const strings = [
@@ -56,6 +63,30 @@ describe('encode: hand-built answer and log row JSON', () => {
                   checked++;
                 }
     expect(checked).toBeGreaterThan(1000);
+  });
+
+  test('encodeScoreVector equals encodeScore of the scores object scoreFeatures builds, whatever the class names', () => {
+    const classSets = [
+      ['stay', 'churn'],
+      // A positive class "0" stored second: the object's keys come out "0", "1" (integer-like keys first).
+      ['1', '0'],
+      ['10', '9', 'x', '2', '-1', '01', '4294967295', '4294967294'],
+      ['__proto__', 'constructor', 'a "b"', 'ünï ✓', '\ud800'],
+    ];
+    const values = [0.1 + 0.2, 1 - (0.1 + 0.2), 5e-324, -0, 1, 0, Number.NaN, Number.POSITIVE_INFINITY, 1e21];
+    let checked = 0;
+    for (const classes of classSets)
+      for (let shift = 0; shift < values.length; shift++) {
+        const probabilities = Float64Array.from(classes, (_, k) => values[(k + shift) % values.length]);
+        for (let predicted = 0; predicted < classes.length; predicted++) {
+          const scores = Object.fromEntries(classes.map((c, k) => [c, probabilities[k]]));
+          expect(encodeScoreVector(classes, predicted, probabilities)).toEqual(
+            encodeScore({ predictedLabel: classes[predicted], scores }),
+          );
+          checked++;
+        }
+      }
+    expect(checked).toBe(9 * (2 + 2 + 8 + 5));
   });
 
   test('answerJson equals JSON.stringify of the PredictionAnswer', () => {
