@@ -1,8 +1,9 @@
 /**
  * The HTTP prediction service (hono). Serves the champion by alias, a sticky canary share and a logged
  * shadow, following registry changes within `aliasPollMs`; logs every prediction for the feedback
- * loop. Scoring is `scoreFeatures` from src/ml/model.ts — the same function training evaluates with —
- * so there is no serving-side reimplementation of the feature pipeline to drift from training.
+ * loop. Scoring runs `scoreFeatures`'s path from src/ml/model.ts (through `ArtifactScorer`, which reuses
+ * its buffers) — the same transform and model training evaluates with — so there is no serving-side
+ * reimplementation of the feature pipeline to drift from training.
  */
 import { performance } from 'node:perf_hooks';
 import { Hono } from 'hono';

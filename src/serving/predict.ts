@@ -1,6 +1,7 @@
 /**
- * One /predict request after validation: route each instance, score it with `scoreFeatures` (the
- * function evaluation uses), count it, log the served row (and the shadow's) and return the JSON body.
+ * One /predict request after validation: route each instance, score it with an `ArtifactScorer` (the
+ * transform, model and decision of `scoreFeatures`, which evaluation uses, into reused buffers), count
+ * it, log the served row (and the shadow's) and return the JSON body.
  * Synchronous on purpose: a request that got here is logged in full before anything else runs, so
  * `close()` never flushes half a batch.
  */
