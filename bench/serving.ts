@@ -387,7 +387,6 @@ function startReferenceServer(answer: string): Promise<{ port: number; close(): 
   });
 }
 
-/** The open-loop runs' summary: each run's p99, the median run, and whether the median meets the budget. */
 function p99Of(m: Measured): number {
   return sortedQuantile(Float64Array.from(m.latencies).sort(), 0.99);
 }
@@ -396,6 +395,7 @@ function medianOf(values: number[]): number {
   return Float64Array.from(values).sort()[Math.floor(values.length / 2)];
 }
 
+/** The open-loop runs' summary: each run's p99, the median run, and whether the median meets the budget. */
 function openSummary(runs: Measured[]): { line: string; medianP99: number; achieved: number; met: boolean } {
   const p99s = runs.map(p99Of);
   const order = p99s.map((_, i) => i).sort((a, b) => p99s[a] - p99s[b]);
