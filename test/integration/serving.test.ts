@@ -526,6 +526,76 @@ describe('startServer (real port)', () => {
   });
 });
 
+describe('startServer: busyPollMs', () => {
+  const post = (url: string, i: number) =>
+    fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requestId: `poll-${i}`, features: { usage: i / 10 } }),
+    });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('keeps the event loop polling after each request, answers as usual, and stops on close', async () => {
+    const { store } = tempFileStore();
+    await registerModels(store);
+    const serving = await createServingApp({ store, modelId: 'churn', aliasPollMs: POLL_MS });
+    const server = await startServer({ app: serving, port: 0, hostname: '127.0.0.1', busyPollMs: 50 });
+    let afterClose: number;
+    try {
+      expect(server.busyPollTurns).toBe(0);
+      const res = await post(server.url, 1);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Answer).modelVersion).toBe('v1');
+      await sleep(10);
+      const during = server.busyPollTurns;
+      expect(during).toBeGreaterThan(0);
+      // Polling ends once 50 ms pass without a request.
+      await sleep(150);
+      const settled = server.busyPollTurns;
+      await sleep(30);
+      expect(server.busyPollTurns).toBe(settled);
+      // The next request starts it again.
+      expect((await post(server.url, 2)).status).toBe(200);
+      await sleep(10);
+      expect(server.busyPollTurns).toBeGreaterThan(settled);
+    } finally {
+      await server.close();
+      afterClose = server.busyPollTurns;
+    }
+    await sleep(30);
+    expect(server.busyPollTurns).toBe(afterClose);
+    const { rows } = await loggedRows(store);
+    expect(rows.map((r) => r.requestId).sort()).toEqual(['poll-1', 'poll-2']);
+  });
+
+  test('is off by default: requests never poll', async () => {
+    const { store } = tempFileStore();
+    await registerModels(store);
+    const serving = await createServingApp({ store, modelId: 'churn', aliasPollMs: POLL_MS });
+    const server = await startServer({ app: serving, port: 0, hostname: '127.0.0.1' });
+    try {
+      expect((await post(server.url, 1)).status).toBe(200);
+      await sleep(10);
+      expect(server.busyPollTurns).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a negative or non-finite busyPollMs rejects before listening, naming the option', async () => {
+    const { store } = tempFileStore();
+    await registerModels(store);
+    const serving = await createServingApp({ store, modelId: 'churn', aliasPollMs: POLL_MS });
+    try {
+      await expect(
+        startServer({ app: serving, port: 0, hostname: '127.0.0.1', busyPollMs: -1 }),
+      ).rejects.toThrow(/busyPollMs must be a finite number >= 0, got -1/);
+    } finally {
+      await serving.close();
+    }
+  });
+});
+
 interface RawAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
