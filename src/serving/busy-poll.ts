@@ -2,7 +2,7 @@
  * Optional busy-polling of the event loop while requests keep arriving (`busyPollMs`, off by default).
  *
  * Between two requests an idle Node server sleeps in epoll, and the next request has to wake it. On a
- * small VM that wake-up is where most of the p99 tail came from in a kernel scheduler trace: the woken
+ * small VM that wake-up is where much of the p99 tail came from in a kernel scheduler trace: the woken
  * event loop was placed on a CPU still busy with other work and waited up to a scheduler tick (4 ms at
  * HZ=250), or its idle vCPU took milliseconds to resume (src/serving/README.md, Performance). While
  * setImmediate callbacks are pending, libuv polls with a zero timeout instead of sleeping, so a request
