@@ -2,14 +2,21 @@
  * Analyses one interval of a rollout: candidate (shadow or canary) against the champion, from what the
  * serving fleet wrote. Requests, latency and answers come from the prediction log
  * (logs/{model}/predictions/, rows tagged `role`), errors and load failures from the fleet reports
- * (models/{model}/fleet/), and the model metric is accuracy on matured outcomes (logs/{model}/outcomes/)
- * when both sides have enough labelled rows, else the proxy "agreement with the champion" measured on
- * requests both models scored (the shadow keeps scoring the champion's traffic during the canary).
+ * (models/{model}/fleet/). Two model metrics, each with the number of outcomes it rests on:
+ * - accuracy on matured outcomes (logs/{model}/outcomes/), both sides over the same window; judged
+ *   only with `minLabelledRows` on each side, "insufficient evidence" below;
+ * - agreement with the champion on requests both models scored (the shadow keeps scoring the
+ *   champion's traffic during the canary). The champion's agreement with itself is 1 by construction,
+ *   so its control is the agreement the two models had offline on the gate's test set
+ *   (`offlineAgreement`, measured when the rollout started): live agreement well below it means
+ *   production differs from what the gate saw. Without it, agreement is information only.
+ * Every interval is the current step's own window. At 100 % the champion serves no live traffic: the
+ * control is `baseline`, the champion's figures over the window of the step before the switch.
  * The verdict is `analyseStep` from src/policy/canary-analysis.ts; a candidate that fails to load on any
  * live instance is a rollback, whatever the numbers say.
  */
 import { z } from 'zod';
-import type { CanarySide, Degradation, StepAnalysis } from '../policy/canary-analysis';
+import type { CanaryMeasure, CanarySide, Degradation, StepAnalysis } from '../policy/canary-analysis';
 import { analyseStep, CanaryConfigSchema } from '../policy/canary-analysis';
 import { parseLine } from '../schemas/parse-line';
 import type { PredictionRow } from '../schemas/records';
@@ -29,7 +36,18 @@ export const RolloutSideSchema = z.object({
   latencyP99Ms: z.number().nonnegative(),
   /** Rows with a matured outcome. */
   labelled: z.number().int().nonnegative(),
-  metric: z.object({ name: z.string(), value: z.number(), higherIsBetter: z.boolean() }).optional(),
+  metrics: z
+    .array(
+      z.object({
+        name: z.string(),
+        value: z.number(),
+        higherIsBetter: z.boolean(),
+        n: z.number().int().nonnegative().optional(),
+        unit: z.string().optional(),
+        source: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type RolloutSide = z.infer<typeof RolloutSideSchema>;
 
@@ -42,10 +60,22 @@ export const AnalyseRolloutStepInputSchema = z.object({
   from: TimestampSchema,
   to: TimestampSchema,
   analysis: CanaryConfigSchema.prefault({}),
-  /** Labelled rows each side needs before accuracy replaces the agreement proxy. */
+  /** Outcomes (labelled rows; shared requests for agreement) each side needs before a model metric is judged. */
   minLabelledRows: z.number().int().positive().default(200),
-  /** Control figures from an earlier interval, used when the champion served too little (100% canary). */
-  baseline: RolloutSideSchema.optional(),
+  /**
+   * The champion's figures over the window of the step before the switch, used as the control when the
+   * champion serves too little (100 % canary).
+   */
+  baseline: RolloutSideSchema.extend({
+    from: TimestampSchema,
+    to: TimestampSchema,
+    weightPercent: z.number().min(0).max(100),
+  }).optional(),
+  /** Candidate vs champion agreement on the gate's test set: the control of the live agreement. */
+  offlineAgreement: z
+    .object({ rate: z.number().min(0).max(1), n: z.number().int().positive(), testSetKey: z.string() })
+    .nullable()
+    .optional(),
   /** Fleet reports older than this (before `to`) are stale: their instance is gone. */
   fleetStaleMs: z.number().positive().default(60_000),
 });
@@ -67,8 +97,10 @@ export interface RolloutAnalysis {
   to: string;
   control: RolloutSide;
   candidate: RolloutSide;
-  /** Where the model metric came from. */
+  /** Which model metric the quality verdict rests on (judged with enough outcomes and a control). */
   metricSource: 'outcomes' | 'agreement' | 'none';
+  /** Every measure with its own verdict line (n included). */
+  measures: CanaryMeasure[];
   /** Candidate vs champion on the requests both scored. */
   agreement: { pairs: number; agreements: number; rate: number | null; meanScoreShift: number | null };
   loadFailures: CandidateLoadFailure[];
@@ -266,38 +298,66 @@ export function createAnalyseRolloutStep(deps: ActivityDeps) {
     const cand = side(candRows, candidateErrors);
     if (cand.version === null) cand.version = candidate;
 
-    // --- the model metric ---
-    let metricSource: RolloutAnalysis['metricSource'] = 'none';
+    // --- the model metrics ---
     const accuracy = (rows: SlimRow[]) => {
       const labelled = rows.filter((r) => observed.has(r.requestId));
       return labelled.filter((r) => r.predictedLabel === observed.get(r.requestId)).length / labelled.length;
     };
-    if (control.labelled >= input.minLabelledRows && cand.labelled >= input.minLabelledRows) {
-      metricSource = 'outcomes';
-      control.metric = { name: 'accuracy', value: accuracy(controlRows), higherIsBetter: true };
-      cand.metric = { name: 'accuracy', value: accuracy(candRows), higherIsBetter: true };
-    } else if (pairs >= input.analysis.minRequests && pairs > 0) {
-      metricSource = 'agreement';
-      control.metric = { name: 'agreement-with-champion', value: 1, higherIsBetter: true };
-      cand.metric = { name: 'agreement-with-champion', value: agreements / pairs, higherIsBetter: true };
-      notes.push(
-        `metric: agreement with the champion on ${pairs} shared requests (proxy; ${cand.labelled} labelled rows, accuracy needs ${input.minLabelledRows})`,
-      );
-    } else {
-      notes.push(`metric: none (${pairs} shared requests, ${cand.labelled} labelled rows)`);
+    const outcomes = 'labelled outcomes';
+    control.metrics = [];
+    cand.metrics = [];
+    if (control.labelled > 0)
+      control.metrics.push({
+        name: 'accuracy',
+        value: accuracy(controlRows),
+        higherIsBetter: true,
+        n: control.labelled,
+        unit: outcomes,
+      });
+    if (cand.labelled > 0)
+      cand.metrics.push({
+        name: 'accuracy',
+        value: accuracy(candRows),
+        higherIsBetter: true,
+        n: cand.labelled,
+        unit: outcomes,
+      });
+    const agreementName = 'agreement-with-champion';
+    if (pairs > 0) {
+      cand.metrics.push({
+        name: agreementName,
+        value: agreements / pairs,
+        higherIsBetter: true,
+        n: pairs,
+        unit: 'shared requests',
+      });
+      if (input.offlineAgreement)
+        control.metrics.push({
+          name: agreementName,
+          value: input.offlineAgreement.rate,
+          higherIsBetter: true,
+          n: input.offlineAgreement.n,
+          unit: 'test-set rows',
+          source: 'offline, on the gate test set',
+        });
     }
 
     let usedBaseline = false;
     if (input.weightPercent >= 100 && control.requests < input.analysis.minRequests && input.baseline) {
-      // At 100% the champion serves nobody: compare with its figures from the last step that had them
-      // (the model metric needs both sides on the same interval, so it is left out).
-      control = { ...input.baseline, metric: undefined };
-      cand.metric = undefined;
-      metricSource = 'none';
+      // At 100% the champion serves nobody: its figures over the window of the step before the switch
+      // are the control. Accuracy needs both sides on the same traffic, so only the offline agreement
+      // (a fixed number) is still compared.
+      const { from, to, weightPercent, ...before } = input.baseline;
+      control = {
+        ...before,
+        metrics: control.metrics.filter((m) => m.name === agreementName),
+      };
+      cand.metrics = cand.metrics.filter((m) => m.name !== 'accuracy');
       usedBaseline = true;
-      notes.push('control: the champion figures of the previous interval (it serves too little traffic now)');
+      notes.push(
+        `control: the champion over the ${weightPercent}% step's window ${from}..${to} (n ${before.requests} requests), recorded before the switch to 100%; accuracy not compared (no live control)`,
+      );
     }
-
     let step: StepAnalysis;
     if (loadFailures.length > 0) {
       step = {
@@ -306,6 +366,8 @@ export function createAnalyseRolloutStep(deps: ActivityDeps) {
           {
             measure: 'load-failure',
             relativeChange: 1,
+            n: { control: 0, canary: loadFailures.length },
+            verdict: 'rollback',
             severity: 'rollback',
             detail: `candidate ${candidate} failed to load on ${loadFailures.length} instance(s): ${loadFailures[0].error}`,
           },
@@ -313,15 +375,31 @@ export function createAnalyseRolloutStep(deps: ActivityDeps) {
         measures: [],
         notes: [],
       };
+      step.measures = step.degradations;
     } else {
       const strip = (s: RolloutSide): CanarySide => ({
         requests: s.requests,
         errors: s.errors,
         latencyP99Ms: s.latencyP99Ms,
-        ...(s.metric ? { metric: s.metric } : {}),
+        ...(s.metrics ? { metrics: s.metrics } : {}),
       });
-      step = analyseStep({ control: strip(control), canary: strip(cand), config: input.analysis });
+      step = analyseStep({
+        control: strip(control),
+        canary: strip(cand),
+        config: { ...input.analysis, minMetricSamples: input.minLabelledRows },
+      });
     }
+
+    const judged = (name: string) =>
+      step.measures.some(
+        (m) =>
+          m.measure === `metric:${name}` && m.verdict !== 'info' && m.verdict !== 'insufficient-evidence',
+      );
+    const metricSource: RolloutAnalysis['metricSource'] = judged('accuracy')
+      ? 'outcomes'
+      : judged(agreementName)
+        ? 'agreement'
+        : 'none';
 
     return {
       phase,
@@ -345,6 +423,7 @@ export function createAnalyseRolloutStep(deps: ActivityDeps) {
         servingCandidate,
       },
       usedBaseline,
+      measures: step.measures,
       verdict: step.verdict,
       degradations: step.degradations,
       notes: [...notes, ...step.notes],

@@ -13,6 +13,7 @@ import { createBuildReferenceProfile } from './build-reference-profile';
 import { createComputeDrift } from './compute-drift';
 import { createAnalyseRolloutStep } from './analyse-rollout-step';
 import { createSetRolloutState } from './set-rollout-state';
+import { createCheckRolloutCandidate } from './check-rollout-candidate';
 
 export type { ActivityDeps } from './deps';
 
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     computeDrift: createComputeDrift(deps),
     analyseRolloutStep: createAnalyseRolloutStep(deps),
     setRolloutState: createSetRolloutState(deps),
+    checkRolloutCandidate: createCheckRolloutCandidate(deps),
   };
 }
 

@@ -26,7 +26,8 @@ export const SetRolloutStateInputSchema = z.object({
     z.object({ kind: z.literal('shadow-off') }),
     /** Candidate serves the sticky `weightPercent` share (salted per rollout). */
     z.object({ kind: z.literal('canary'), weightPercent: z.number().min(0).max(100), salt: z.string() }),
-    z.object({ kind: z.literal('promote') }),
+    /** `force` promotes a candidate the gate did not bless (an audited override, see rollout --force-unblessed). */
+    z.object({ kind: z.literal('promote'), force: z.object({ reason: z.string().min(1) }).optional() }),
     z.object({ kind: z.literal('rollback') }),
   ]),
 });
@@ -99,7 +100,13 @@ export function createSetRolloutState(deps: ActivityDeps) {
       case 'promote': {
         // Promote first, then clear: at no moment does the candidate's traffic fall back to the old model.
         if (champion !== candidate) {
-          const result = await registry.promote({ modelId, version: candidate, actor, reason });
+          const result = await registry.promote({
+            modelId,
+            version: candidate,
+            actor,
+            reason,
+            ...(action.force ? { force: action.force } : {}),
+          });
           changed ||= result.changes.length > 0;
         }
         await update((c) => without(c, candidate));

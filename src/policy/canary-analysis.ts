@@ -1,7 +1,9 @@
 /**
  * Canary analysis: compares the canary's health with the champion (control) at one rollout step and
- * says whether to continue, pause for a human, roll back, or wait for more traffic. Also the sticky
- * traffic split that decides which entities see the canary.
+ * says whether to continue, pause for a human, roll back, or wait for more traffic. Every compared
+ * measure gets its own verdict line naming both values, the difference worded correctly and the
+ * number of requests or outcomes it rests on. Also the sticky traffic split that decides which entities
+ * see the canary.
  */
 import { z } from 'zod';
 import { fnv1a32 } from './rng';
@@ -24,8 +26,15 @@ export const CanaryConfigSchema = z.object({
   errorRateFloor: z.number().positive().max(1).default(0.01),
   /** Error-rate increases smaller than this (absolute) are noise, not degradations. */
   minErrorRateDelta: z.number().nonnegative().max(1).default(0.002),
-  /** Denominator floor for latency, so a 0 ms control does not divide by zero. */
+  /** Denominator for latency when the control's p99 is 0 ms (a ratio against 0 has no meaning). */
   latencyFloorMs: z.number().positive().default(1),
+  /**
+   * p99 increases smaller than this many milliseconds (absolute) are noise, whatever their ratio:
+   * at sub-millisecond model latencies a GC pause doubles the p99 without any user noticing.
+   */
+  minLatencyDeltaMs: z.number().nonnegative().default(2),
+  /** Outcomes (labelled rows, or shared requests for agreement) each side needs before a model metric is judged. */
+  minMetricSamples: z.number().int().positive().default(200),
   steps: z
     .array(z.number().gt(0).max(100))
     .min(1)
@@ -35,21 +44,41 @@ export const CanaryConfigSchema = z.object({
 export type CanaryConfig = z.infer<typeof CanaryConfigSchema>;
 export type CanaryConfigInput = z.input<typeof CanaryConfigSchema>;
 
+/** One model metric of one side, with the evidence it rests on. */
+export interface CanaryMetric {
+  name: string;
+  value: number;
+  higherIsBetter: boolean;
+  /** How many outcomes (or pairs, or test rows) the value rests on; default: the side's requests. */
+  n?: number;
+  /** What `n` counts, for the report, e.g. "labelled outcomes", "shared requests". Default "requests". */
+  unit?: string;
+  /** Where the value comes from when not from this window's live traffic, e.g. "offline, gate test set". */
+  source?: string;
+}
+
 /** Health of one side (control = champion, or canary) over the analysis interval. */
 export interface CanarySide {
   requests: number;
   errors: number;
   latencyP99Ms: number;
-  /** Optional online quality metric, e.g. click-through or acceptance rate. */
-  metric?: { name: string; value: number; higherIsBetter: boolean };
+  /** Model metrics, matched with the other side's by name. A canary metric with no control is information only. */
+  metrics?: CanaryMetric[];
 }
 
 export type CanaryVerdict = 'continue' | 'pause' | 'rollback' | 'wait';
+
+/** The verdict on one measure. */
+export type MeasureVerdict = 'ok' | 'investigate' | 'rollback' | 'insufficient-evidence' | 'info';
 
 /** One compared measure; positive `relativeChange` means the canary is worse. */
 export interface CanaryMeasure {
   measure: string;
   relativeChange: number;
+  /** The evidence on each side: requests for error rate and latency, outcomes for model metrics. */
+  n: { control: number; canary: number };
+  verdict: MeasureVerdict;
+  /** One line: both values, n, the difference, and the verdict with its reason. */
   detail: string;
 }
 
@@ -63,16 +92,20 @@ export interface StepAnalysis {
   verdict: CanaryVerdict;
   /** Measures at or beyond `investigateAt`, worst first. */
   degradations: Degradation[];
-  /** Every measure compared, degraded or not, for dashboards. */
+  /** Every measure compared, degraded or not, each with its own verdict line. */
   measures: CanaryMeasure[];
   /** Why nothing was decided, or which measures were skipped. */
   notes: string[];
 }
 
 /**
- * Compares canary with control. Verdict: 'wait' if either side has fewer than `minRequests`; otherwise
- * 'rollback' if any measure degraded by ≥ `rollbackAt`, 'pause' if any by ≥ `investigateAt`, else
- * 'continue'. Degradation is relative and signed so that positive = canary worse.
+ * Compares canary with control. Each measure gets its own verdict: error rate and p99 latency need
+ * `minRequests` on each side and are noise below their absolute floors (`minErrorRateDelta`,
+ * `minLatencyDeltaMs`); a model metric needs `minMetricSamples` outcomes on each side ("insufficient
+ * evidence" otherwise) and a control to be judged at all ("info" when the canary reports a metric the
+ * control has no value for). Overall verdict: 'wait' if either side has fewer than `minRequests`;
+ * otherwise 'rollback' if any measure degraded by ≥ `rollbackAt`, 'pause' if any by ≥ `investigateAt`,
+ * else 'continue'. Relative change is signed so that positive = canary worse.
  */
 export function analyseStep(input: {
   control: CanarySide;
@@ -84,66 +117,123 @@ export function analyseStep(input: {
   validateSide('control', control);
   validateSide('canary', canary);
   const notes: string[] = [];
-
-  if (control.requests < cfg.minRequests || canary.requests < cfg.minRequests) {
+  const enoughTraffic = control.requests >= cfg.minRequests && canary.requests >= cfg.minRequests;
+  if (!enoughTraffic) {
     notes.push(
       `too few requests to judge: control ${control.requests}, canary ${canary.requests}, need ${cfg.minRequests} each`,
     );
-    return { verdict: 'wait', degradations: [], measures: [], notes };
   }
+  const requestsN = { control: control.requests, canary: canary.requests };
+  const requestsEvidence = `n ${canary.requests} vs ${control.requests} requests`;
+
+  /** Verdict and its wording for one relative change; `floor` names the absolute floor it failed to reach. */
+  const judge = (
+    rel: number,
+    evidence: { enough: boolean; need: string },
+    floor: string | null,
+  ): { verdict: MeasureVerdict; text: string } => {
+    if (!evidence.enough)
+      return { verdict: 'insufficient-evidence', text: `insufficient evidence (${evidence.need})` };
+    if (rel < cfg.investigateAt) return { verdict: 'ok', text: 'ok' };
+    if (floor) return { verdict: 'ok', text: `ok (below the ${floor} absolute floor: noise)` };
+    return rel >= cfg.rollbackAt
+      ? { verdict: 'rollback', text: `rollback (≥ ${pct(cfg.rollbackAt)} worse)` }
+      : { verdict: 'investigate', text: `investigate (≥ ${pct(cfg.investigateAt)} worse)` };
+  };
+  const trafficEvidence = { enough: enoughTraffic, need: `${cfg.minRequests} requests each` };
 
   const measures: CanaryMeasure[] = [];
-  const controlRate = control.errors / control.requests;
-  const canaryRate = canary.errors / canary.requests;
+
+  const controlRate = control.requests ? control.errors / control.requests : 0;
+  const canaryRate = canary.requests ? canary.errors / canary.requests : 0;
   const errorDelta = canaryRate - controlRate;
+  const errorBase = Math.max(controlRate, cfg.errorRateFloor);
+  const errorRel = errorDelta / errorBase;
+  // Below the absolute delta the relative number is noise (e.g. 0 → 1 error in 1000 requests).
+  const errorJudged = judge(
+    errorRel,
+    trafficEvidence,
+    errorDelta < cfg.minErrorRateDelta ? `${points(cfg.minErrorRateDelta)}` : null,
+  );
   measures.push({
     measure: 'error-rate',
-    relativeChange: errorDelta / Math.max(controlRate, cfg.errorRateFloor),
-    detail: `error rate ${pct(canaryRate)} vs control ${pct(controlRate)}`,
+    relativeChange: errorRel,
+    n: requestsN,
+    verdict: errorJudged.verdict,
+    detail: `error rate ${pct(canaryRate, 2)} vs control ${pct(controlRate, 2)} (${requestsEvidence}): ${signedPoints(errorDelta)}, ${relWord(errorRel)}${controlRate < cfg.errorRateFloor ? ` relative to the ${pct(cfg.errorRateFloor)} floor` : ''}: ${errorJudged.text}`,
   });
-  // Below the absolute delta the relative number is noise (e.g. 0 → 1 error in 1000 requests).
-  const errorDeltaIsNoise = errorDelta < cfg.minErrorRateDelta;
 
+  const latencyDelta = canary.latencyP99Ms - control.latencyP99Ms;
+  const latencyBase = control.latencyP99Ms > 0 ? control.latencyP99Ms : cfg.latencyFloorMs;
+  const latencyRel = latencyDelta / latencyBase;
+  const latencyJudged = judge(
+    latencyRel,
+    trafficEvidence,
+    latencyDelta < cfg.minLatencyDeltaMs ? `${num(cfg.minLatencyDeltaMs)} ms` : null,
+  );
   measures.push({
     measure: 'latency-p99',
-    relativeChange:
-      (canary.latencyP99Ms - control.latencyP99Ms) / Math.max(control.latencyP99Ms, cfg.latencyFloorMs),
-    detail: `p99 latency ${canary.latencyP99Ms} ms vs control ${control.latencyP99Ms} ms`,
+    relativeChange: latencyRel,
+    n: requestsN,
+    verdict: latencyJudged.verdict,
+    detail: `p99 latency ${num(canary.latencyP99Ms)} ms vs control ${num(control.latencyP99Ms)} ms (${requestsEvidence}): ${latencyDelta >= 0 ? '+' : '−'}${num(Math.abs(latencyDelta))} ms, ${relWord(latencyRel)}${control.latencyP99Ms > 0 ? '' : ` relative to the ${num(cfg.latencyFloorMs)} ms floor`}: ${latencyJudged.text}`,
   });
 
-  if (control.metric && canary.metric) {
-    const a = control.metric;
-    const b = canary.metric;
-    if (a.name !== b.name || a.higherIsBetter !== b.higherIsBetter) {
-      notes.push(`metric skipped: control reports ${a.name}, canary reports ${b.name}`);
-    } else {
-      const worse = a.higherIsBetter ? a.value - b.value : b.value - a.value;
+  for (const m of canary.metrics ?? []) {
+    const nCanary = m.n ?? canary.requests;
+    const unit = m.unit ?? 'requests';
+    const c = control.metrics?.find((x) => x.name === m.name);
+    if (!c) {
       measures.push({
-        measure: `metric:${a.name}`,
-        // A zero control has no scale; fall back to the absolute difference.
-        relativeChange: a.value === 0 ? worse : worse / Math.abs(a.value),
-        detail: `${a.name} ${b.value} vs control ${a.value} (${a.higherIsBetter ? 'higher' : 'lower'} is better)`,
+        measure: `metric:${m.name}`,
+        relativeChange: 0,
+        n: { control: 0, canary: nCanary },
+        verdict: 'info',
+        detail: `${m.name} ${num(m.value)} (n ${nCanary} ${unit}): no control value to compare with, information only`,
       });
+      continue;
     }
-  } else if (control.metric || canary.metric) {
-    notes.push('metric skipped: only one side reports it');
+    if (c.higherIsBetter !== m.higherIsBetter) {
+      notes.push(`metric ${m.name} skipped: the sides disagree on whether higher is better`);
+      continue;
+    }
+    const nControl = c.n ?? control.requests;
+    const worse = m.higherIsBetter ? c.value - m.value : m.value - c.value;
+    // A zero control has no scale; fall back to the absolute difference.
+    const rel = c.value === 0 ? worse : worse / Math.abs(c.value);
+    const judged = judge(
+      rel,
+      {
+        enough: enoughTraffic && nCanary >= cfg.minMetricSamples && nControl >= cfg.minMetricSamples,
+        need: `${cfg.minMetricSamples} ${unit} each${enoughTraffic ? '' : ` and ${cfg.minRequests} requests each`}`,
+      },
+      null,
+    );
+    measures.push({
+      measure: `metric:${m.name}`,
+      relativeChange: rel,
+      n: { control: nControl, canary: nCanary },
+      verdict: judged.verdict,
+      detail: `${m.name} ${num(m.value)} vs control ${num(c.value)}${c.source ? ` (${c.source})` : ''} (n ${nCanary} ${unit} vs ${nControl} ${c.unit ?? unit}; ${m.higherIsBetter ? 'higher' : 'lower'} is better): ${relWord(rel)}: ${judged.text}`,
+    });
+  }
+  for (const c of control.metrics ?? []) {
+    if (!canary.metrics?.some((m) => m.name === c.name))
+      notes.push(`metric ${c.name} skipped: the canary does not report it`);
   }
 
   const degradations: Degradation[] = measures
-    .filter((m) => !(m.measure === 'error-rate' && errorDeltaIsNoise))
-    .filter((m) => m.relativeChange >= cfg.investigateAt)
-    .map((m) => ({
-      ...m,
-      severity: m.relativeChange >= cfg.rollbackAt ? ('rollback' as const) : ('investigate' as const),
-      detail: `${m.detail}: ${pct(m.relativeChange)} worse`,
-    }))
+    .filter((m) => m.verdict === 'investigate' || m.verdict === 'rollback')
+    .map((m) => ({ ...m, severity: m.verdict as Degradation['severity'] }))
     .sort((x, y) => y.relativeChange - x.relativeChange);
 
-  const verdict: CanaryVerdict = degradations.some((d) => d.severity === 'rollback')
-    ? 'rollback'
-    : degradations.length > 0
-      ? 'pause'
-      : 'continue';
+  const verdict: CanaryVerdict = !enoughTraffic
+    ? 'wait'
+    : degradations.some((d) => d.severity === 'rollback')
+      ? 'rollback'
+      : degradations.length > 0
+        ? 'pause'
+        : 'continue';
   return { verdict, degradations, measures, notes };
 }
 
@@ -177,12 +267,36 @@ function validateSide(name: string, side: CanarySide): void {
     side.errors >= 0 &&
     side.errors <= side.requests &&
     Number.isFinite(side.latencyP99Ms) &&
-    side.latencyP99Ms >= 0;
+    side.latencyP99Ms >= 0 &&
+    (side.metrics ?? []).every(
+      (m) => Number.isFinite(m.value) && (m.n === undefined || (Number.isInteger(m.n) && m.n >= 0)),
+    );
   if (!ok) {
     throw new Error(`invalid ${name} stats: ${JSON.stringify(side)}`);
   }
 }
 
-function pct(value: number): string {
-  return `${Math.round(value * 10000) / 100}%`;
+/** A share as a percentage, e.g. 0.0356 → "3.6%" (digits: decimals shown). */
+export function pct(value: number, digits = 1): string {
+  return `${(value * 100).toFixed(digits)}%`;
+}
+
+/** A relative change worded with its direction: 1.0056 → "100.6% worse", −0.02 → "2.0% better". */
+export function relWord(rel: number): string {
+  if (rel === 0) return 'no change';
+  return rel > 0 ? `${pct(rel)} worse` : `${pct(-rel)} better`;
+}
+
+/** An absolute difference of two rates in percentage points: 0.005 → "+0.50 points". */
+function signedPoints(delta: number): string {
+  return `${delta >= 0 ? '+' : '−'}${(Math.abs(delta) * 100).toFixed(2)} points`;
+}
+
+function points(delta: number): string {
+  return `${(delta * 100).toFixed(2)}-point`;
+}
+
+/** Four significant digits, no trailing zeros: 0.07142857 → "0.07143", 104 → "104". */
+function num(value: number): string {
+  return String(Number(value.toPrecision(4)));
 }

@@ -9,7 +9,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RolloutAnalysis, RolloutSide } from '../activities/analyse-rollout-step';
+import type { AnalyseRolloutStepInput, RolloutAnalysis } from '../activities/analyse-rollout-step';
+import type { RolloutCandidateCheck } from '../activities/check-rollout-candidate';
 import type { SetRolloutStateInput } from '../activities/set-rollout-state';
 import { RolloutPlanSchema } from '../policy/rollout-plan';
 import type { RolloutPlanInput } from '../policy/rollout-plan';
@@ -23,6 +24,13 @@ export interface RolloutInput {
   modelId: string;
   candidateVersion: string;
   config?: RolloutPlanInput;
+  /**
+   * Roll out a registered version the promotion gate did not bless. Without it such a version is
+   * refused (CandidateNotBlessed) before anything is served; with it the override is recorded in the
+   * rollout's decisions and status, and in the alias audit log when the candidate is promoted or
+   * rolled back.
+   */
+  forceUnblessed?: { actor: string; reason: string };
 }
 
 /** Payload of approveRollout / abortRollout / pauseRollout / resumeRollout. */
@@ -40,7 +48,11 @@ export type RolloutPhase =
   | 'rolling-back'
   | 'promoted'
   | 'rolled-back'
-  | 'aborted';
+  | 'aborted'
+  /** The candidate was refused before anything was served (the workflow failed with the reason). */
+  | 'refused'
+  /** The rollout failed before anything was served (the workflow failed with the reason). */
+  | 'failed';
 
 export type RolloutOutcome = 'promoted' | 'rolled-back' | 'aborted';
 
@@ -61,6 +73,8 @@ export interface RolloutStatus {
   modelId: string;
   candidateVersion: string;
   championAtStart: string | null;
+  /** What the start check found: blessing, the gate's reasons, an override, the offline agreement. */
+  candidate: RolloutCandidateCheck | null;
   phase: RolloutPhase;
   /** Index into `steps` of the current canary step; -1 before the canary. */
   stepIndex: number;
@@ -89,6 +103,17 @@ const { analyseRolloutStep } = proxyActivities<Activities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },
 });
+/** Refusals of the start check: the workflow fails with the same type, nothing retried. */
+const REFUSALS = ['UnknownVersion', 'CandidateNotBlessed', 'NoChampion', 'AlreadyChampion'];
+const { checkRolloutCandidate } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['ZodError', ...REFUSALS],
+  },
+});
 const { setRolloutState } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: {
@@ -112,16 +137,25 @@ function signalOf(payload: unknown): RolloutSignal {
   };
 }
 
-/** One line naming what an analysis found. */
+/**
+ * One line naming what an analysis found: the degraded measures, or every measure when none degraded,
+ * each with its values, n and verdict.
+ */
 export function describeAnalysis(a: RolloutAnalysis): string {
   const where = a.phase === 'shadow' ? 'shadow' : `canary ${a.weightPercent}%`;
-  const worst = a.degradations.map((d) => `${d.measure}: ${d.detail}`).join('; ');
-  return `${where} analysis ${a.verdict}${worst ? ` (${worst})` : ''}`;
+  const shown = a.degradations.length > 0 ? a.degradations : a.measures;
+  const lines = shown.map((d) => `${d.measure}: ${d.detail}`).join('; ');
+  return `${where} analysis ${a.verdict}${lines ? ` (${lines})` : ''}`;
+}
+
+function rootFailure(err: unknown): unknown {
+  let e = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  return e;
 }
 
 function rootMessage(err: unknown): string {
-  let e = err;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  const e = rootFailure(err);
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -147,6 +181,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     modelId,
     candidateVersion,
     championAtStart: null,
+    candidate: null,
     phase: 'starting',
     stepIndex: -1,
     weightPercent: 0,
@@ -199,10 +234,12 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     decide('resumed', s.actor, s.reason);
   });
 
+  /** Appended to every registry change of a forced rollout, so the audit log says so. */
+  let forcedNote = '';
   const apply = (action: SetRolloutStateInput['action'], reason: string) =>
-    setRolloutState({ modelId, candidateVersion, workflowId, action, reason });
+    setRolloutState({ modelId, candidateVersion, workflowId, action, reason: reason + forcedNote });
 
-  let baseline: RolloutSide | undefined;
+  let baseline: AnalyseRolloutStepInput['baseline'];
 
   /** Holds the current phase for at least `minMs` and `minSamples` candidate requests, analysing. */
   async function hold(minMs: number, minSamples: number): Promise<RolloutAnalysis | 'aborted'> {
@@ -221,12 +258,21 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
         analysis: plan.analysis,
         minLabelledRows: plan.minLabelledRows,
         baseline,
+        offlineAgreement: st.candidate?.offlineAgreement ?? null,
       });
       st.lastAnalysis = analysis;
       st.analyses++;
       if (analysis.verdict === 'rollback') return analysis;
+      // Each analysis covers the phase's window from its start, so the last one before a step switch is
+      // the whole window of that step: the control at 100 %, where the champion serves nobody.
       if (!analysis.usedBaseline && analysis.control.requests >= plan.analysis.minRequests) {
-        baseline = { ...analysis.control, metric: undefined };
+        baseline = {
+          ...analysis.control,
+          metrics: undefined,
+          from: analysis.from,
+          to: analysis.to,
+          weightPercent: analysis.weightPercent,
+        };
       }
       if (st.paused) continue;
       const elapsed = Date.now() - started;
@@ -265,7 +311,13 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     if (outcome === 'promoted') {
       st.phase = 'promoting';
       decide('promote', me, reason);
-      await apply({ kind: 'promote' }, reason);
+      const forced = st.candidate?.forced;
+      await apply(
+        forced
+          ? { kind: 'promote', force: { reason: `${forced.reason} (--force-unblessed by ${forced.actor})` } }
+          : { kind: 'promote' },
+        reason,
+      );
     } else {
       st.phase = 'rolling-back';
       decide('rollback', me, reason);
@@ -296,6 +348,33 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
   let started = false;
   try {
     decide('start', me, `roll out ${candidateVersion}: shadow, then canary ${plan.steps.join('-')}%`);
+    try {
+      st.candidate = await checkRolloutCandidate({
+        modelId,
+        candidateVersion,
+        ...(input.forceUnblessed ? { forceUnblessed: input.forceUnblessed } : {}),
+      });
+    } catch (err) {
+      const root = rootFailure(err);
+      if (root instanceof ApplicationFailure && root.type && REFUSALS.includes(root.type)) {
+        st.phase = 'refused';
+        st.reason = root.message;
+        decide('refused', me, root.message);
+        // The refusal's own type, so a client sees e.g. CandidateNotBlessed as the workflow's failure.
+        throw ApplicationFailure.nonRetryable(root.message, root.type);
+      }
+      throw err;
+    }
+    const forced = st.candidate.forced;
+    if (forced) {
+      const gate = st.candidate.gateReasons.join('; ') || 'no blessing recorded';
+      forcedNote = ` [unblessed, rolled out by ${forced.actor} with --force-unblessed: ${forced.reason}]`;
+      decide(
+        'force-unblessed',
+        forced.actor,
+        `${candidateVersion} is not blessed (gate: ${gate}); rolled out anyway: ${forced.reason}`,
+      );
+    }
     const first = await apply(
       { kind: 'shadow', sampleShare: plan.shadow.sampleShare },
       `shadow ${candidateVersion} on ${plan.shadow.sampleShare * 100}% of requests`,
@@ -312,6 +391,8 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       st.phase = 'canary';
       st.stepIndex = i;
       st.weightPercent = weight;
+      // The previous step's analysis describes other traffic: the status shows none until this step has one.
+      st.lastAnalysis = null;
       const reason = `canary step ${i + 1}/${plan.steps.length}: ${weight}% of traffic`;
       await apply({ kind: 'canary', weightPercent: weight, salt }, reason);
       decide('step', me, reason);
@@ -320,7 +401,14 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     }
     return await finish('promoted', `canary passed every step (${plan.steps.join('-')}%)`);
   } catch (err) {
-    if (!started) throw err;
+    if (!started) {
+      if (st.phase !== 'refused') {
+        st.phase = 'failed';
+        st.reason = `rollout failed before anything was served: ${rootMessage(err)}`;
+        decide('failed', me, st.reason);
+      }
+      throw err;
+    }
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => finish('aborted', 'rollout workflow cancelled'));
       throw err;

@@ -10,8 +10,9 @@ const control: CanarySide = {
   requests: 10_000,
   errors: 1000,
   latencyP99Ms: 100,
-  metric: { name: 'acceptance', value: 0.5, higherIsBetter: true },
+  metrics: [{ name: 'acceptance', value: 0.5, higherIsBetter: true }],
 };
+const acceptance = (value: number) => ({ metrics: [{ name: 'acceptance', value, higherIsBetter: true }] });
 
 describe('analyseStep', () => {
   const table: Array<{
@@ -44,19 +45,19 @@ describe('analyseStep', () => {
     },
     {
       name: 'metric −2% → continue',
-      canary: { metric: { name: 'acceptance', value: 0.49, higherIsBetter: true } },
+      canary: acceptance(0.49),
       verdict: 'continue',
       measures: [],
     },
     {
       name: 'metric −4% → pause',
-      canary: { metric: { name: 'acceptance', value: 0.48, higherIsBetter: true } },
+      canary: acceptance(0.48),
       verdict: 'pause',
       measures: ['metric:acceptance'],
     },
     {
       name: 'metric −12% → rollback',
-      canary: { metric: { name: 'acceptance', value: 0.44, higherIsBetter: true } },
+      canary: acceptance(0.44),
       verdict: 'rollback',
       measures: ['metric:acceptance'],
     },
@@ -71,7 +72,7 @@ describe('analyseStep', () => {
       canary: {
         latencyP99Ms: 50,
         errors: 10,
-        metric: { name: 'acceptance', value: 0.9, higherIsBetter: true },
+        ...acceptance(0.9),
       },
       verdict: 'continue',
       measures: [],
@@ -89,7 +90,9 @@ describe('analyseStep', () => {
     const r = analyseStep({ control, canary: { ...control, latencyP99Ms: 104 } });
     expect(r.degradations[0].relativeChange).toBeCloseTo(0.04, 12);
     expect(r.degradations[0].severity).toBe('investigate');
-    expect(r.degradations[0].detail).toBe('p99 latency 104 ms vs control 100 ms: 4% worse');
+    expect(r.degradations[0].detail).toBe(
+      'p99 latency 104 ms vs control 100 ms (n 10000 vs 10000 requests): +4 ms, 4.0% worse: investigate (≥ 3.0% worse)',
+    );
   });
 
   it('waits when either side has too few requests', () => {
@@ -112,16 +115,98 @@ describe('analyseStep', () => {
   });
 
   it('handles lower-is-better metrics and skips mismatched ones', () => {
-    const c = { ...control, metric: { name: 'complaints', value: 0.1, higherIsBetter: false } };
-    expect(analyseStep({ control: c, canary: { ...c, metric: { ...c.metric, value: 0.104 } } }).verdict).toBe(
-      'pause',
-    );
+    const complaints = { name: 'complaints', value: 0.1, higherIsBetter: false };
+    const c = { ...control, metrics: [complaints] };
+    expect(
+      analyseStep({ control: c, canary: { ...c, metrics: [{ ...complaints, value: 0.104 }] } }).verdict,
+    ).toBe('pause');
     const r = analyseStep({
       control,
-      canary: { ...control, metric: { name: 'other', value: 0, higherIsBetter: true } },
+      canary: { ...control, metrics: [{ name: 'acceptance', value: 0, higherIsBetter: false }] },
     });
     expect(r.verdict).toBe('continue');
-    expect(r.notes[0]).toMatch(/metric skipped/);
+    expect(r.notes[0]).toMatch(/metric acceptance skipped/);
+  });
+
+  it('words a 2× sub-millisecond p99 correctly and does not call it a degradation (issue 16)', () => {
+    // Seen in a rollout: "p99 latency 0.0714 ms vs control 0.0356 ms: 3.59% worse", and a pause.
+    const fast = { requests: 1000, errors: 0, latencyP99Ms: 0.0356 };
+    const r = analyseStep({ control: fast, canary: { ...fast, latencyP99Ms: 0.0714 } });
+    const latency = r.measures.find((m) => m.measure === 'latency-p99')!;
+    expect(latency.relativeChange).toBeCloseTo((0.0714 - 0.0356) / 0.0356, 12);
+    expect(latency.detail).toBe(
+      'p99 latency 0.0714 ms vs control 0.0356 ms (n 1000 vs 1000 requests): +0.0358 ms, 100.6% worse: ok (below the 2 ms absolute floor: noise)',
+    );
+    expect(latency.verdict).toBe('ok');
+    expect(r.verdict).toBe('continue');
+  });
+
+  it('judges latency above the absolute floor by its true ratio', () => {
+    const base = { requests: 1000, errors: 0, latencyP99Ms: 5 };
+    const r = analyseStep({ control: base, canary: { ...base, latencyP99Ms: 10 } });
+    expect(r.verdict).toBe('rollback');
+    expect(r.degradations[0].detail).toMatch(/\+5 ms, 100\.0% worse: rollback/);
+    // 1.9 ms more on a 10 ms p99 is 19% worse but below the 2 ms floor; 2.5 ms more is a rollback.
+    const ten = { ...base, latencyP99Ms: 10 };
+    expect(analyseStep({ control: ten, canary: { ...ten, latencyP99Ms: 11.9 } }).verdict).toBe('continue');
+    expect(analyseStep({ control: ten, canary: { ...ten, latencyP99Ms: 12.5 } }).verdict).toBe('rollback');
+    // The floor is policy.
+    expect(
+      analyseStep({ control: ten, canary: { ...ten, latencyP99Ms: 11.9 }, config: { minLatencyDeltaMs: 1 } })
+        .verdict,
+    ).toBe('rollback');
+  });
+
+  it('states n in every verdict line and says "insufficient evidence" for a metric on too few outcomes', () => {
+    const accuracy = (value: number, n: number) => ({
+      metrics: [{ name: 'accuracy', value, higherIsBetter: true, n, unit: 'labelled outcomes' }],
+    });
+    const few = analyseStep({
+      control: { ...control, ...accuracy(0.9, 40) },
+      canary: { ...control, ...accuracy(0.5, 35) },
+    });
+    const line = few.measures.find((m) => m.measure === 'metric:accuracy')!;
+    expect(line.verdict).toBe('insufficient-evidence');
+    expect(line.n).toEqual({ control: 40, canary: 35 });
+    expect(line.detail).toMatch(/n 35 labelled outcomes vs 40 labelled outcomes/);
+    expect(line.detail).toMatch(/insufficient evidence \(200 labelled outcomes each\)/);
+    expect(few.verdict).toBe('continue');
+    for (const m of few.measures) expect(m.detail).toMatch(/\(n \d+/);
+
+    const enough = analyseStep({
+      control: { ...control, ...accuracy(0.9, 400) },
+      canary: { ...control, ...accuracy(0.5, 350) },
+    });
+    expect(enough.verdict).toBe('rollback');
+    expect(enough.degradations[0].detail).toMatch(/accuracy 0.5 vs control 0.9 .*44.4% worse: rollback/);
+
+    const waiting = analyseStep({ control, canary: { ...control, requests: 100, errors: 10 } });
+    expect(waiting.verdict).toBe('wait');
+    expect(waiting.measures.every((m) => m.verdict === 'insufficient-evidence')).toBe(true);
+  });
+
+  it('reports a canary metric without a control value as information, never as a trigger', () => {
+    const r = analyseStep({
+      control: { ...control, metrics: [] },
+      canary: {
+        ...control,
+        metrics: [
+          {
+            name: 'agreement-with-champion',
+            value: 0.958,
+            higherIsBetter: true,
+            n: 1200,
+            unit: 'shared requests',
+          },
+        ],
+      },
+    });
+    expect(r.verdict).toBe('continue');
+    const line = r.measures.find((m) => m.measure === 'metric:agreement-with-champion')!;
+    expect(line.verdict).toBe('info');
+    expect(line.detail).toBe(
+      'agreement-with-champion 0.958 (n 1200 shared requests): no control value to compare with, information only',
+    );
   });
 
   it('rejects impossible stats', () => {
