@@ -65,6 +65,7 @@ export interface RolloutCandidateCheck {
 export async function checkRolloutCandidate(
   store: BlobStore,
   raw: CheckRolloutCandidateInput,
+  opts: { offlineAgreement?: boolean } = {},
 ): Promise<RolloutCandidateCheck> {
   const input = CheckRolloutCandidateInputSchema.parse(raw);
   const { modelId, candidateVersion: version } = input;
@@ -113,14 +114,10 @@ export async function checkRolloutCandidate(
   }
   const notes: string[] = [];
   if (blessed && input.forceUnblessed) notes.push(`${version} is blessed: --force-unblessed was not needed`);
-  const offlineAgreement = await agreementOnTestSet(
-    registry,
-    modelId,
-    champion,
-    version,
-    blessing?.testSetKey,
-    notes,
-  );
+  const offlineAgreement =
+    opts.offlineAgreement === false
+      ? null
+      : await agreementOnTestSet(registry, modelId, champion, version, blessing?.testSetKey, notes);
   return {
     champion,
     blessed,
