@@ -4,15 +4,20 @@
  * firing /predict at them while the workflow runs. The candidates differ from the champion only in
  * their decision threshold, so the measured metric (agreement with the champion on shared requests)
  * is exactly what the test crafted: identical (good), ~5 % different (borderline), ~70 % (broken).
+ * The agreement's control is what the gate's test set says: the test set here holds requests on which
+ * all three candidates agree with the champion (they differ only near and below the threshold), so
+ * offline agreement is 1 and the live disagreement is what production adds (as skew would).
  */
 import { performance } from 'node:perf_hooks';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ModelArtifact } from '../../src/ml/model';
+import type { Blessing } from '../../src/schemas/manifests';
 import { scoreFeatures, trainArtifact } from '../../src/ml/model';
 import { createRng } from '../../src/ml/rng';
 import type { Features } from '../../src/schemas/records';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { ModelRegistry } from '../../src/storage/model-registry';
+import { writeNdjson } from '../../src/storage/ndjson';
 import type { ServingApp } from '../../src/serving/app';
 import { createServingApp } from '../../src/serving/app';
 import { readFleetReports } from '../../src/serving/fleet-report';
@@ -33,8 +38,9 @@ const PLAN: RolloutPlanInput = {
   analysisIntervalMs: 150,
   maxStepWaitMs: 30_000,
   approvalTimeoutMs: 60_000,
-  // Model latency is microseconds here: a 1 s floor keeps a GC pause from reading as a regression.
-  analysis: { minRequests: 200, latencyFloorMs: 1000 },
+  // Worker, fleet and driver share one process: a 1 s absolute floor keeps a GC pause from reading as
+  // a latency regression (the default floor is 2 ms).
+  analysis: { minRequests: 200, minLatencyDeltaMs: 1000 },
 };
 
 function churnRows(n: number, seed: number): Array<{ features: Features; label: string }> {
@@ -58,12 +64,15 @@ let borderline: ModelArtifact;
 let broken: ModelArtifact;
 let borderlineDisagreement: number;
 let brokenDisagreement: number;
+/** Requests every candidate labels as the champion does (churn above the borderline threshold). */
+let agreedOffline: Features[];
+const TEST_SET = 'datasets/churn/test-set/test.ndjson';
 
 const blessing = {
   blessed: true,
   reasons: ['test'],
-  comparedTo: null,
-  testSetKey: null,
+  comparedTo: 'v1',
+  testSetKey: TEST_SET,
   decidedAt: '2026-06-01T00:00:00.000Z',
   checks: [],
 };
@@ -91,6 +100,8 @@ beforeAll(() => {
   const disagree = (m: ModelArtifact) =>
     pool.filter((f) => scoreFeatures(m, f).predictedLabel !== scoreFeatures(v1, f).predictedLabel).length /
     pool.length;
+  agreedOffline = features.filter((_, i) => p[i] >= threshold);
+  expect(agreedOffline.length).toBeGreaterThan(250);
   borderlineDisagreement = disagree(borderline);
   brokenDisagreement = disagree(broken);
   expect(borderlineDisagreement).toBeGreaterThan(0.045);
@@ -98,11 +109,26 @@ beforeAll(() => {
   expect(brokenDisagreement).toBeGreaterThan(0.3);
 });
 
-async function registerModels(store: BlobStore, candidate: ModelArtifact): Promise<ModelRegistry> {
+async function registerModels(
+  store: BlobStore,
+  candidate: ModelArtifact,
+  candidateBlessing: Partial<Omit<Blessing, 'testSetKey'>> & { testSetKey?: string | null } = blessing,
+): Promise<ModelRegistry> {
   const registry = new ModelRegistry(store);
-  for (const [version, artifact, day] of [
-    ['v1', v1, '01'],
-    ['v2', candidate, '02'],
+  await writeNdjson(
+    store,
+    TEST_SET,
+    agreedOffline.map((features, i) => ({
+      requestId: `t-${i}`,
+      timestamp: '2026-05-30T00:00:00.000Z',
+      features,
+      label: 'churn',
+      labelSource: 'observed',
+    })),
+  );
+  for (const [version, artifact, day, decision] of [
+    ['v1', v1, '01', blessing],
+    ['v2', candidate, '02', { ...blessing, ...candidateBlessing }],
   ] as const) {
     await registry.registerVersion({
       modelId: 'churn',
@@ -113,7 +139,7 @@ async function registerModels(store: BlobStore, candidate: ModelArtifact): Promi
         trainer: 'logistic-adam',
         trainingData: [],
         codeVersion: 'test',
-        blessing,
+        blessing: decision,
       },
     });
   }
@@ -179,13 +205,14 @@ async function fleetOf(store: BlobStore): Promise<ServingApp[]> {
 
 async function runRollout(
   store: BlobStore,
-  history: string,
+  history: string | null,
   during?: (handle: WorkflowHandle) => Promise<void>,
+  extra: Partial<RolloutInput> = {},
 ): Promise<{ result: RolloutResult; traffic: { sent: number; byRoleVersion: Record<string, number> } }> {
   const fleet = await fleetOf(store);
   try {
     return await withWorker(store, async ({ client, taskQueue }) => {
-      const input: RolloutInput = { modelId: 'churn', candidateVersion: 'v2', config: PLAN };
+      const input: RolloutInput = { modelId: 'churn', candidateVersion: 'v2', config: PLAN, ...extra };
       const handle = await client.workflow.start('rolloutModel', {
         taskQueue,
         workflowId: rolloutWorkflowId('churn'),
@@ -198,7 +225,7 @@ async function runRollout(
         resultP,
         during ? during(handle) : Promise.resolve(),
       ]);
-      await maybeRecordHistory(handle, history);
+      if (history) await maybeRecordHistory(handle, history);
       return { result, traffic };
     });
   } finally {
@@ -230,6 +257,24 @@ describe('rolloutModel (real server, simulated serving fleet)', () => {
     ]);
     expect(st.decisions.some((d) => d.decision === 'pause')).toBe(false);
     expect(st.championAtStart).toBe('v1');
+    expect(st.candidate).toMatchObject({ blessed: true, forced: null });
+    expect(st.candidate?.offlineAgreement).toMatchObject({ rate: 1, n: agreedOffline.length });
+    // At 100% the control is the champion over the 50% step's window, and the analysis says so.
+    const last = st.lastAnalysis!;
+    expect(last.weightPercent).toBe(100);
+    expect(last.usedBaseline).toBe(true);
+    expect(last.notes.join(' ')).toMatch(
+      /control: the champion over the 50% step's window .* before the switch to 100%/,
+    );
+    const step50 = st.decisions.find((d) => d.decision === 'step' && d.weightPercent === 50)!;
+    const step100 = st.decisions.find((d) => d.decision === 'step' && d.weightPercent === 100)!;
+    expect(last.from >= step100.at).toBe(true);
+    expect(last.notes.join(' ')).toMatch(new RegExp(`window (\\S+)\\.\\.`));
+    const baselineFrom = /window (\S+)\.\./.exec(last.notes.join(' '))![1];
+    expect(baselineFrom >= step50.at && baselineFrom < step100.at).toBe(true);
+    // Every verdict line states its evidence.
+    expect(last.measures.length).toBeGreaterThan(1);
+    for (const m of last.measures) expect(m.detail).toMatch(/\(n \d+/);
     // The canary served real traffic and the shadow was compared before it did.
     expect(traffic.byRoleVersion['canary:v2']).toBeGreaterThan(200);
     expect(traffic.byRoleVersion['champion:v1']).toBeGreaterThan(200);
@@ -336,5 +381,57 @@ describe('rolloutModel (real server, simulated serving fleet)', () => {
     weightsWhileWaiting = [...new Set(weightsWhileWaiting)];
     expect(weightsWhileWaiting.every((w) => [0, 10, 50].includes(w))).toBe(true);
     expect((await registry.getAliases('churn')).aliases).toMatchObject({ champion: 'v2', previous: 'v1' });
+  });
+
+  test('without an offline control, agreement below 1 is information, not a pause (issue 16)', async () => {
+    // Seen before: "agreement 0.958 vs control 1" paused a step, the control being the champion's
+    // agreement with itself. With no gate test set there is no control for agreement at all.
+    const { store } = tempFileStore();
+    await registerModels(store, borderline, { ...blessing, testSetKey: null });
+    const { result } = await runRollout(store, null);
+
+    expect(result.outcome).toBe('promoted');
+    const st = result.status;
+    expect(st.candidate?.offlineAgreement).toBeNull();
+    expect(st.decisions.some((d) => d.decision === 'pause')).toBe(false);
+    const shadowLine = st.decisions.find((d) => d.decision === 'continue' && d.phase === 'shadow')!;
+    expect(shadowLine.reason).toMatch(
+      /agreement-with-champion 0\.9\d+ \(n \d+ shared requests\): no control value to compare with, information only/,
+    );
+  });
+
+  test('an unblessed candidate rolled out with forceUnblessed is promoted with the override in the audit log', async () => {
+    const { store } = tempFileStore();
+    const registry = await registerModels(
+      store,
+      { ...v1 },
+      { blessed: false, reasons: ['f1 below the champion'] },
+    );
+    const { result } = await runRollout(store, null, undefined, {
+      forceUnblessed: { actor: 'alice', reason: 'hotfix: the champion mislabels a new plan' },
+    });
+
+    expect(result.outcome).toBe('promoted');
+    const st = result.status;
+    expect(st.candidate).toMatchObject({
+      blessed: false,
+      gateReasons: ['f1 below the champion'],
+      forced: { actor: 'alice', reason: 'hotfix: the champion mislabels a new plan' },
+    });
+    expect(st.decisions.find((d) => d.decision === 'force-unblessed')).toMatchObject({
+      actor: 'alice',
+      reason:
+        'v2 is not blessed (gate: f1 below the champion); rolled out anyway: hotfix: the champion mislabels a new plan',
+    });
+    const promotion = (await registry.aliasHistory('churn')).find(
+      (e) => e.alias === 'champion' && e.to === 'v2',
+    )!;
+    expect(promotion).toMatchObject({
+      actor: 'rollout rollout-churn',
+      forced: true,
+      forceReason: 'hotfix: the champion mislabels a new plan (--force-unblessed by alice)',
+    });
+    expect(promotion.reason).toMatch(/\[unblessed, rolled out by alice with --force-unblessed: hotfix/);
+    expect((await registry.getRollout('churn')).doc?.reason).toMatch(/\[unblessed, rolled out by alice/);
   });
 });
