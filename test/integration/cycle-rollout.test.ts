@@ -14,10 +14,10 @@ const scenario = { name: 'concept-drift' as const, seed: 3, start: '2026-06-01',
 
 /**
  * The whole path on the real server with a simulated serving fleet: cycle → challenger → shadow →
- * canary steps → champion, with `policy.promotion = rollout` set in the store. Agreement with the old
- * champion is the rollout's proxy metric until outcomes mature; a retrained model under concept drift
- * legitimately disagrees, so this policy only investigates at 50% and rolls back at 90% (the rollout
- * tests cover the 3%/10% triggers with crafted candidates).
+ * canary steps → champion, with `policy.promotion = rollout` set in the store. Until outcomes mature
+ * the rollout judges agreement with the old champion against what the two models agreed on the gate's
+ * test set; this policy only investigates at 50% and rolls back at 90%, so the test is about the path,
+ * not the thresholds (the rollout tests cover the 3%/10% triggers with crafted candidates).
  */
 test('cycle → challenger → shadow → canary → champion, driven by live traffic', async () => {
   const { store } = tempFileStore();
@@ -30,7 +30,7 @@ test('cycle → challenger → shadow → canary → champion, driven by live tr
       stepIntervalMs: 300,
       minSamplesPerStep: 100,
       analysisIntervalMs: 150,
-      analysis: { minRequests: 100, investigateAt: 0.5, rollbackAt: 0.9, latencyFloorMs: 1000 },
+      analysis: { minRequests: 100, investigateAt: 0.5, rollbackAt: 0.9, minLatencyDeltaMs: 1000 },
     },
   });
   await writeSimulatedLogs(store, { modelId: MODEL, config: scenario, historyDays: 28 });
