@@ -386,7 +386,8 @@ export function createAnalyseRolloutStep(deps: ActivityDeps) {
       step = analyseStep({
         control: strip(control),
         canary: strip(cand),
-        config: { ...input.analysis, minMetricSamples: input.minLabelledRows },
+        config: input.analysis,
+        minMetricSamples: input.minLabelledRows,
       });
     }
 

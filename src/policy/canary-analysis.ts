@@ -33,8 +33,6 @@ export const CanaryConfigSchema = z.object({
    * at sub-millisecond model latencies a GC pause doubles the p99 without any user noticing.
    */
   minLatencyDeltaMs: z.number().nonnegative().default(2),
-  /** Outcomes (labelled rows, or shared requests for agreement) each side needs before a model metric is judged. */
-  minMetricSamples: z.number().int().positive().default(200),
   steps: z
     .array(z.number().gt(0).max(100))
     .min(1)
@@ -101,7 +99,7 @@ export interface StepAnalysis {
 /**
  * Compares canary with control. Each measure gets its own verdict: error rate and p99 latency need
  * `minRequests` on each side and are noise below their absolute floors (`minErrorRateDelta`,
- * `minLatencyDeltaMs`); a model metric needs `minMetricSamples` outcomes on each side ("insufficient
+ * `minLatencyDeltaMs`); a model metric needs `minMetricSamples` (default 200) outcomes on each side ("insufficient
  * evidence" otherwise) and a control to be judged at all ("info" when the canary reports a metric the
  * control has no value for). Overall verdict: 'wait' if either side has fewer than `minRequests`;
  * otherwise 'rollback' if any measure degraded by ≥ `rollbackAt`, 'pause' if any by ≥ `investigateAt`,
@@ -111,8 +109,13 @@ export function analyseStep(input: {
   control: CanarySide;
   canary: CanarySide;
   config?: CanaryConfigInput;
+  /** Outcomes (labelled rows; shared requests for agreement) each side needs before a model metric is judged. */
+  minMetricSamples?: number;
 }): StepAnalysis {
-  const cfg = CanaryConfigSchema.parse(input.config ?? {});
+  const cfg = {
+    ...CanaryConfigSchema.parse(input.config ?? {}),
+    minMetricSamples: input.minMetricSamples ?? 200,
+  };
   const { control, canary } = input;
   validateSide('control', control);
   validateSide('canary', canary);

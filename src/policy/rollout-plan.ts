@@ -45,9 +45,16 @@ export const RolloutPlanSchema = z.object({
     .number()
     .positive()
     .default(24 * 3_600_000),
-  /** Labelled rows per side before accuracy on matured outcomes replaces the agreement proxy. */
+  /**
+   * Outcomes each side needs before a model metric is judged: labelled rows for accuracy on matured
+   * outcomes, shared requests (and test-set rows) for agreement with the champion. Fewer: "insufficient
+   * evidence", reported and not a trigger.
+   */
   minLabelledRows: z.number().int().positive().default(200),
-  /** Thresholds: investigate (pause) at 3 %, roll back at 10 %; minimum requests per side. */
+  /**
+   * Thresholds: investigate (pause) at 3 %, roll back at 10 %; minimum requests per side; absolute floors
+   * below which a latency (2 ms) or error-rate (0.2 points) increase is noise.
+   */
   analysis: CanaryConfigSchema.prefault({}),
 });
 export type RolloutPlan = z.infer<typeof RolloutPlanSchema>;
