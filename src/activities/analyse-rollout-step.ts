@@ -355,7 +355,7 @@ export function createAnalyseRolloutStep(deps: ActivityDeps) {
       cand.metrics = cand.metrics.filter((m) => m.name !== 'accuracy');
       usedBaseline = true;
       notes.push(
-        `control: the champion over the ${weightPercent}% step's window ${from}..${to} (n ${before.requests} requests), recorded before the switch to 100%; accuracy not compared (no live control)`,
+        `control: the champion over the ${weightPercent > 0 ? `${weightPercent}% step's` : 'shadow phase'} window ${from}..${to} (n ${before.requests} requests), recorded before the switch to 100%; accuracy not compared (no live control)`,
       );
     }
     let step: StepAnalysis;
