@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { ModelIdSchema } from '../../schemas/records';
 import { createServingApp } from '../../serving/app';
 import { isValidToken } from '../../serving/auth';
 import { startServer } from '../../serving/server';
 import type { CliContext } from '../context';
+import { parseModelId } from '../user-input';
 import { CliError } from '../context';
 
 function positiveInt(flag: string, text: string): number {
@@ -99,16 +99,14 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
         tokenFile?: string;
         allowNoChampion?: boolean;
       }) => {
-        const modelId = ModelIdSchema.safeParse(opts.model);
-        if (!modelId.success)
-          throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
+        const modelId = parseModelId(opts.model);
         // Parsed before the app starts: a typo fails at once instead of after the model loads.
         const busyPollMs = positiveInt('--busy-poll-ms', opts.busyPollMs);
         const token = readToken(opts.tokenFile);
         const c = ctx();
         const serving = await createServingApp({
           store: c.store,
-          modelId: modelId.data,
+          modelId: modelId,
           aliasPollMs: positiveInt('--alias-poll-ms', opts.aliasPollMs) || 1000,
           logFlushRows: positiveInt('--log-flush-rows', opts.logFlushRows) || 5000,
           logFlushMs: positiveInt('--log-flush-ms', opts.logFlushMs) || 2000,
@@ -120,7 +118,7 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
           const reason = serving.noChampionReason();
           await serving.close();
           throw new CliError(
-            `cannot serve model ${modelId.data}: ${reason} (--allow-no-champion starts anyway)`,
+            `cannot serve model ${modelId}: ${reason} (--allow-no-champion starts anyway)`,
             NO_CHAMPION_EXIT_CODE,
           );
         }
@@ -140,7 +138,7 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
         const signal = shutdownSignal();
         const health = serving.health();
         console.log(
-          `serving model ${modelId.data} at ${server.url} (store ${c.store.uri}): ` +
+          `serving model ${modelId} at ${server.url} (store ${c.store.uri}): ` +
             (health.models.champion
               ? `champion ${health.models.champion.version}`
               : `NO CHAMPION YET (${serving.noChampionReason()}); /predict answers 503 until one loads`),
