@@ -128,7 +128,10 @@ class Connection {
       if (headEnd < 0) return;
       this.status = Number(this.received.slice(9, 12));
       const length = /\r\ncontent-length: *(\d+)/i.exec(this.received.slice(0, headEnd + 2));
-      if (!length) throw new Error('an answer without Content-Length');
+      if (!length)
+        throw new Error(
+          `an answer without Content-Length: ${JSON.stringify(this.received.slice(0, headEnd))}`,
+        );
       this.answerLength = headEnd + 4 + Number(length[1]);
     }
     if (this.received.length < this.answerLength) return;

@@ -150,8 +150,8 @@ export function createPredictEndpoint(deps: PredictEndpointDeps): PredictEndpoin
           409,
           'duplicate_request_id',
           fieldOf(i, 'requestId'),
-          `request id ${listNames([id])} was already answered by this server: outcomes join the first ` +
-            'prediction logged with an id, so each request needs an id of its own (or none: one is generated)',
+          `request id ${listNames([id])} ${recent.has(id) ? 'was already answered by this server' : 'appears twice in this batch'}: ` +
+            'outcomes join the first prediction logged with an id, so each request needs an id of its own (or none: one is generated)',
         );
       }
       if (batch) (seen ??= new Set()).add(id);
