@@ -126,7 +126,7 @@ function describe(m: LoadedModel): { version: string; loadedAt: string; loadMs: 
 
 /**
  * Builds the service and loads the current champion (and rollout candidates) before returning. A
- * missing or unloadable champion does not throw: /predict answers 503 and /healthz says why until the
+ * missing or unloadable champion does not throw: /predict answers 503 and /status says why until the
  * registry names a model that loads.
  */
 export async function createServingApp(options: ServingAppOptions): Promise<ServingApp> {

@@ -2,7 +2,7 @@
  * Keeps the served models in step with the registry: polls the etags of aliases.json and rollout.json
  * every `pollMs`, and when either changes loads the models they name BEFORE swapping them in. A model
  * that fails to load never replaces a working one: its role keeps its current model, the failure is
- * recorded for /healthz and /metrics, and the load is retried after `retryMs`.
+ * recorded for /status and /metrics, and the load is retried after `retryMs`.
  */
 import { performance } from 'node:perf_hooks';
 import type { ModelArtifact } from '../ml/model';
@@ -43,7 +43,7 @@ export interface LoadFailure {
   error: string;
 }
 
-/** Watcher state for /healthz. */
+/** Watcher state for /status. */
 export interface WatcherStatus {
   aliasEtag: string | null;
   rolloutEtag: string | null;

@@ -59,7 +59,7 @@ export class ServingMetrics {
     return counters;
   }
 
-  /** Every version's transform counters (for /healthz). */
+  /** Every version's transform counters (for /status). */
   transformCounters(): Record<string, TransformCounters> {
     return Object.fromEntries(this.transform);
   }
