@@ -128,7 +128,10 @@ class Connection {
       if (headEnd < 0) return;
       this.status = Number(this.received.slice(9, 12));
       const length = /\r\ncontent-length: *(\d+)/i.exec(this.received.slice(0, headEnd + 2));
-      if (!length) throw new Error('an answer without Content-Length');
+      if (!length)
+        throw new Error(
+          `an answer without Content-Length: ${JSON.stringify(this.received.slice(0, headEnd))}`,
+        );
       this.answerLength = headEnd + 4 + Number(length[1]);
     }
     if (this.received.length < this.answerLength) return;
@@ -139,12 +142,34 @@ class Connection {
   }
 }
 
-function requestsFor(port: number, bodies: string[]): Buffer[] {
+/**
+ * Stands for a request's id in the bodies; the client writes a fresh number over it on every send,
+ * because the service refuses an id it has already answered (409).
+ */
+const REQUEST_ID_SLOT = '000000000000';
+let requestSeq = 0;
+
+/** A request template and where its id slot starts. */
+interface RequestTemplate {
+  bytes: Buffer;
+  idAt: number;
+}
+
+function requestsFor(port: number, bodies: string[]): RequestTemplate[] {
   return bodies.map((body) => {
     const bytes = Buffer.from(body);
     const head = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n\r\n`;
-    return Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
+    const all = Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
+    return { bytes: all, idAt: all.indexOf(REQUEST_ID_SLOT) };
   });
+}
+
+/** A copy of the template with the next request number in its id slot (if it has one). */
+function nextRequest(t: RequestTemplate): Buffer {
+  if (t.idAt < 0) return t.bytes;
+  const b = Buffer.from(t.bytes);
+  b.write(String(++requestSeq).padStart(REQUEST_ID_SLOT.length, '0'), t.idAt, 'latin1');
+  return b;
 }
 
 function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
@@ -161,7 +186,7 @@ function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
  */
 function runLoad(
   port: number,
-  requests: Buffer[],
+  requests: RequestTemplate[],
   spec: RunSpec,
   onMeasuring: () => void,
 ): Promise<RunResult> {
@@ -199,7 +224,7 @@ function runLoad(
       }
       return live < OPEN_MAX_CONNECTIONS || spec.kind === 'closed' ? connect() : undefined;
     };
-    const send = (c: Connection, i: number) => c.send(i, requests[i % requests.length]);
+    const send = (c: Connection, i: number) => c.send(i, nextRequest(requests[i % requests.length]));
     const sendOrWait = (i: number) => {
       const c = take();
       if (c) send(c, i);
@@ -290,7 +315,7 @@ function runLoad(
 /** The client process: runs what the parent asks, reports results over IPC. */
 function clientMain(): void {
   let port = 0;
-  let requests: Buffer[] = [];
+  let requests: RequestTemplate[] = [];
   const reply = (m: FromClient) => process.send!(m);
   // Never outlive the bench (e.g. when it failed): the IPC channel closes with it.
   process.on('disconnect', () => process.exit(0));
@@ -485,11 +510,13 @@ export async function benchServing(): Promise<void> {
     });
 
     // Real request bodies: the simulator's feature records, each with its own entity and request id.
-    const bodies = history
-      .slice(-5000)
-      .map((row, i) =>
-        JSON.stringify({ requestId: `bench-${i}`, entityId: `user-${i % 1000}`, features: row.features }),
-      );
+    const bodies = history.slice(-5000).map((row, i) =>
+      JSON.stringify({
+        requestId: `bench-${REQUEST_ID_SLOT}`,
+        entityId: `user-${i % 1000}`,
+        features: row.features,
+      }),
+    );
     // The reference answers a fixed JSON of the service's answer size.
     const answer = JSON.stringify({
       requestId: 'bench-0',

@@ -29,12 +29,14 @@ import {
 } from '../workflows/messages';
 import { reviewQueueWorkflowId } from '../workflows/review-ids';
 import { CliError } from './context';
+import { parseModelId } from './user-input';
 
 /** Thrown for calls the queue answered with a rejection: the CLI exits with code 2. */
 export const REJECTED_EXIT_CODE = 2;
 
+/** The queue's handle; a model id that cannot name a queue is refused before Temporal sees it. */
 function handleFor(client: Client, modelId: string): WorkflowHandle {
-  return client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+  return client.workflow.getHandle(reviewQueueWorkflowId(parseModelId(modelId, 'model id')));
 }
 
 /** Runs a call against the queue, turning "no such workflow" and validator refusals into CLI errors. */

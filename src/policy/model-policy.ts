@@ -32,6 +32,22 @@ export type RetrainConfig = z.infer<typeof RetrainConfigSchema>;
 export const PromotionModeSchema = z.enum(['challenger-only', 'promote', 'rollout']);
 
 /**
+ * What `loopkeeper serve` accepts in a /predict request (read from the same policy.json, followed live).
+ * A feature the model uses and the request leaves out is refused (422) unless listed in `allowMissing`;
+ * an explicit `null` is always accepted as a declared missing value (imputed, counted). Features no
+ * served model uses are `ignore`d (logged, listed in the answer's `ignoredFeatures`) or `refuse`d (422).
+ */
+export const ServingPolicySchema = z
+  .object({
+    /** Features a request may leave out; the pipeline imputes them as for a `null`. */
+    allowMissing: z.array(z.string().min(1).max(256)).max(10_000).default([]),
+    /** What to do with features no served model uses: kept in the log either way. */
+    unknownFeatures: z.enum(['ignore', 'refuse']).default('ignore'),
+  })
+  .strict();
+export type ServingPolicy = z.infer<typeof ServingPolicySchema>;
+
+/**
  * Everything a cycle decides by, per model. Stored at `config/{model}/policy.json` and read by an
  * activity at the start of every cycle, so a change takes effect on the next cycle without a redeploy.
  * Every field has a default; a stored file only names what it changes.
@@ -50,6 +66,8 @@ export const ModelPolicySchema = z.object({
   promotion: PromotionModeSchema.default('promote'),
   /** Shadow/canary plan used when `promotion` is `rollout`. */
   rollout: RolloutPlanSchema.prefault({}),
+  /** What the prediction service accepts (src/serving). */
+  serving: ServingPolicySchema.prefault({}),
   /** Seeds sampling (audits, test-set selection) so a cycle is reproducible. */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
 });

@@ -12,6 +12,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ModelIdSchema } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
+import { bearerCheck } from './auth';
 import { ModelRegistry } from '../storage/model-registry';
 import { FleetReporter } from './fleet-report';
 import type { LoadedModel, ServingModels, WatcherStatus } from './model-watcher';
@@ -20,7 +21,8 @@ import type { PredictionLogStats } from './prediction-log';
 import { PredictionLog } from './prediction-log';
 import { createPredictor } from './predict';
 import type { PredictEndpoint, PredictReply } from './predict-endpoint';
-import { createPredictEndpoint } from './predict-endpoint';
+import { createPredictEndpoint, UNAUTHORIZED_BODY } from './predict-endpoint';
+import { RecentIds } from './recent-ids';
 import { ServingMetrics } from './serving-metrics';
 
 /** Options of {@link createServingApp}. */
@@ -46,11 +48,20 @@ export interface ServingAppOptions {
    * (src/serving/fleet-report.ts). Off by default; `true` uses the defaults (every 5 s).
    */
   fleetReport?: boolean | { instanceId?: string; intervalMs?: number };
+  /**
+   * Bearer token for /predict, /status and /metrics (`Authorization: Bearer <token>`); /healthz and
+   * /readyz stay open. Without one every route is open: bind to a private address.
+   */
+  token?: string;
+  /** How many client-supplied request ids are remembered to refuse a repeat with 409 (default 100,000; 0 off). */
+  requestIdWindow?: number;
 }
 
-/** /healthz body. */
+/** /status body (behind the token when there is one). */
 export interface ServingHealth {
   status: 'ok' | 'degraded' | 'no_model' | 'closing';
+  /** Why there is no champion (with status `no_model`), else null. */
+  reason: string | null;
   modelId: string;
   models: {
     champion: { version: string; loadedAt: string; loadMs: number } | null;
@@ -60,6 +71,8 @@ export interface ServingHealth {
   aliases: Record<string, string>;
   aliasEtag: string | null;
   rolloutEtag: string | null;
+  /** The serving policy in force, and why policy.json could not be used (the last good one is kept). */
+  policy: { etag: string | null; error: string | null; serving: ServingModels['policy'] };
   lastCheckAt: string | null;
   lastReloadAt: string | null;
   model_load_failures: {
@@ -82,11 +95,13 @@ export interface ServingApp {
   /** Polls the registry now (tests, or an operator's "reload" endpoint). */
   refresh(): Promise<void>;
   health(): ServingHealth;
+  /** One sentence: why no champion is served (meaningful while `models().champion` is unset). */
+  noChampionReason(): string;
   /** The models being served right now. */
   models(): ServingModels;
 }
 
-const PATHS = new Set(['/predict', '/healthz', '/metrics']);
+const PATHS = new Set(['/predict', '/healthz', '/readyz', '/status', '/metrics']);
 
 /**
  * The wall clock as an ISO string, formatted once per millisecond: every request needs one and, at
@@ -111,7 +126,7 @@ function describe(m: LoadedModel): { version: string; loadedAt: string; loadMs: 
 
 /**
  * Builds the service and loads the current champion (and rollout candidates) before returning. A
- * missing or unloadable champion does not throw: /predict answers 503 and /healthz says why until the
+ * missing or unloadable champion does not throw: /predict answers 503 and /status says why until the
  * registry names a model that loads.
  */
 export async function createServingApp(options: ServingAppOptions): Promise<ServingApp> {
@@ -148,9 +163,10 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   function health(): ServingHealth {
     const st = watcher.snapshot();
     const m = watcher.current;
-    const degraded = st.pendingVersions.length > 0 || st.lastCheckError !== null;
+    const degraded = st.pendingVersions.length > 0 || st.lastCheckError !== null || st.policyError !== null;
     return {
       status: closing ? 'closing' : !m.champion ? 'no_model' : degraded ? 'degraded' : 'ok',
+      reason: m.champion ? null : watcher.noChampionReason(),
       modelId,
       models: {
         champion: m.champion ? describe(m.champion) : null,
@@ -162,6 +178,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
       aliases: st.aliases,
       aliasEtag: st.aliasEtag,
       rolloutEtag: st.rolloutEtag,
+      policy: { etag: st.policyEtag, error: st.policyError, serving: m.policy },
       lastCheckAt: st.lastCheckAt,
       lastReloadAt: st.lastReloadAt,
       model_load_failures: {
@@ -199,7 +216,10 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     };
 
   const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
+  const authorized = bearerCheck(options.token);
   const endpoint = createPredictEndpoint({
+    recentIds: new RecentIds(options.requestIdWindow ?? 100_000),
+    authorized,
     modelId,
     watcher,
     predict,
@@ -210,7 +230,21 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     timestamp,
   });
   const json = (c: Context, reply: PredictReply) =>
-    c.body(reply.body, reply.status as ContentfulStatusCode, { 'Content-Type': 'application/json' });
+    c.body(reply.body, reply.status as ContentfulStatusCode, {
+      'Content-Type': 'application/json',
+      ...(reply.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
+    });
+  /** A protected route: 401 (counted by `counted`) unless the request carries the token. */
+  const guarded =
+    (handler: (c: Context) => Response | Promise<Response>) =>
+    (c: Context): Response | Promise<Response> => {
+      if (authorized(c.req.header('authorization'))) return handler(c);
+      metrics.errors.inc({ kind: 'unauthorized' });
+      return c.body(UNAUTHORIZED_BODY, 401, {
+        'Content-Type': 'application/json',
+        'WWW-Authenticate': 'Bearer',
+      });
+    };
   // For chunked bodies only: with a Content-Length the header decides. bodyLimit touches
   // `c.req.raw.body`, which makes @hono/node-server build a web Request + ReadableStream per request.
   const streamingLimit = bodyLimit({
@@ -231,6 +265,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   // node-listener.ts); it is here for `app.request()` and for hosts that mount the hono app themselves.
   app.post('/predict', async (c) => {
     const started = performance.now();
+    if (!endpoint.authorized(c.req.header('authorization'))) return json(c, endpoint.unauthorized());
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
       return Number(length) > maxBodyBytes ? json(c, endpoint.tooLarge()) : answer(c, started);
@@ -242,25 +277,46 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     return refused ?? answered!;
   });
 
+  // Liveness only, open to anyone: details (aliases, etags, errors) are for /status.
   app.get(
     '/healthz',
-    counted('/healthz', (c) => {
-      const h = health();
-      return c.json(h, h.status === 'ok' || h.status === 'degraded' ? 200 : 503);
+    counted('/healthz', (c) => c.text('ok')),
+  );
+
+  // Readiness for load balancers, open: one word, no details.
+  app.get(
+    '/readyz',
+    counted('/readyz', (c) => {
+      const status = health().status;
+      return status === 'ok' || status === 'degraded' ? c.text('ready') : c.text(status, 503);
     }),
   );
 
   app.get(
+    '/status',
+    counted(
+      '/status',
+      guarded((c) => {
+        const h = health();
+        return c.json(h, h.status === 'ok' || h.status === 'degraded' ? 200 : 503);
+      }),
+    ),
+  );
+
+  app.get(
     '/metrics',
-    counted('/metrics', (c) => {
-      const body = metrics.render({
-        modelId,
-        models: watcher.current,
-        watcher: watcher.snapshot(),
-        log: log.snapshot(),
-      });
-      return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-    }),
+    counted(
+      '/metrics',
+      guarded((c) => {
+        const body = metrics.render({
+          modelId,
+          models: watcher.current,
+          watcher: watcher.snapshot(),
+          log: log.snapshot(),
+        });
+        return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      }),
+    ),
   );
 
   app.notFound((c) => {
@@ -282,6 +338,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
     app,
     predictEndpoint: endpoint,
     health,
+    noChampionReason: () => watcher.noChampionReason(),
     models: () => watcher.current,
     refresh: () => watcher.check(),
     close() {

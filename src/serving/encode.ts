@@ -74,16 +74,18 @@ export function encodeScoreVector(
 }
 
 /**
- * The served answer, equal to JSON.stringify({ requestId, modelVersion, predictedLabel, scores, role })
- * (PredictionAnswer's key order).
+ * The served answer, equal to JSON.stringify({ requestId, modelVersion, predictedLabel, scores, role,
+ * ignoredFeatures? }) (PredictionAnswer's key order; `ignoredFeatures` only when there are some).
  */
 export function answerJson(
   requestIdJson: string,
   modelVersion: string,
   score: EncodedScore,
   role: 'champion' | 'canary',
+  ignoredFeatures?: readonly string[],
 ): string {
-  return `{"requestId":${requestIdJson},"modelVersion":${json(modelVersion)},"predictedLabel":${score.predictedLabel},"scores":${score.scores},"role":"${role}"}`;
+  const ignored = ignoredFeatures === undefined ? '' : `,"ignoredFeatures":${json(ignoredFeatures)}`;
+  return `{"requestId":${requestIdJson},"modelVersion":${json(modelVersion)},"predictedLabel":${score.predictedLabel},"scores":${score.scores},"role":"${role}"${ignored}}`;
 }
 
 /** The parts of a log row that a served and a shadow row share, serialised once per instance. */

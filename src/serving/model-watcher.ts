@@ -2,12 +2,15 @@
  * Keeps the served models in step with the registry: polls the etags of aliases.json and rollout.json
  * every `pollMs`, and when either changes loads the models they name BEFORE swapping them in. A model
  * that fails to load never replaces a working one: its role keeps its current model, the failure is
- * recorded for /healthz and /metrics, and the load is retried after `retryMs`.
+ * recorded for /status and /metrics, and the load is retried after `retryMs`.
  */
 import { performance } from 'node:perf_hooks';
 import type { ModelArtifact } from '../ml/model';
 import { scoreFeatures } from '../ml/model';
+import type { ServingPolicy } from '../policy/model-policy';
+import { ModelPolicySchema } from '../policy/model-policy';
 import { layout } from '../storage/layout';
+import { readJson } from '../storage/ndjson';
 import type { ModelRegistry } from '../storage/model-registry';
 import { CHAMPION } from '../storage/registry-schemas';
 
@@ -25,7 +28,12 @@ export interface ServingModels {
   champion?: LoadedModel;
   canary?: { model: LoadedModel; weightPercent: number; salt: string };
   shadow?: { model: LoadedModel; sampleShare: number };
+  /** The `serving` section of config/{model}/policy.json (its defaults while there is none). */
+  policy: ServingPolicy;
 }
+
+/** The serving policy of a model without a policy.json. */
+export const DEFAULT_SERVING_POLICY: ServingPolicy = ModelPolicySchema.parse({}).serving;
 
 /** One failed load. */
 export interface LoadFailure {
@@ -35,10 +43,15 @@ export interface LoadFailure {
   error: string;
 }
 
-/** Watcher state for /healthz. */
+/** Watcher state for /status. */
 export interface WatcherStatus {
   aliasEtag: string | null;
   rolloutEtag: string | null;
+  policyEtag: string | null;
+  /** Why config/{model}/policy.json could not be used (the last good policy is kept), else null. */
+  policyError: string | null;
+  /** False when models/{model}/aliases.json does not exist: no version was ever promoted (or a typo). */
+  aliasesExist: boolean;
   aliases: Record<string, string>;
   lastCheckAt: string | null;
   lastReloadAt: string | null;
@@ -65,11 +78,14 @@ const MAX_RECENT_FAILURES = 10;
 
 /** Polls the registry and holds the current {@link ServingModels}. */
 export class ModelWatcher {
-  private models: ServingModels = {};
+  private models: ServingModels = { policy: DEFAULT_SERVING_POLICY };
   private readonly cache = new Map<string, LoadedModel>();
   private readonly status: WatcherStatus = {
     aliasEtag: null,
     rolloutEtag: null,
+    policyEtag: null,
+    policyError: null,
+    aliasesExist: false,
     aliases: {},
     lastCheckAt: null,
     lastReloadAt: null,
@@ -80,7 +96,7 @@ export class ModelWatcher {
     lastCheckError: null,
   };
   /** Etags seen at the last reload; undefined forces a reload on the next check. */
-  private seen: { alias: string | null; rollout: string | null } | undefined;
+  private seen: { alias: string | null; rollout: string | null; policy: string | null } | undefined;
   private retryAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -93,6 +109,25 @@ export class ModelWatcher {
   /** The models to serve, as one consistent snapshot. */
   get current(): ServingModels {
     return this.models;
+  }
+
+  /**
+   * Why there is no champion to serve, in one sentence for a 503 body, /readyz and `serve`'s start
+   * check. Meaningful only while `current.champion` is unset.
+   */
+  noChampionReason(): string {
+    const st = this.status;
+    const m = this.opts.modelId;
+    if (st.lastCheckAt === null && st.lastCheckError !== null)
+      return `the store could not be read (${st.lastCheckError})`;
+    if (!st.aliasesExist)
+      return `model "${m}" has no models/${m}/aliases.json in the store: no version of it was ever promoted (check the model id with \`loopkeeper models list --model ${m}\`)`;
+    const failed = st.pendingVersions.find((p) => p.role === 'champion');
+    if (failed) {
+      const error = [...st.recentLoadFailures].reverse().find((f) => f.version === failed.version)?.error;
+      return `champion ${failed.version} failed to load${error ? `: ${error}` : ''}`;
+    }
+    return `model "${m}" has no champion alias: promote a version (\`loopkeeper models promote --model ${m} --version <v>\`)`;
   }
 
   /** A copy of the watcher's status. */
@@ -136,18 +171,20 @@ export class ModelWatcher {
   private async checkOnce(): Promise<void> {
     const { registry, modelId } = this.opts;
     try {
-      const [aliasHead, rolloutHead] = await Promise.all([
+      const [aliasHead, rolloutHead, policyHead] = await Promise.all([
         registry.store.head(layout.aliases(modelId)),
         registry.store.head(layout.rollout(modelId)),
+        registry.store.head(layout.policy(modelId)),
       ]);
       this.status.lastCheckAt = this.opts.now().toISOString();
       const unchanged =
         this.seen !== undefined &&
         this.seen.alias === (aliasHead?.etag ?? null) &&
-        this.seen.rollout === (rolloutHead?.etag ?? null);
+        this.seen.rollout === (rolloutHead?.etag ?? null) &&
+        this.seen.policy === (policyHead?.etag ?? null);
       const retryDue = this.retryAt !== undefined && Date.now() >= this.retryAt;
       if (unchanged && !retryDue) return;
-      await this.reload();
+      await this.reload(policyHead?.etag ?? null);
       this.status.lastCheckError = null;
     } catch (err) {
       // The store being unreachable must not stop serving: keep the current models and say so.
@@ -156,14 +193,39 @@ export class ModelWatcher {
     }
   }
 
-  private async reload(): Promise<void> {
+  /**
+   * The serving policy: a policy.json that cannot be read or parsed keeps the last good one (a typo
+   * must not change what is accepted), and says why in /status.
+   */
+  private async readPolicy(etag: string | null): Promise<ServingPolicy> {
+    this.status.policyEtag = etag;
+    if (etag === null) {
+      this.status.policyError = null;
+      return DEFAULT_SERVING_POLICY;
+    }
+    try {
+      const policy = await readJson(
+        this.opts.registry.store,
+        layout.policy(this.opts.modelId),
+        ModelPolicySchema,
+      );
+      this.status.policyError = null;
+      return policy.serving;
+    } catch (err) {
+      this.status.policyError = (err as Error).message;
+      return this.models.policy;
+    }
+  }
+
+  private async reload(policyEtag: string | null): Promise<void> {
     const { registry, modelId } = this.opts;
-    const [aliases, rollout] = await Promise.all([
+    const [aliases, rollout, policy] = await Promise.all([
       registry.getAliases(modelId),
       registry.getRollout(modelId),
+      this.readPolicy(policyEtag),
     ]);
     const current = this.models;
-    const next: ServingModels = {};
+    const next: ServingModels = { policy };
     const pending: WatcherStatus['pendingVersions'] = [];
 
     const championVersion = aliases.aliases[CHAMPION];
@@ -188,10 +250,12 @@ export class ModelWatcher {
 
     const changed =
       next.champion !== current.champion ||
+      next.policy !== current.policy ||
       JSON.stringify(summary(next)) !== JSON.stringify(summary(current));
     this.models = next;
-    this.seen = { alias: aliases.etag, rollout: rollout.etag };
+    this.seen = { alias: aliases.etag, rollout: rollout.etag, policy: policyEtag };
     this.status.aliasEtag = aliases.etag;
+    this.status.aliasesExist = aliases.etag !== null;
     this.status.rolloutEtag = rollout.etag;
     this.status.aliases = aliases.aliases;
     this.status.pendingVersions = pending;

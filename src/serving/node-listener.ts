@@ -31,6 +31,7 @@ function send(res: ServerResponse, reply: PredictReply, close: boolean): void {
     String(Buffer.byteLength(reply.body)),
   ];
   if (close) headers.push('Connection', 'close');
+  if (reply.status === 401) headers.push('WWW-Authenticate', 'Bearer');
   res.writeHead(reply.status, headers);
   res.end(reply.body);
 }
@@ -48,6 +49,10 @@ export function createNodeListener(endpoint: PredictEndpoint, fallback: RequestL
       return;
     }
     const started = performance.now();
+    if (!endpoint.authorized(req.headers.authorization)) {
+      send(res, endpoint.unauthorized(), true);
+      return;
+    }
     const length = req.headers['content-length'];
     if (length !== undefined && req.headers['transfer-encoding'] === undefined && Number(length) > max) {
       send(res, endpoint.tooLarge(), true);

@@ -28,13 +28,15 @@ export interface PredictorDeps {
 
 /**
  * Answers validated instances from one model snapshot (a reload mid-batch must not split a batch).
- * Returns the body: one PredictionAnswer, or `{ predictions: [...] }` when `batch`.
+ * Returns the body: one PredictionAnswer, or `{ predictions: [...] }` when `batch`. `ignored[i]` lists
+ * the features of instance i that no served model reads (reported in its answer).
  */
 export type Predictor = (
   models: ServingModels,
   instances: readonly PredictInstance[],
   batch: boolean,
   timestamp: string,
+  ignored?: readonly (readonly string[] | undefined)[],
 ) => string;
 
 /** Builds the predictor of one serving app. */
@@ -91,6 +93,7 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     instance: PredictInstance,
     timestampJson: string,
     day: string,
+    ignored: readonly string[] | undefined,
   ): string {
     const requestId = instance.requestId ?? randomUUID();
     const decision = route(models, instance.entityId ?? requestId, requestId)!;
@@ -117,14 +120,16 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     if (decision.shadow) {
       logShadow(decision.shadow, instance, encoded, scorer.result(), timestampJson, day);
     }
-    return answerJson(encoded.requestId, model.version, score, role);
+    return answerJson(encoded.requestId, model.version, score, role, ignored);
   }
 
-  return (models, instances, batch, timestamp) => {
+  return (models, instances, batch, timestamp, ignored) => {
     const timestampJson = JSON.stringify(timestamp);
     const day = timestamp.slice(0, 10);
-    if (!batch) return predictOne(models, instances[0], timestampJson, day);
-    const answers = instances.map((instance) => predictOne(models, instance, timestampJson, day));
+    if (!batch) return predictOne(models, instances[0], timestampJson, day, ignored?.[0]);
+    const answers = instances.map((instance, i) =>
+      predictOne(models, instance, timestampJson, day, ignored?.[i]),
+    );
     return `{"predictions":[${answers.join(',')}]}`;
   };
 }

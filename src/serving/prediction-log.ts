@@ -31,7 +31,7 @@ export interface PredictionLogOptions {
   maxBufferedRows?: number;
 }
 
-/** Counters for /healthz and /metrics. */
+/** Counters for /status and /metrics. */
 export interface PredictionLogStats {
   bufferedRows: number;
   rowsWritten: number;

@@ -98,7 +98,7 @@ export class Histogram {
     }
   }
 
-  /** Approximate quantile (upper bound of the bucket holding it), e.g. for /healthz summaries. */
+  /** Approximate quantile (upper bound of the bucket holding it), e.g. for /status summaries. */
   quantile(q: number): number | null {
     if (this.count === 0) return null;
     const target = q * this.count;

@@ -25,6 +25,8 @@ export const PredictionAnswerSchema = z.object({
   predictedLabel: z.string(),
   scores: z.record(z.string(), z.number()),
   role: z.enum(['champion', 'canary']),
+  /** Request features no served model reads: logged with the rest, not used (absent when none). */
+  ignoredFeatures: z.array(z.string()).optional(),
 });
 export type PredictionAnswer = z.infer<typeof PredictionAnswerSchema>;
 

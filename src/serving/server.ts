@@ -15,6 +15,8 @@ import { createNodeListener } from './node-listener';
 export interface RunningServer {
   /** The bound port (useful with port 0). */
   port: number;
+  /** The bound address, e.g. 127.0.0.1 (the default) or 0.0.0.0. */
+  host: string;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   /** Graceful shutdown: drain requests, then `app.close()`. Idempotent. */
@@ -28,7 +30,7 @@ export interface StartServerOptions {
   app: ServingApp;
   /** 0 picks a free port. */
   port: number;
-  /** Default 0.0.0.0. */
+  /** Default 127.0.0.1 (this machine only): pass 0.0.0.0 or an interface address to serve others. */
   hostname?: string;
   /** In-flight requests get this long to finish before their connections are cut (default 10 s). */
   shutdownTimeoutMs?: number;
@@ -42,7 +44,7 @@ export interface StartServerOptions {
 
 /** Starts listening; resolves once the port is bound, rejects if it cannot be (e.g. EADDRINUSE). */
 export function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const hostname = options.hostname ?? '0.0.0.0';
+  const hostname = options.hostname ?? '127.0.0.1';
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const busyPollMs = options.busyPollMs ?? 0;
   return new Promise((resolve, reject) => {
@@ -61,13 +63,14 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
-      const port = (server.address() as AddressInfo).port;
+      const { port, address } = server.address() as AddressInfo;
       let closing: Promise<void> | undefined;
       resolve({
         get busyPollTurns() {
           return poll.pollTurns;
         },
         port,
+        host: address,
         url: `http://${hostname === '0.0.0.0' ? '127.0.0.1' : hostname}:${port}`,
         close() {
           closing ??= (async () => {

@@ -19,8 +19,13 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 export class ServingMetrics {
   /** Predictions made, by role (champion/canary/shadow) and version. */
   readonly predictions = new LabeledCounter();
-  /** Failed requests or predictions, by kind (invalid_request, no_model, internal, shadow, log_write). */
+  /**
+   * Failed requests or predictions, by kind (invalid_request, missing_features, unknown_features,
+   * duplicate_request_id, unauthorized, no_model, internal, shadow, log_write).
+   */
   readonly errors = new LabeledCounter();
+  /** Instances answered although they carried features no served model reads (listed in the answer). */
+  ignoredFeatureInstances = 0;
   /** HTTP responses by path and status. */
   readonly responses = new LabeledCounter();
   /** /predict request latency (whole request, all instances), seconds. */
@@ -54,7 +59,7 @@ export class ServingMetrics {
     return counters;
   }
 
-  /** Every version's transform counters (for /healthz). */
+  /** Every version's transform counters (for /status). */
   transformCounters(): Record<string, TransformCounters> {
     return Object.fromEntries(this.transform);
   }
@@ -105,6 +110,12 @@ export class ServingMetrics {
         'loopkeeper_predict_latency_seconds',
         'Latency of /predict requests (scoring, routing, logging).',
         [{ labels: { model }, h: this.latency }],
+      )
+      .metric(
+        'loopkeeper_ignored_features_total',
+        'counter',
+        'Answered instances that carried features no served model reads (ignored, logged, listed in the answer).',
+        [{ labels: { model }, value: this.ignoredFeatureInstances }],
       )
       .metric(
         'loopkeeper_transform_rows_total',

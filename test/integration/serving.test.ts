@@ -15,6 +15,7 @@ import { ModelRegistry } from '../../src/storage/model-registry';
 import { readLines } from '../../src/storage/ndjson';
 import type { ServingApp } from '../../src/serving/app';
 import { createServingApp } from '../../src/serving/app';
+import { bearerCheck } from '../../src/serving/auth';
 import { startServer } from '../../src/serving/server';
 import { tempFileStore } from '../support/temporal';
 
@@ -62,6 +63,11 @@ function servingFeatures(n: number, seed: number): Features[] {
   }));
 }
 
+/** Every feature the test models read, so a request is complete; `partial` overrides. */
+function full(partial: Features): Features {
+  return { usage: 0, tickets: 1, plan: 'basic', country: 'US', autopay: false, ...partial };
+}
+
 let v1: ModelArtifact;
 let v2: ModelArtifact;
 let v1Rows: Row[];
@@ -103,6 +109,8 @@ async function registerModels(store: BlobStore): Promise<ModelRegistry> {
   await registry.promote({ modelId: 'churn', version: 'v1', actor: 'test', reason: 'setup' });
   return registry;
 }
+
+type ServingHealthJson = ReturnType<ServingApp['health']>;
 
 interface Answer {
   requestId: string;
@@ -199,7 +207,7 @@ describe('serving app (hono, file store)', () => {
     const single = await post(serving, {
       requestId: 'r-1',
       entityId: 'u-1',
-      features: { usage: -1.2, plan: 'basic', tickets: 3 },
+      features: full({ usage: -1.2, plan: 'basic', tickets: 3 }),
     });
     expect(single.status).toBe(200);
     expect(single.json).toMatchObject({ requestId: 'r-1', modelVersion: 'v1', role: 'champion' });
@@ -207,20 +215,20 @@ describe('serving app (hono, file store)', () => {
     const scores = single.json.scores as Record<string, number>;
     expect(scores.churn + scores.stay).toBeCloseTo(1, 12);
 
-    const generated = await post(serving, { features: { usage: 0 } });
+    const generated = await post(serving, { features: full({ usage: 0 }) });
     expect(generated.json.requestId).toMatch(/^[0-9a-f-]{36}$/);
 
     const batch = await predictBatch(serving, [
-      { requestId: 'b-1', features: { usage: 1 } },
-      { requestId: 'b-2', features: { usage: -1 }, slices: { country: 'DE' } },
-      { requestId: 'b-3', features: {} },
+      { requestId: 'b-1', features: full({ usage: 1 }) },
+      { requestId: 'b-2', features: full({ usage: -1 }), slices: { country: 'DE' } },
+      { requestId: 'b-3', features: full({}) },
     ]);
     expect(batch.map((a) => [a.requestId, a.modelVersion, a.role])).toEqual([
       ['b-1', 'v1', 'champion'],
       ['b-2', 'v1', 'champion'],
       ['b-3', 'v1', 'champion'],
     ]);
-    const health = await serving.app.request('/healthz');
+    const health = await serving.app.request('/status');
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({
       status: 'ok',
@@ -256,6 +264,12 @@ describe('serving app (hono, file store)', () => {
   });
 
   test('unseen categories, missing values and "NaN" strings are imputed and counted in /metrics', async () => {
+    // The policy lets requests leave out 'tickets' and 'autopay' (followed live, like the aliases).
+    await store.put(
+      layout.policy('churn'),
+      JSON.stringify({ serving: { allowMissing: ['tickets', 'autopay'] } }),
+    );
+    await serving.refresh();
     const answers = await predictBatch(serving, [
       { features: { usage: 0.5, plan: 'pro', country: 'United States' } },
       { features: { usage: 0.5, plan: 'pro', country: 'Germany' } },
@@ -302,7 +316,7 @@ describe('serving app (hono, file store)', () => {
   });
 
   test('follows promote and rollback without a restart (latency is measured by the rollback bench)', async () => {
-    const version = async () => (await post(serving, { features: { usage: 0 } })).json.modelVersion;
+    const version = async () => (await post(serving, { features: full({ usage: 0 }) })).json.modelVersion;
     expect(await version()).toBe('v1');
 
     await registry.promote({ modelId: 'churn', version: 'v2', actor: 'test', reason: 'promote v2' });
@@ -310,7 +324,7 @@ describe('serving app (hono, file store)', () => {
 
     await registry.rollback({ modelId: 'churn', actor: 'test', reason: 'roll back' });
     await waitFor(async () => (await version()) === 'v1', 5000);
-    const health = (await (await serving.app.request('/healthz')).json()) as {
+    const health = (await (await serving.app.request('/status')).json()) as {
       aliases: Record<string, string>;
     };
     expect(health.aliases).toEqual({ champion: 'v1', previous: 'v2', 'rolled-back': 'v2' });
@@ -326,7 +340,7 @@ describe('serving app (hono, file store)', () => {
     await serving.refresh();
     const instances = Array.from({ length: 3000 }, (_, i) => ({
       entityId: `user-${i}`,
-      features: { usage: i % 7 },
+      features: full({ usage: i % 7 }),
     }));
     const first: Answer[] = [];
     for (let i = 0; i < instances.length; i += 1000)
@@ -392,9 +406,9 @@ describe('serving app (hono, file store)', () => {
     await registry.promote({ modelId: 'churn', version: 'v3', actor: 'test', reason: 'promote broken' });
     await waitFor(async () => serving.health().model_load_failures.total > 0, 5000);
 
-    const answer = await post(serving, { features: { usage: 1 } });
+    const answer = await post(serving, { features: full({ usage: 1 }) });
     expect(answer.json.modelVersion).toBe('v1');
-    const res = await serving.app.request('/healthz');
+    const res = await serving.app.request('/status');
     expect(res.status).toBe(200);
     const health = (await res.json()) as ReturnType<ServingApp['health']>;
     expect(health.status).toBe('degraded');
@@ -412,8 +426,8 @@ describe('serving app (hono, file store)', () => {
   });
 
   test('every response is counted once, by path and status', async () => {
-    expect((await post(serving, { features: { usage: 1 } })).status).toBe(200);
-    expect((await post(serving, { features: { usage: 2 } })).status).toBe(200);
+    expect((await post(serving, { features: full({ usage: 1 }) })).status).toBe(200);
+    expect((await post(serving, { features: full({ usage: 2 }) })).status).toBe(200);
     expect((await post(serving, { features: 'x' })).status).toBe(400);
     // No Content-Length here (app.request): the streaming body limit decides.
     expect((await post(serving, { features: { pad: 'x'.repeat(1 << 20) } })).status).toBe(413);
@@ -503,7 +517,7 @@ describe('startServer (real port)', () => {
           fetch(`${server.url}/predict`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ requestId: `http-${i}`, features: { usage: i / 10 } }),
+            body: JSON.stringify({ requestId: `http-${i}`, features: full({ usage: i / 10 }) }),
           }).then((r) => r.json() as Promise<Answer>),
         ),
       );
@@ -531,7 +545,7 @@ describe('startServer: busyPollMs', () => {
     fetch(`${url}/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requestId: `poll-${i}`, features: { usage: i / 10 } }),
+      body: JSON.stringify({ requestId: `poll-${i}`, features: full({ usage: i / 10 }) }),
     });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -654,6 +668,8 @@ describe('startServer: POST /predict on node:http answers as the hono route does
       maxBatch: 5,
       maxBodyBytes: 4096,
       now: () => NOW,
+      // Each body goes to both paths with its request id: no 409 for the second (tested on its own).
+      requestIdWindow: 0,
     });
     server = await startServer({ app: serving, port: 0, hostname: '127.0.0.1' });
   });
@@ -664,17 +680,30 @@ describe('startServer: POST /predict on node:http answers as the hono route does
 
   test('the same status and body for accepted, refused and odd bodies', async () => {
     const bodies: (string | Buffer)[] = [
-      JSON.stringify({ requestId: 'p-1', entityId: 'u-1', features: { usage: 0.5, plan: 'basic' } }),
+      JSON.stringify({ requestId: 'p-1', entityId: 'u-1', features: full({ usage: 0.5, plan: 'basic' }) }),
       JSON.stringify({
-        instances: [1, 2, 3].map((i) => ({ requestId: `p-b${i}`, features: { usage: i, country: 'DE' } })),
+        instances: [1, 2, 3].map((i) => ({
+          requestId: `p-b${i}`,
+          features: full({ usage: i, country: 'DE' }),
+        })),
       }),
       JSON.stringify({ requestId: 'p-2', features: { plan: 'Ünïcödé ✓', usage: 'NaN' }, slices: { c: 'x' } }),
       // A byte-order mark: a web Request's text() drops it, and so must the fast path.
-      `\uFEFF${JSON.stringify({ requestId: 'p-bom', features: { usage: 1 } })}`,
+      `\uFEFF${JSON.stringify({ requestId: 'p-bom', features: full({ usage: 1 }) })}`,
       // A malformed UTF-8 byte becomes U+FFFD on both paths.
       Buffer.concat([Buffer.from('{"requestId":"p-'), Buffer.from([0xff]), Buffer.from('","features":{}}')]),
       JSON.stringify({ features: 'x' }),
-      JSON.stringify({ instances: [{ features: {} }, { features: { usage: [1] } }] }),
+      // Incomplete (422), with a feature no model reads (200, listed), a repeated id within a batch (409
+      // even with no window: it is one request).
+      JSON.stringify({ requestId: 'p-m', features: { usage: 1 } }),
+      JSON.stringify({ requestId: 'p-x', features: full({ extra: 1 }) }),
+      JSON.stringify({
+        instances: [
+          { requestId: 'd', features: full({}) },
+          { requestId: 'd', features: full({}) },
+        ],
+      }),
+      JSON.stringify({ instances: [{ features: {} }, { features: { ...full({}), usage: [1] } }] }),
       JSON.stringify({ instances: Array.from({ length: 6 }, () => ({ features: {} })) }),
       JSON.stringify({ instances: [] }),
       '{"features": {"usage": 1e999}}',
@@ -703,14 +732,14 @@ describe('startServer: POST /predict on node:http answers as the hono route does
     // A query string does not change the route (hono matches on the path alone).
     const withQuery = await rawRequest(server.url, {
       path: '/predict?explain=1',
-      chunks: [JSON.stringify({ requestId: 'p-q', features: { usage: 1 } })],
+      chunks: [JSON.stringify({ requestId: 'p-q', features: full({ usage: 1 }) })],
     });
     expect(withQuery.status).toBe(200);
     expect(JSON.parse(withQuery.body)).toMatchObject({ requestId: 'p-q', modelVersion: 'v1' });
   });
 
   test('chunked bodies: assembled across chunks, refused with 413 past maxBodyBytes', async () => {
-    const text = JSON.stringify({ requestId: 'c-1', features: { plan: 'ü-basic', usage: 2 } });
+    const text = JSON.stringify({ requestId: 'c-1', features: full({ plan: 'ü-basic', usage: 2 }) });
     const bytes = Buffer.from(text);
     const split = bytes.indexOf(0xc3) + 1; // inside the two bytes of "ü"
     const assembled = await rawRequest(server.url, {
@@ -746,7 +775,9 @@ describe('startServer: POST /predict on node:http answers as the hono route does
         resolve();
       }, 50);
     });
-    expect((await rawRequest(server.url, { chunks: [JSON.stringify({ features: {} })] })).status).toBe(200);
+    expect((await rawRequest(server.url, { chunks: [JSON.stringify({ features: full({}) })] })).status).toBe(
+      200,
+    );
     expect((await rawRequest(server.url, { chunks: ['{'] })).status).toBe(400);
     expect((await rawRequest(server.url, { method: 'GET' })).status).toBe(404);
     expect((await rawRequest(server.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
@@ -765,5 +796,244 @@ describe('startServer: POST /predict on node:http answers as the hono route does
     const { rows } = await loggedRows(store);
     expect(rows.map((r) => r.requestId)).not.toContain('aborted');
     expect(rows).toHaveLength(1);
+  });
+});
+
+describe('trust at the edges (issue 16)', () => {
+  let store: BlobStore;
+  let serving: ServingApp | undefined;
+
+  beforeEach(() => {
+    store = tempFileStore().store;
+    serving = undefined;
+  });
+  afterEach(async () => {
+    await serving?.close();
+  });
+
+  const open = async (extra: Partial<Parameters<typeof createServingApp>[0]> = {}) =>
+    (serving = await createServingApp({
+      store,
+      modelId: 'churn',
+      aliasPollMs: POLL_MS,
+      logFlushMs: 60_000,
+      now: () => NOW,
+      ...extra,
+    }));
+
+  test('no champion: every 503 says why (unknown model, nothing promoted, failed load); /readyz says not ready', async () => {
+    let app = await open({ modelId: 'churnn' });
+    let res = await app.app.request('/predict', { method: 'POST', body: JSON.stringify({ features: {} }) });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: 'no_model',
+      message: expect.stringMatching(
+        /^no champion to serve: model "churnn" has no models\/churnn\/aliases.json in the store: no version of it was ever promoted/,
+      ),
+    });
+    expect(app.noChampionReason()).toMatch(/loopkeeper models list --model churnn/);
+    const ready = await app.app.request('/readyz');
+    expect([ready.status, await ready.text()]).toEqual([503, 'no_model']);
+    const status = await app.app.request('/status');
+    expect(status.status).toBe(503);
+    expect(((await status.json()) as { reason: string }).reason).toMatch(/aliases.json/);
+    await app.close();
+
+    // Registered, but the champion alias was unset.
+    const registry = await registerModels(store);
+    await registry.setAlias({
+      modelId: 'churn',
+      alias: 'champion',
+      version: null,
+      actor: 't',
+      reason: 'unset',
+    });
+    app = await open();
+    res = await app.app.request('/predict', { method: 'POST', body: JSON.stringify({ features: full({}) }) });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /model "churn" has no champion alias: promote a version \(`loopkeeper models promote --model churn --version <v>`\)/,
+    );
+    await app.close();
+
+    await store.put(layout.modelVersion('churn', 'v1'), '{"pipeline": 1}');
+    await registry.setAlias({
+      modelId: 'churn',
+      alias: 'champion',
+      version: 'v1',
+      actor: 't',
+      reason: 'set',
+    });
+    app = await open();
+    res = await app.app.request('/predict', { method: 'POST', body: JSON.stringify({ features: full({}) }) });
+    expect(((await res.json()) as { message: string }).message).toMatch(
+      /^no champion to serve: champion v1 failed to load: .*models\/churn\/versions\/v1\/model.json/,
+    );
+  });
+
+  test('a request without the features the model reads is refused with 422 naming them; null is accepted', async () => {
+    await registerModels(store);
+    const app = await open();
+    const cases: Array<[unknown, string, RegExp]> = [
+      [
+        { features: {} },
+        'features',
+        /^missing "autopay", "country", "plan", "tickets", "usage": the model reads them/,
+      ],
+      [
+        { features: { usage_days: 3, Plan: 'basic' } },
+        'features',
+        /^missing "autopay", "country", "plan", "tickets", "usage"/,
+      ],
+      [
+        { features: { ...full({}), tickets: undefined } },
+        'features',
+        /^missing "tickets": the model reads it/,
+      ],
+      [
+        { instances: [{ features: full({}) }, { features: { usage: 1 } }] },
+        'instances.1.features',
+        /^missing "autopay", "country", "plan", "tickets"/,
+      ],
+    ];
+    for (const [body, field, message] of cases) {
+      const { status, json } = await post(app, body);
+      expect({ status, error: json.error, field: json.field }).toEqual({
+        status: 422,
+        error: 'missing_features',
+        field,
+      });
+      expect(json.message).toMatch(message);
+      expect(json.message).toMatch(/serving.allowMissing in config\/churn\/policy.json/);
+    }
+    // Explicit nulls say "unknown": imputed and counted, as for logged training data.
+    const nulls = await post(app, {
+      features: { usage: null, tickets: null, plan: null, country: null, autopay: null },
+    });
+    expect(nulls.status).toBe(200);
+    const text = await metricsText(app);
+    expect(metricValue(text, 'loopkeeper_errors_total', { kind: 'missing_features' })).toBe(cases.length);
+    expect(metricValue(text, 'loopkeeper_requests_total', { role: 'champion', version: 'v1' })).toBe(1);
+    // Nothing refused was logged.
+    await app.close();
+    expect((await loggedRows(store)).rows).toHaveLength(1);
+  });
+
+  test('features no model reads are answered and listed as ignored, or refused under the policy; a bad policy keeps the last good one', async () => {
+    await registerModels(store);
+    const app = await open();
+    const ok = await post(app, { requestId: 'x-1', features: full({ tenure_days: 4, 'a/../b': 'x' }) });
+    expect(ok.status).toBe(200);
+    expect(ok.json.ignoredFeatures).toEqual(['tenure_days', 'a/../b']);
+    const plain = await post(app, { features: full({}) });
+    expect(plain.json).not.toHaveProperty('ignoredFeatures');
+    expect(metricValue(await metricsText(app), 'loopkeeper_ignored_features_total', { model: 'churn' })).toBe(
+      1,
+    );
+
+    await store.put(
+      layout.policy('churn'),
+      JSON.stringify({ serving: { unknownFeatures: 'refuse', allowMissing: ['autopay'] } }),
+    );
+    await app.refresh();
+    const refused = await post(app, { features: full({ tenure_days: 4 }) });
+    expect(refused.status).toBe(422);
+    expect(refused.json).toMatchObject({ error: 'unknown_features', field: 'features' });
+    expect(refused.json.message).toMatch(
+      /^unknown "tenure_days": no served model reads it \(serving.unknownFeatures is "refuse"/,
+    );
+    const { autopay: _autopay, ...withoutAutopay } = full({});
+    expect((await post(app, { features: withoutAutopay })).status).toBe(200);
+
+    // A broken policy.json does not change what is accepted: the last good policy stays, /status says why.
+    await store.put(layout.policy('churn'), JSON.stringify({ serving: { allowMising: ['usage'] } }));
+    await app.refresh();
+    expect((await post(app, { features: full({ tenure_days: 4 }) })).status).toBe(422);
+    const status = (await (await app.app.request('/status')).json()) as ServingHealthJson;
+    expect(status.status).toBe('degraded');
+    expect(status.policy.error).toMatch(/config\/churn\/policy.json.*allowMising/);
+    expect(status.policy.serving).toEqual({ unknownFeatures: 'refuse', allowMissing: ['autopay'] });
+  });
+
+  test('a client request id is answered once: a repeat gets 409 and logs nothing; the window is bounded', async () => {
+    await registerModels(store);
+    const app = await open({ requestIdWindow: 3 });
+    expect((await post(app, { requestId: 'r-1', features: full({}) })).status).toBe(200);
+    const again = await post(app, { requestId: 'r-1', features: full({ usage: 2 }) });
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ error: 'duplicate_request_id', field: 'requestId' });
+    expect(again.json.message).toMatch(
+      /^request id "r-1" was already answered by this server: outcomes join the first/,
+    );
+    const batch = await post(app, {
+      instances: [
+        { requestId: 'r-2', features: full({}) },
+        { requestId: 'r-1', features: full({}) },
+      ],
+    });
+    expect([batch.status, batch.json.field]).toEqual([409, 'instances.1.requestId']);
+    // r-2 was refused with its batch, so it is still free; generated ids are never refused.
+    expect((await post(app, { requestId: 'r-2', features: full({}) })).status).toBe(200);
+    expect((await post(app, { features: full({}) })).status).toBe(200);
+    expect((await post(app, { requestId: 'r-3', features: full({}) })).status).toBe(200);
+    expect((await post(app, { requestId: 'r-4', features: full({}) })).status).toBe(200);
+    // Three newer ids pushed r-1 out of the window.
+    expect((await post(app, { requestId: 'r-1', features: full({}) })).status).toBe(200);
+    expect(
+      metricValue(await metricsText(app), 'loopkeeper_errors_total', { kind: 'duplicate_request_id' }),
+    ).toBe(2);
+    await app.close();
+    const ids = (await loggedRows(store)).rows.map((r) => r.requestId);
+    expect(ids.filter((id) => id.startsWith('r-')).sort()).toEqual(['r-1', 'r-1', 'r-2', 'r-3', 'r-4']);
+  });
+
+  test('bearer token: /predict, /status and /metrics need it on both paths; /healthz is liveness only; binds 127.0.0.1 by default', async () => {
+    await registerModels(store);
+    const token = 'secret-token-1234';
+    const app = await open({ token });
+    const errors = jest.spyOn(console, 'error');
+    const server = await startServer({ app, port: 0 });
+    try {
+      expect(server.host).toBe('127.0.0.1');
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const body = JSON.stringify({ features: full({}) });
+      const send = (path: string, method: string, authorization?: string) =>
+        fetch(`${server.url}${path}`, {
+          method,
+          headers: authorization ? { authorization } : {},
+          ...(method === 'POST' ? { body } : {}),
+        });
+      for (const path of ['/predict', '/status', '/metrics']) {
+        const method = path === '/predict' ? 'POST' : 'GET';
+        for (const authorization of [
+          undefined,
+          'Bearer wrong',
+          `Bearer ${token}x`,
+          token,
+          `Basic ${token}`,
+        ]) {
+          const res = await send(path, method, authorization);
+          expect({ path, authorization, status: res.status }).toEqual({ path, authorization, status: 401 });
+          expect(res.headers.get('www-authenticate')).toBe('Bearer');
+          const text = await res.text();
+          expect(JSON.parse(text)).toMatchObject({ error: 'unauthorized' });
+          expect(text).not.toContain(token);
+        }
+        expect((await send(path, method, `Bearer ${token}`)).status).toBe(200);
+        expect((await send(path, method, `bearer ${token}`)).status).toBe(200);
+      }
+      // The hono route (hosts that mount the app) asks for it too.
+      expect((await app.app.request('/predict', { method: 'POST', body })).status).toBe(401);
+      const health = await send('/healthz', 'GET');
+      expect([health.status, await health.text()]).toEqual([200, 'ok']);
+      const ready = await send('/readyz', 'GET');
+      expect([ready.status, await ready.text()]).toEqual([200, 'ready']);
+      expect(JSON.stringify(errors.mock.calls)).not.toContain(token);
+    } finally {
+      errors.mockRestore();
+      await server.close();
+    }
+    expect(() => bearerCheck(' padded')).toThrow(/printable ASCII, without whitespace/);
+    expect(() => bearerCheck('')).toThrow(/non-empty printable/);
   });
 });

@@ -103,6 +103,10 @@ describe('encode: hand-built answer and log row JSON', () => {
           expect(answerJson(JSON.stringify(requestId), strings[2], encodeScore(result), role)).toBe(
             JSON.stringify(answer),
           );
+          const ignoredFeatures = [requestId, 'tenure_days'];
+          expect(
+            answerJson(JSON.stringify(requestId), strings[2], encodeScore(result), role, ignoredFeatures),
+          ).toBe(JSON.stringify({ ...answer, ignoredFeatures }));
         }
   });
 });

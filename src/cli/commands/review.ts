@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { sendReviewTasks } from '../../activities/enqueue-review-tasks';
-import { ModelIdSchema } from '../../schemas/records';
 import { TaskStatusSchema } from '../../schemas/review';
 import type { TaskStatus } from '../../schemas/review';
 import { reviewQueueWorkflowId } from '../../workflows/review-ids';
@@ -22,12 +21,9 @@ import {
   signalAndCheck,
   submitReviewLabel,
 } from '../review-client';
+import { parseModelId } from '../user-input';
 
-function modelOf(text: string): string {
-  const parsed = ModelIdSchema.safeParse(text);
-  if (!parsed.success) throw new CliError(`--model "${text}": ${parsed.error.issues[0].message}`);
-  return parsed.data;
-}
+const modelOf = (text: string): string => parseModelId(text);
 
 function positiveInt(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

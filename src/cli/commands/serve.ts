@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { ModelIdSchema } from '../../schemas/records';
 import { createServingApp } from '../../serving/app';
+import { isValidToken } from '../../serving/auth';
 import { startServer } from '../../serving/server';
 import type { CliContext } from '../context';
+import { parseModelId } from '../user-input';
 import { CliError } from '../context';
 
 function positiveInt(flag: string, text: string): number {
@@ -10,6 +13,39 @@ function positiveInt(flag: string, text: string): number {
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`${flag} "${text}": expected a non-negative integer`, 64);
   return n;
+}
+
+/** Exit code of `serve` when the model has no champion to serve at start (sysexits EX_UNAVAILABLE). */
+export const NO_CHAMPION_EXIT_CODE = 69;
+
+/**
+ * The bearer token from `--token-file` (first) or LOOPKEEPER_SERVE_TOKEN; surrounding whitespace (a
+ * file's final newline) is dropped. Never printed.
+ */
+function readToken(tokenFile: string | undefined): string | undefined {
+  let token: string | undefined;
+  let source: string;
+  if (tokenFile !== undefined) {
+    source = `--token-file ${JSON.stringify(tokenFile)}`;
+    try {
+      token = readFileSync(tokenFile, 'utf8');
+    } catch (err) {
+      throw new CliError(`${source}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 66);
+    }
+  } else {
+    source = 'LOOPKEEPER_SERVE_TOKEN';
+    token = process.env.LOOPKEEPER_SERVE_TOKEN;
+    if (token === undefined) return undefined;
+  }
+  token = token.trim();
+  if (!isValidToken(token))
+    throw new CliError(`${source}: the token must be non-empty printable ASCII, without whitespace`, 64);
+  return token;
+}
+
+/** True for addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 /** Resolves on the first SIGTERM or SIGINT (and removes its handlers). */
@@ -34,7 +70,15 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
     )
     .requiredOption('--model <id>', 'model id')
     .option('--port <n>', 'port (0 picks a free one)', '8080')
-    .option('--host <addr>', 'address to bind', '0.0.0.0')
+    .option('--host <addr>', 'address to bind (0.0.0.0 serves every interface: set a token)', '127.0.0.1')
+    .option(
+      '--token-file <path>',
+      'file holding a bearer token that /predict, /status and /metrics require (else LOOPKEEPER_SERVE_TOKEN; /healthz and /readyz stay open)',
+    )
+    .option(
+      '--allow-no-champion',
+      'start even if the model has no champion yet (/predict answers 503 with the reason until one loads)',
+    )
     .option('--alias-poll-ms <n>', 'how often aliases.json/rollout.json are checked', '1000')
     .option('--log-flush-rows <n>', 'prediction log part size in rows', '5000')
     .option('--log-flush-ms <n>', 'longest time a prediction stays unwritten', '2000')
@@ -52,22 +96,32 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
         logFlushRows: string;
         logFlushMs: string;
         busyPollMs: string;
+        tokenFile?: string;
+        allowNoChampion?: boolean;
       }) => {
-        const modelId = ModelIdSchema.safeParse(opts.model);
-        if (!modelId.success)
-          throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
+        const modelId = parseModelId(opts.model);
         // Parsed before the app starts: a typo fails at once instead of after the model loads.
         const busyPollMs = positiveInt('--busy-poll-ms', opts.busyPollMs);
+        const token = readToken(opts.tokenFile);
         const c = ctx();
         const serving = await createServingApp({
           store: c.store,
-          modelId: modelId.data,
+          modelId: modelId,
           aliasPollMs: positiveInt('--alias-poll-ms', opts.aliasPollMs) || 1000,
           logFlushRows: positiveInt('--log-flush-rows', opts.logFlushRows) || 5000,
           logFlushMs: positiveInt('--log-flush-ms', opts.logFlushMs) || 2000,
           // Rollouts read each process's health (load failures, errors, latency) from its fleet report.
           fleetReport: true,
+          token,
         });
+        if (!serving.models().champion && !opts.allowNoChampion) {
+          const reason = serving.noChampionReason();
+          await serving.close();
+          throw new CliError(
+            `cannot serve model ${modelId}: ${reason} (--allow-no-champion starts anyway)`,
+            NO_CHAMPION_EXIT_CODE,
+          );
+        }
         let server;
         try {
           server = await startServer({
@@ -84,12 +138,21 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
         const signal = shutdownSignal();
         const health = serving.health();
         console.log(
-          `serving model ${modelId.data} at ${server.url} (store ${c.store.uri}): ` +
+          `serving model ${modelId} at ${server.url} (store ${c.store.uri}): ` +
             (health.models.champion
               ? `champion ${health.models.champion.version}`
-              : `NO CHAMPION YET (${health.model_load_failures.recent.at(-1)?.error ?? 'no champion alias'}); /predict answers 503 until one loads`),
+              : `NO CHAMPION YET (${serving.noChampionReason()}); /predict answers 503 until one loads`),
         );
-        console.log(`  POST ${server.url}/predict   GET ${server.url}/healthz   GET ${server.url}/metrics`);
+        console.log(
+          `  POST ${server.url}/predict   GET ${server.url}/status   GET ${server.url}/metrics` +
+            (token ? ' (bearer token required)' : '') +
+            `   GET ${server.url}/healthz   GET ${server.url}/readyz`,
+        );
+        if (!token && !isLoopback(opts.host)) {
+          console.error(
+            `warning: listening on ${opts.host} without a token: anyone who can reach it may predict and read /status (set --token-file or LOOPKEEPER_SERVE_TOKEN)`,
+          );
+        }
         const received = await signal;
         console.log(`${received}: draining requests and flushing the prediction log …`);
         await server.close();
