@@ -310,7 +310,7 @@ function blobStoreBehaviour(fixture: StoreFixture): void {
     const claimed: number[] = [];
     await Promise.all(
       Array.from({ length: 6 }, async () => {
-        for (let done = 0; done < perWriter; ) {
+        for (let done = 0; done < perWriter;) {
           const current = await readWithRetry(store, key);
           const next = Number(current.body.toString()) + 1;
           try {
