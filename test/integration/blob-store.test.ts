@@ -472,6 +472,25 @@ describe('FileBlobStore specifics', () => {
     expect((await store.get('aliases/a.json')).toString()).toBe('2');
   });
 
+  test('temp files a killed writer left are removed by the next conditional write beside them', async () => {
+    await store.putIfMatch('models/churn/aliases.json', '1', null);
+    const dir = path.join(store.root, 'models', 'churn');
+    const stale = path.join(dir, '.aliases.json.0123456789ab.lk-tmp');
+    const live = path.join(dir, '.rollout.json.ba9876543210.lk-tmp');
+    await fs.promises.writeFile(stale, 'half of a write');
+    await fs.promises.writeFile(live, 'being written');
+    const old = new Date(Date.now() - 16 * 60_000);
+    await fs.promises.utimes(stale, old, old);
+    const current = await store.head('models/churn/aliases.json');
+    await store.putIfMatch('models/churn/aliases.json', '2', current!.etag);
+    // The stale one is gone; one still being written (recent mtime) is left to its writer.
+    expect(await filesUnder(store.root)).toEqual([
+      'models/churn/.rollout.json.ba9876543210.lk-tmp',
+      'models/churn/aliases.json',
+    ]);
+    expect((await store.listPage('models/')).items.map((i) => i.key)).toEqual(['models/churn/aliases.json']);
+  });
+
   test('lock and temp file names are reserved and never listed', async () => {
     await expect(store.put('x.lock', '1')).rejects.toThrow(/reserved/);
     await store.put('k', 'v');
