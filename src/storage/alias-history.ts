@@ -123,11 +123,15 @@ export function legacyEntriesOf(doc: AliasesDoc): AliasHistoryEntry[] {
 
 /**
  * The audit log as per-alias entries, oldest first: legacy entries below the first chained record,
- * then the chain ending at the document's `tx`. `doc` is the current aliases.json (undefined when
- * absent or unreadable; then the chain ends at the newest record known to have landed).
+ * then the chain ending at the document's `tx`. `current` is aliases.json as read (`doc` undefined when
+ * absent), or 'unreadable': then the chain ends at the record it would be rebuilt from.
  */
-export function auditLog(stored: StoredHistory, doc: AliasesDoc | undefined): AliasHistoryItem[] {
-  const headTx = doc ? doc.tx : lastGoodRecord(stored)?.tx;
+export function auditLog(
+  stored: StoredHistory,
+  current: { doc: AliasesDoc | undefined } | 'unreadable',
+): AliasHistoryItem[] {
+  const doc = current === 'unreadable' ? undefined : current.doc;
+  const headTx = current === 'unreadable' ? lastGoodRecord(stored)?.tx : doc?.tx;
   const chain = chainFrom(stored.records, headTx);
   const firstChained = chain[0]?.revision ?? Infinity;
   const legacy = stored.legacy.filter((e) => e.revision < firstChained);

@@ -155,7 +155,7 @@ export async function readAliases(store: BlobStore, modelId: string): Promise<Al
 export async function readAliasLog(store: BlobStore, modelId: string): Promise<AliasHistoryItem[]> {
   const state = await readAliasState(store, modelId);
   const stored = await readStoredHistory(store, modelId);
-  return auditLog(stored, state.recovered ? undefined : state.doc);
+  return auditLog(stored, state.recovered ? 'unreadable' : { doc: state.doc });
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {

@@ -388,6 +388,18 @@ describe('ModelRegistry aliases', () => {
     expect(await registry.getAliases('churn')).toMatchObject({ aliases: { canary: 'v1' }, revision: 1 });
     expect(await historyKeys(store)).toHaveLength(2); // revision 1's record and the orphan
     expect((await registry.aliasHistory('churn')).map((e) => e.actor)).toEqual(['test']);
+    // Not even the very first change shows before its swap lands.
+    const fresh = await setup();
+    await expect(
+      new ModelRegistry(crashingStore(fresh.store, 'before-swap')).setAlias({
+        modelId: 'churn',
+        alias: 'canary',
+        version: 'v1',
+        ...who,
+      }),
+    ).rejects.toThrow('killed before the swap');
+    expect(await fresh.registry.getAliases('churn')).toMatchObject({ aliases: {}, etag: null });
+    expect(await fresh.registry.aliasHistory('churn')).toEqual([]);
     // The next writer claims revision 2 itself; the orphan stays off the chain.
     const next = await registry.setAlias({ modelId: 'churn', alias: 'canary', version: 'v2', ...who });
     expect(next.revision).toBe(2);
