@@ -207,6 +207,10 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
       reasons: failed.length
         ? [...blessing.reasons.filter((r) => !/^blessed/.test(r)), ...failed.map((c) => c.detail)]
         : blessing.reasons,
+      // Recorded so listings can compare versions on the test set the gate used, not their own holdouts.
+      ...(rows.length > 0
+        ? { comparison: { testRows: rows.length, candidate: candidateMetrics, champion: championMetrics } }
+        : {}),
     };
     await registry.updateManifest({ modelId, version: input.candidateVersion, blessing, replace: true });
     const reportKey = layout.report(modelId, input.cycleId, 'evaluation.json');

@@ -27,6 +27,18 @@ export const BlessingSchema = z.object({
   testSetKey: z.string().nullable(),
   decidedAt: TimestampSchema,
   checks: z.array(z.object({ name: z.string(), passed: z.boolean(), detail: z.string() })).default([]),
+  /**
+   * The gate's numbers: candidate and champion scored on the same test set (`testSetKey`). Unlike the
+   * manifest's `metrics` (each version on its own holdout), these are comparable. Absent when there was
+   * no common test set, and in blessings recorded before this field existed.
+   */
+  comparison: z
+    .object({
+      testRows: z.number().int().nonnegative(),
+      candidate: z.record(z.string(), z.number()),
+      champion: z.record(z.string(), z.number()).nullable(),
+    })
+    .optional(),
 });
 export type Blessing = z.infer<typeof BlessingSchema>;
 

@@ -11,6 +11,11 @@ const TEMP_SUFFIX = '.lk-tmp';
 /** A lock this old belongs to a crashed writer: putIfMatch holds its lock for milliseconds. */
 const STALE_LOCK_MS = 30_000;
 const LOCK_WAIT_MS = 10_000;
+/**
+ * A temp file untouched this long belongs to a writer that was killed: a live writer's temp file is
+ * written to continuously (mtime moves), and the writes that leave one behind are small.
+ */
+export const STALE_TEMP_MS = 15 * 60_000;
 const DEFAULT_LIMIT = 1000;
 /** Bounds the etag cache; past this it is simply dropped and rebuilt on demand. */
 const READ_CHUNK_BYTES = 1 << 18;
@@ -84,6 +89,9 @@ export class FileBlobStore implements BlobStore {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     const release = await acquireLock(file + LOCK_SUFFIX);
     try {
+      // Mutable objects (aliases, audit records, manifests) are written here: clear what killed writers
+      // left beside them, so a crash mid-promotion leaves no temp file for good.
+      await sweepStaleTemps(path.dirname(file));
       const current = await this.head(key);
       if ((current?.etag ?? null) !== expectedEtag) throw new BlobConflictError(key, expectedEtag);
       return await this.put(key, body);
@@ -249,6 +257,24 @@ function compareKeys(a: string, b: string): number {
 
 function isInternalFile(name: string): boolean {
   return name.endsWith(LOCK_SUFFIX) || name.endsWith(TEMP_SUFFIX);
+}
+
+/** Removes temp files in `dir` whose last write is older than STALE_TEMP_MS; racing removals are fine. */
+async function sweepStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+    throw err;
+  }
+  const cutoff = Date.now() - STALE_TEMP_MS;
+  for (const name of names) {
+    if (!name.endsWith(TEMP_SUFFIX)) continue;
+    const temp = path.join(dir, name);
+    const st = await fs.promises.stat(temp).catch(() => undefined);
+    if (st && st.mtimeMs < cutoff) await fs.promises.rm(temp, { force: true });
+  }
 }
 
 function sha256(body: Buffer): string {

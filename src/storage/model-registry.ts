@@ -12,30 +12,23 @@ import type { Blessing, ModelManifest } from '../schemas/manifests';
 import { BlessingSchema, ModelManifestSchema } from '../schemas/manifests';
 import { ModelIdSchema } from '../schemas/records';
 import type { BlobStore } from './blob-store';
-import { listAliasHistory, repairAliasHistory } from './alias-history';
-import { readVersionedJson, updateJsonCas } from './cas-json';
+import { updateJsonCas } from './cas-json';
 import { canonicalJson, contentVersionId, sameJson } from './content-id';
 import { layout } from './layout';
-import type { AliasTable, AliasTransaction } from './registry-aliases';
-import { readAliases, transactAliases } from './registry-aliases';
+import type { AliasRecovery, AliasTable, AliasTransaction } from './registry-aliases';
+import { readAliases, readAliasLog, transactAliases } from './registry-aliases';
 import {
   AliasConflictError,
   BlessingExistsError,
+  DanglingAliasError,
   NoPreviousVersionError,
   NotBlessedError,
   VersionNotFoundError,
 } from './registry-errors';
 import type { RolloutState } from './registry-rollout';
 import { readRollout, writeRollout } from './registry-rollout';
-import type { AliasAudit, AliasChange, AliasHistoryEntry, RolloutConfig } from './registry-schemas';
-import {
-  AliasNameSchema,
-  AliasesDocSchema,
-  CHAMPION,
-  PREVIOUS,
-  ROLLED_BACK,
-  VersionIdSchema,
-} from './registry-schemas';
+import type { AliasAudit, AliasChange, AliasHistoryItem, RolloutConfig } from './registry-schemas';
+import { AliasNameSchema, CHAMPION, PREVIOUS, ROLLED_BACK, VersionIdSchema } from './registry-schemas';
 import type { ManifestFields } from './registry-versions';
 import {
   listManifests,
@@ -48,7 +41,7 @@ import {
 export * from './registry-errors';
 export * from './registry-schemas';
 export type { ManifestFields } from './registry-versions';
-export type { AliasTable } from './registry-aliases';
+export type { AliasRecovery, AliasTable } from './registry-aliases';
 export type { RolloutState } from './registry-rollout';
 
 /** Arguments of {@link ModelRegistry.registerVersion}. */
@@ -101,6 +94,10 @@ export interface AliasResult {
   forced: boolean;
   /** Lost compare-and-swap races that were re-read and re-checked. */
   conflicts: number;
+  /** Set when aliases.json was unreadable and this operation rebuilt it from the audit log. */
+  recovered?: AliasRecovery;
+  /** What the operation left out and why, e.g. a champion that no longer exists not kept as previous. */
+  notes: string[];
 }
 
 /** Arguments of {@link ModelRegistry.promote}. */
@@ -226,7 +223,11 @@ export class ModelRegistry {
     let forced = false;
     if (version !== null) {
       const manifest = await this.getManifest(modelId, version);
-      if (alias === CHAMPION) forced = this.checkBlessing(manifest, input.force);
+      if (alias === CHAMPION) {
+        forced = this.checkBlessing(manifest, input.force);
+        // Serving loads the champion: a corrupt artifact must be refused here, naming its key.
+        await this.loadArtifact(modelId, version);
+      }
     }
     const tx = await transactAliases(
       this.store,
@@ -237,10 +238,15 @@ export class ModelRegistry {
         if (input.expectedPrevious !== undefined && actual !== input.expectedPrevious) {
           throw new AliasConflictError(modelId, alias, input.expectedPrevious, actual);
         }
-        return { assign: { [alias]: version }, result: undefined };
+        return { assign: { [alias]: version }, result: [] as string[] };
       },
     );
     return this.result(modelId, tx, forced);
+  }
+
+  /** True when the version is registered (its manifest exists; a corrupt manifest throws, naming its key). */
+  private async exists(modelId: string, version: string): Promise<boolean> {
+    return (await readManifest(this.store, modelId, version)) !== undefined;
   }
 
   /**
@@ -252,16 +258,23 @@ export class ModelRegistry {
     const modelId = ModelIdSchema.parse(input.modelId);
     const version = VersionIdSchema.parse(input.version);
     const forced = this.checkBlessing(await this.getManifest(modelId, version), input.force);
+    await this.loadArtifact(modelId, version);
     const tx = await transactAliases(
       this.store,
       modelId,
       this.audit(input, forced, input.force),
-      (current) => {
+      async (current) => {
         const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
-        if (champion === version) return { assign: {}, result: undefined };
+        if (champion === version) return { assign: {}, result: [] as string[] };
         const assign: Record<string, string | null> = { [CHAMPION]: version };
-        if (champion !== null) assign[PREVIOUS] = champion;
-        return { assign, result: undefined };
+        const notes: string[] = [];
+        // A champion that no longer exists is no rollback target: keep the current previous instead.
+        if (champion !== null && (await this.exists(modelId, champion))) assign[PREVIOUS] = champion;
+        else if (champion !== null)
+          notes.push(
+            `the old champion ${champion} does not exist (no manifest), so it was not kept as previous`,
+          );
+        return { assign, result: notes };
       },
     );
     return this.result(modelId, tx, forced);
@@ -270,27 +283,54 @@ export class ModelRegistry {
   /**
    * Switches champion and previous: the previous version serves again, the old champion becomes
    * `previous` (so a second rollback undoes the first) and is also kept as `rolled-back` for the record.
-   * Throws NoPreviousVersionError when there is nothing to roll back to.
+   * Throws NoPreviousVersionError when there is nothing to roll back to, DanglingAliasError when
+   * `previous` names a version that does not exist, and an error naming model.json when its artifact
+   * cannot be loaded.
    */
   async rollback(input: { modelId: string } & Actor): Promise<AliasResult> {
     const modelId = ModelIdSchema.parse(input.modelId);
-    const tx = await transactAliases(this.store, modelId, this.audit(input, false), (current) => {
+    const tx = await transactAliases(this.store, modelId, this.audit(input, false), async (current) => {
       const previous = Object.hasOwn(current, PREVIOUS) ? current[PREVIOUS] : null;
       if (previous === null) throw new NoPreviousVersionError(modelId);
+      if (!(await this.exists(modelId, previous)))
+        throw new DanglingAliasError(modelId, PREVIOUS, previous, `cannot roll back model ${modelId}`);
+      await this.loadArtifact(modelId, previous);
       const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
+      const notes: string[] = [];
       const assign: Record<string, string | null> = { [CHAMPION]: previous, [PREVIOUS]: champion };
-      if (champion !== null) assign[ROLLED_BACK] = champion;
-      return { assign, result: undefined };
+      if (champion !== null && !(await this.exists(modelId, champion))) {
+        assign[PREVIOUS] = null;
+        notes.push(
+          `the old champion ${champion} does not exist (no manifest), so it was not kept as previous`,
+        );
+      } else if (champion !== null) assign[ROLLED_BACK] = champion;
+      return { assign, result: notes };
     });
     return this.result(modelId, tx, false);
   }
 
-  /** The alias audit log, oldest first (repairing the newest revision's entries if a writer crashed). */
-  async aliasHistory(modelId: string): Promise<AliasHistoryEntry[]> {
-    const id = ModelIdSchema.parse(modelId);
-    const { value } = await readVersionedJson(this.store, layout.aliases(id), AliasesDocSchema);
-    await repairAliasHistory(this.store, value);
-    return listAliasHistory(this.store, id);
+  /**
+   * Rewrites an unreadable aliases.json from the audit log (the newest record that landed), recorded as
+   * its own audit entry; a no-op when aliases.json reads fine.
+   */
+  async repairAliases(input: { modelId: string } & Actor): Promise<AliasResult> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    const tx = await transactAliases(
+      this.store,
+      modelId,
+      this.audit(input, false),
+      () => ({ assign: {}, result: [] as string[] }),
+      { repair: true },
+    );
+    return this.result(modelId, tx, false);
+  }
+
+  /**
+   * The alias audit log, oldest first: the records whose swaps landed (see alias-history.ts). When
+   * aliases.json is unreadable, the log up to the last good revision.
+   */
+  async aliasHistory(modelId: string): Promise<AliasHistoryItem[]> {
+    return readAliasLog(this.store, ModelIdSchema.parse(modelId));
   }
 
   /** The rollout config (shadow/canary) with its etag. */
@@ -371,7 +411,7 @@ export class ModelRegistry {
     };
   }
 
-  private result(modelId: string, tx: AliasTransaction<undefined>, forced: boolean): AliasResult {
+  private result(modelId: string, tx: AliasTransaction<string[]>, forced: boolean): AliasResult {
     return {
       modelId,
       changes: tx.changes,
@@ -379,6 +419,8 @@ export class ModelRegistry {
       revision: tx.revision,
       forced: forced && tx.changes.length > 0,
       conflicts: tx.conflicts,
+      ...(tx.recovered ? { recovered: tx.recovered } : {}),
+      notes: tx.changes.length > 0 ? tx.result : [],
     };
   }
 }

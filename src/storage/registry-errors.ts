@@ -85,3 +85,31 @@ export class RolloutConflictError extends Error {
     super(`rollout config of model ${modelId} changed since it was read; re-read and decide again`);
   }
 }
+
+/** An alias points at a version that is not registered (deleted by hand, or a partial copy of a store). */
+export class DanglingAliasError extends Error {
+  override readonly name = 'DanglingAliasError';
+  constructor(
+    readonly modelId: string,
+    readonly alias: string,
+    readonly version: string,
+    what: string,
+  ) {
+    super(
+      `${what}: alias ${alias} of model ${modelId} points at version ${version}, which does not exist (no manifest); promote an existing version instead (see \`loopkeeper models list --model ${modelId}\`)`,
+    );
+  }
+}
+
+/** aliases.json cannot be read and the audit log holds nothing to rebuild it from. */
+export class AliasesUnreadableError extends Error {
+  override readonly name = 'AliasesUnreadableError';
+  constructor(
+    readonly modelId: string,
+    detail: string,
+  ) {
+    super(
+      `the aliases of model ${modelId} cannot be read: ${detail}; restore models/${modelId}/aliases.json from a backup`,
+    );
+  }
+}

@@ -4,7 +4,7 @@
  * compare-and-swap, so a weight step and a concurrent abort cannot overwrite each other.
  */
 import type { BlobStore } from './blob-store';
-import { readVersionedJson, updateJsonCas } from './cas-json';
+import { readMutableJson, updateJsonCas } from './cas-json';
 import { layout } from './layout';
 import { RolloutConflictError } from './registry-errors';
 import type { RolloutConfig, RolloutDoc } from './registry-schemas';
@@ -25,7 +25,7 @@ export function configOf(doc: RolloutDoc | undefined): RolloutConfig {
 
 /** Reads the rollout config. */
 export async function readRollout(store: BlobStore, modelId: string): Promise<RolloutState> {
-  const { value, etag } = await readVersionedJson(store, layout.rollout(modelId), RolloutDocSchema);
+  const { value, etag } = await readMutableJson(store, layout.rollout(modelId), RolloutDocSchema);
   return { config: configOf(value), etag, doc: value };
 }
 

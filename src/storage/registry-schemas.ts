@@ -44,19 +44,45 @@ export const AliasAuditSchema = z.object({
 });
 export type AliasAudit = z.infer<typeof AliasAuditSchema>;
 
+/** Id of one alias transaction: random, so two writers racing for one revision never share a key. */
+export const AliasTxIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'transaction id must be 16 hex digits');
+
 /**
- * models/{model}/aliases.json. `revision` counts successful writes; `lastChange` repeats the newest
- * revision's audit so a crash between writing this object and its audit entries can be repaired from
- * here (see alias-history.ts).
+ * models/{model}/aliases.json. `revision` counts successful writes; `tx` names the audit record of the
+ * newest revision (written before this object, see alias-history.ts); `lastChange` repeats that
+ * revision's audit. Documents written before transaction records existed have no `tx`.
  */
 export const AliasesDocSchema = z.object({
   modelId: ModelIdSchema,
   revision: z.number().int().nonnegative(),
+  tx: AliasTxIdSchema.optional(),
   aliases: z.record(AliasNameSchema, VersionIdSchema),
   updatedAt: TimestampSchema,
   lastChange: AliasAuditSchema.extend({ changes: z.array(AliasChangeSchema) }).nullable(),
 });
 export type AliasesDoc = z.infer<typeof AliasesDocSchema>;
+
+/**
+ * One alias transaction's audit record, models/{model}/alias-history/{revision}-{tx}.json. Written
+ * BEFORE the aliases.json compare-and-swap that it describes, so no alias change can land without it.
+ * It counts only if that swap landed: `prevTx` links each record to the one it was built on, and the
+ * log is the chain from aliases.json's `tx` back (records of lost or crashed swaps are off the chain).
+ * `aliases` is the whole table after the change, so the last good table can be rebuilt from here.
+ */
+export const AliasTxRecordSchema = AliasAuditSchema.extend({
+  modelId: ModelIdSchema,
+  revision: z.number().int().positive(),
+  tx: AliasTxIdSchema,
+  /** The transaction this one was planned on; null for the first one (or the first after legacy entries). */
+  prevTx: AliasTxIdSchema.nullable(),
+  changes: z.array(AliasChangeSchema),
+  aliases: z.record(AliasNameSchema, VersionIdSchema),
+  /** Set when aliases.json was unreadable and this transaction rebuilt it from the audit log. */
+  recovered: z
+    .object({ fromRevision: z.number().int().nonnegative(), unreadable: z.string().min(1) })
+    .optional(),
+});
+export type AliasTxRecord = z.infer<typeof AliasTxRecordSchema>;
 
 /** One audit entry: one alias moved at one revision. */
 export const AliasHistoryEntrySchema = AliasAuditSchema.extend({
@@ -69,6 +95,12 @@ export const AliasHistoryEntrySchema = AliasAuditSchema.extend({
   to: VersionIdSchema.nullable(),
 });
 export type AliasHistoryEntry = z.infer<typeof AliasHistoryEntrySchema>;
+
+/** What `aliasHistory` returns: one entry per alias moved, plus a recovery note when there was one. */
+export type AliasHistoryItem = AliasHistoryEntry & {
+  /** Set on the entries of a transaction that rebuilt an unreadable aliases.json. */
+  recovered?: AliasTxRecord['recovered'];
+};
 
 /** Shadow: the candidate scores `sampleShare` of requests; its answers are logged, never served. */
 export const ShadowRolloutSchema = z.object({

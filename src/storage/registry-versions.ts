@@ -11,7 +11,7 @@ import type { ModelManifest } from '../schemas/manifests';
 import { ModelManifestSchema } from '../schemas/manifests';
 import type { BlobStore } from './blob-store';
 import { BlobConflictError, BlobNotFoundError } from './blob-store';
-import { jsonBody, parseStoredJson, readVersionedJson } from './cas-json';
+import { CorruptObjectError, firstIssue, jsonBody, parseStoredJson, readVersionedJson } from './cas-json';
 import { canonicalJson, sameJson } from './content-id';
 import { layout } from './layout';
 import { VersionConflictError, VersionNotFoundError } from './registry-errors';
@@ -131,17 +131,16 @@ export async function readArtifact(
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new Error(`${key} in ${store.uri}: not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new CorruptObjectError(store.uri, key, `not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   try {
     return parseArtifact(json);
   } catch (err) {
-    const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
-    const first = issues?.[0];
-    const detail = first
-      ? `${first.path.length > 0 ? first.path.map(String).join('.') : '(root)'}: ${first.message}`
-      : (err as Error).message;
-    throw new Error(`${key} in ${store.uri}: invalid model artifact at ${detail}`, { cause: err });
+    throw new CorruptObjectError(store.uri, key, `invalid model artifact at ${firstIssue(err)}`, {
+      cause: err,
+    });
   }
 }
 

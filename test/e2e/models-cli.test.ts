@@ -1,7 +1,10 @@
 import { trainArtifact } from '../../src/ml/model';
 import { createRng } from '../../src/ml/rng';
 import { writeSimulatedLogs } from '../../src/simulate/write-logs';
+import type { Blessing } from '../../src/schemas/manifests';
+import { ModelWatcher } from '../../src/serving/model-watcher';
 import type { BlobStore } from '../../src/storage/blob-store';
+import { layout } from '../../src/storage/layout';
 import { ModelRegistry } from '../../src/storage/model-registry';
 import { runCli } from '../support/cli';
 import { tempFileStore } from '../support/temporal';
@@ -186,5 +189,146 @@ describe('loopkeeper train + models (CLI in-process, file store)', () => {
     expect(train.err).toContain('no bootstrap history for model churn');
     const badModel = await cli(uri, 'models', 'list', '--model', 'Bad Id');
     expect(badModel.code).toBe(64);
+  });
+
+  test('bad input: a corrupt artifact or manifest, an alias to a missing version, a torn aliases.json', async () => {
+    const { store, dir } = tempFileStore();
+    const uri = `file://${dir}`;
+    const registry = new ModelRegistry(store);
+    const gate = (blessed: boolean, candidate: number, champion: number | null): Blessing => ({
+      blessed,
+      reasons: [blessed ? 'blessed' : 'f1 dropped'],
+      comparedTo: champion === null ? null : 'v1',
+      testSetKey: 'datasets/churn/test/t1/data.ndjson',
+      decidedAt: '2026-06-02T00:00:00.000Z',
+      checks: [],
+      comparison: {
+        testRows: 500,
+        candidate: { f1: candidate },
+        champion: champion === null ? null : { f1: champion },
+      },
+    });
+    const versions = ['v1', 'v2', 'v3', 'v4'];
+    for (const [i, version] of versions.entries()) {
+      await registry.registerVersion({
+        modelId: 'churn',
+        version,
+        artifact: trainArtifact({
+          rows: Array.from({ length: 60 }, (_, k) => ({
+            features: { x: k / 60 },
+            label: k % 2 ? 'churn' : 'stay',
+          })),
+          positiveClass: 'churn',
+          options: { seed: i + 1, maxEpochs: 2 },
+        }),
+        manifest: {
+          createdAt: `2026-06-0${i + 1}T00:00:00.000Z`,
+          trainer: 'logistic-adam',
+          trainingData: [],
+          // Own holdouts: v2 looks better than v1 here, but the gate saw it worse on the common test set.
+          metrics: { f1: [0.7, 0.9, 0.75, 0.72][i] },
+          codeVersion: 'test',
+          blessing: [
+            gate(true, 0.7, null),
+            gate(false, 0.61, 0.7),
+            gate(true, 0.74, 0.7),
+            gate(true, 0.72, 0.7),
+          ][i],
+        },
+      });
+    }
+    await registry.promote({ modelId: 'churn', version: 'v1', actor: 't', reason: 'seed' });
+    await registry.promote({ modelId: 'churn', version: 'v4', actor: 't', reason: 'seed' });
+
+    // The gate's comparison on the common test set, beside the own-holdout numbers.
+    const list = await cli(uri, 'models', 'list', '--model', 'churn');
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/GATE F1 VS CHAMPION/);
+    expect(list.out).toMatch(/v2 .* 0\.9000 .*0\.6100 vs 0\.7000 \(v1, 500 rows\) +refused/);
+    expect(list.out).toContain('each version on its own holdout, not comparable across versions');
+    const listJson = JSON.parse((await cli(uri, 'models', 'list', '--model', 'churn', '--json')).out) as {
+      versions: Array<{ version: string; gate: { candidate: number; champion: number | null } | null }>;
+    };
+    expect(listJson.versions.find((v) => v.version === 'v2')?.gate).toMatchObject({
+      candidate: 0.61,
+      champion: 0.7,
+    });
+
+    const oneLine = (r: { code: number; err: string }, code: number, text: string | RegExp) => {
+      expect(r.code).toBe(code);
+      expect(r.err).toMatch(text);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+    };
+
+    // A truncated model.json: promote and show refuse, naming the object; serving reports it, naming it.
+    const modelKey = layout.modelVersion('churn', 'v3');
+    await store.put(modelKey, (await store.get(modelKey)).subarray(0, 50));
+    oneLine(
+      await cli(uri, 'models', 'promote', '--model', 'churn', '--version', 'v3'),
+      1,
+      /loopkeeper: models\/churn\/versions\/v3\/model\.json in file:.*not valid JSON/,
+    );
+    oneLine(
+      await cli(uri, 'models', 'show', '--model', 'churn', '--version', 'v3'),
+      1,
+      /models\/churn\/versions\/v3\/model\.json in file:.*not valid JSON/,
+    );
+    // previous (v1) no longer exists: rollback refuses, naming it.
+    const v1Manifest = await store.get(layout.modelManifest('churn', 'v1'));
+    await store.delete(layout.modelManifest('churn', 'v1'));
+    oneLine(
+      await cli(uri, 'models', 'rollback', '--model', 'churn'),
+      1,
+      /cannot roll back model churn: alias previous of model churn points at version v1, which does not exist/,
+    );
+    await store.put(layout.modelManifest('churn', 'v1'), v1Manifest);
+
+    // A manifest cut short and one of the wrong shape: list, show and promote name it.
+    await store.put(layout.modelManifest('churn', 'v2'), '{"modelId":"churn","vers');
+    oneLine(
+      await cli(uri, 'models', 'list', '--model', 'churn'),
+      1,
+      /models\/churn\/versions\/v2\/manifest\.json in file:.*not valid JSON/,
+    );
+    await store.put(layout.modelManifest('churn', 'v2'), '{"modelId":"churn","version":"v2"}');
+    oneLine(
+      await cli(uri, 'models', 'show', '--model', 'churn', '--version', 'v2'),
+      1,
+      /models\/churn\/versions\/v2\/manifest\.json in file:.*invalid at createdAt/,
+    );
+    oneLine(
+      await cli(uri, 'models', 'promote', '--model', 'churn', '--version', 'v2', '--force', '--reason', 'r'),
+      1,
+      /v2\/manifest\.json in file:.*invalid at createdAt/,
+    );
+    await store.delete(layout.modelManifest('churn', 'v2'));
+
+    // A torn aliases.json: listings warn and use the last good table; serving keeps the champion;
+    // repair writes it back, audited.
+    const aliasesBody = (await store.get(layout.aliases('churn'))).toString();
+    await store.put(layout.aliases('churn'), aliasesBody.slice(0, 40));
+    const torn = await cli(uri, 'models', 'list', '--model', 'churn', '--json');
+    expect(torn.code).toBe(0);
+    expect(torn.err).toMatch(/aliases\.json was unreadable .*not valid JSON.*models repair --model churn/);
+    expect(JSON.parse(torn.out).aliases).toEqual({ champion: 'v4', previous: 'v1' });
+    const watcher = new ModelWatcher({ registry, modelId: 'churn', pollMs: 60_000, now: () => new Date() });
+    await watcher.check();
+    expect(watcher.current.champion?.version).toBe('v4');
+    const repaired = await cli(uri, 'models', 'repair', '--model', 'churn', '--actor', 'oncall');
+    expect(repaired.code).toBe(0);
+    expect(repaired.out).toMatch(/rebuilt from audit revision \d+ \(audited\)/);
+    expect((await cli(uri, 'models', 'repair', '--model', 'churn')).out).toContain('nothing to repair');
+    const history = await cli(uri, 'models', 'history', '--model', 'churn');
+    expect(history.out).toMatch(/oncall .*\[REPAIRED from revision \d+\]/);
+
+    // Serving, pointed (by hand) at the corrupt artifact, names it and keeps serving what it had.
+    const doc = (await store.get(layout.aliases('churn'))).toString();
+    await store.put(layout.aliases('churn'), doc.replace(/"champion": "v4"/, '"champion": "v3"'));
+    await watcher.check();
+    expect(watcher.current.champion?.version).toBe('v4');
+    expect(watcher.snapshot().recentLoadFailures.at(-1)?.error).toMatch(
+      /models\/churn\/versions\/v3\/model\.json in file:.*not valid JSON/,
+    );
+    await watcher.stop();
   });
 });

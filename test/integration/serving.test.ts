@@ -390,10 +390,11 @@ describe('serving app (hono, file store)', () => {
   });
 
   test('a broken candidate keeps the champion serving and shows a load failure', async () => {
+    const v3 = trainArtifact({ rows: churnRows(500, 3), positiveClass: 'churn', options: { seed: 3 } });
     await registry.registerVersion({
       modelId: 'churn',
       version: 'v3',
-      artifact: trainArtifact({ rows: churnRows(500, 3), positiveClass: 'churn', options: { seed: 3 } }),
+      artifact: v3,
       manifest: {
         createdAt: '2026-06-03T00:00:00.000Z',
         trainer: 'logistic-adam',
@@ -403,6 +404,12 @@ describe('serving app (hono, file store)', () => {
       },
     });
     await store.put(layout.modelVersion('churn', 'v3'), '{"pipeline": "corrupted by a bad disk"}');
+    // The registry refuses to promote an artifact that does not load, naming it...
+    await expect(
+      registry.promote({ modelId: 'churn', version: 'v3', actor: 'test', reason: 'promote broken' }),
+    ).rejects.toThrow(/models\/churn\/versions\/v3\/model\.json .*invalid model artifact/);
+    // ...so here the disk goes bad right after the registry's check passed.
+    jest.spyOn(registry, 'loadArtifact').mockResolvedValueOnce(v3);
     await registry.promote({ modelId: 'churn', version: 'v3', actor: 'test', reason: 'promote broken' });
     await waitFor(async () => serving.health().model_load_failures.total > 0, 5000);
 

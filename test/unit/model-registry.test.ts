@@ -335,10 +335,105 @@ describe('ModelRegistry aliases', () => {
     expect(history[3]).toMatchObject({ actor: 'oncall', reason: 'precision dropped', forced: false });
   });
 
-  test('aliasHistory repairs the audit entries of a writer that crashed after its aliases write', async () => {
+  /** A store whose next putIfMatch of aliases.json "crashes" before or after the write lands. */
+  function crashingStore(inner: BlobStore, when: 'before-swap' | 'after-swap'): BlobStore {
+    let armed = true;
+    return new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'putIfMatch') {
+          return async (k: string, body: Buffer | string, etag: string | null) => {
+            if (!armed || !k.endsWith('/aliases.json')) return target.putIfMatch(k, body, etag);
+            armed = false;
+            if (when === 'before-swap') throw new Error('killed before the swap');
+            await target.putIfMatch(k, body, etag);
+            throw new Error('killed after the swap');
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  async function historyKeys(store: BlobStore): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const { key } of store.list(layout.aliasHistoryPrefix('churn'))) keys.push(key);
+    return keys;
+  }
+
+  test('write-ahead audit: a kill after the swap still leaves its audit record, with no reader repairing it', async () => {
     const { store, registry } = await setup();
     await registry.setAlias({ modelId: 'churn', alias: 'canary', version: 'v1', ...who });
-    // Simulate the crash: revision 2 is in aliases.json but its audit entry was never written.
+    const crashing = new ModelRegistry(crashingStore(store, 'after-swap'));
+    await expect(
+      crashing.setAlias({ modelId: 'churn', alias: 'canary', version: 'v2', actor: 'crashy', reason: 'x' }),
+    ).rejects.toThrow('killed after the swap');
+    // Straight from the store, before anyone reads the history: the change and its record are both there.
+    expect((await registry.getAliases('churn')).aliases).toEqual({ canary: 'v2' });
+    expect((await historyKeys(store)).filter((k) => k.includes('/0000000002-'))).toHaveLength(1);
+    const history = await registry.aliasHistory('churn');
+    expect(history.map((e) => [e.revision, e.actor, e.from, e.to])).toEqual([
+      [1, 'test', null, 'v1'],
+      [2, 'crashy', 'v1', 'v2'],
+    ]);
+  });
+
+  test('write-ahead audit: a kill before the swap changes nothing, and its orphan record is not in the log', async () => {
+    const { store, registry } = await setup();
+    await registry.setAlias({ modelId: 'churn', alias: 'canary', version: 'v1', ...who });
+    const crashing = new ModelRegistry(crashingStore(store, 'before-swap'));
+    await expect(
+      crashing.setAlias({ modelId: 'churn', alias: 'canary', version: 'v2', actor: 'crashy', reason: 'x' }),
+    ).rejects.toThrow('killed before the swap');
+    expect(await registry.getAliases('churn')).toMatchObject({ aliases: { canary: 'v1' }, revision: 1 });
+    expect(await historyKeys(store)).toHaveLength(2); // revision 1's record and the orphan
+    expect((await registry.aliasHistory('churn')).map((e) => e.actor)).toEqual(['test']);
+    // Not even the very first change shows before its swap lands.
+    const fresh = await setup();
+    await expect(
+      new ModelRegistry(crashingStore(fresh.store, 'before-swap')).setAlias({
+        modelId: 'churn',
+        alias: 'canary',
+        version: 'v1',
+        ...who,
+      }),
+    ).rejects.toThrow('killed before the swap');
+    expect(await fresh.registry.getAliases('churn')).toMatchObject({ aliases: {}, etag: null });
+    expect(await fresh.registry.aliasHistory('churn')).toEqual([]);
+    // The next writer claims revision 2 itself; the orphan stays off the chain.
+    const next = await registry.setAlias({ modelId: 'churn', alias: 'canary', version: 'v2', ...who });
+    expect(next.revision).toBe(2);
+    expect((await registry.aliasHistory('churn')).map((e) => [e.revision, e.actor, e.to])).toEqual([
+      [1, 'test', 'v1'],
+      [2, 'test', 'v2'],
+    ]);
+  });
+
+  test('a store written before transaction records: legacy entries are read, and a crashed legacy write is finished', async () => {
+    const { store, registry } = await setup();
+    const legacy = (
+      revision: number,
+      seq: number,
+      alias: string,
+      from: string | null,
+      to: string | null,
+    ) => ({
+      at: `2026-06-0${revision}T00:00:00.000Z`,
+      actor: 'old',
+      reason: 'legacy',
+      forced: false,
+      modelId: 'churn',
+      revision,
+      seq,
+      alias,
+      from,
+      to,
+    });
+    await store.put(
+      layout.aliasHistoryEntry('churn', '0000000001-000'),
+      jsonBody(legacy(1, 0, 'canary', null, 'v1')),
+    );
+    // Revision 2 landed in aliases.json but its writer died before writing its entry.
     await store.put(
       layout.aliases('churn'),
       jsonBody({
@@ -355,11 +450,164 @@ describe('ModelRegistry aliases', () => {
         },
       }),
     );
-    const history = await registry.aliasHistory('churn');
-    expect(history.map((e) => [e.revision, e.actor, e.to])).toEqual([
-      [1, 'test', 'v1'],
+    expect((await registry.aliasHistory('churn')).map((e) => [e.revision, e.actor, e.to])).toEqual([
+      [1, 'old', 'v1'],
       [2, 'crashy', 'v2'],
     ]);
+    await registry.setAlias({ modelId: 'churn', alias: 'canary', version: 'v1', ...who });
+    expect((await registry.aliasHistory('churn')).map((e) => [e.revision, e.actor, e.to])).toEqual([
+      [1, 'old', 'v1'],
+      [2, 'crashy', 'v2'],
+      [3, 'test', 'v1'],
+    ]);
+  });
+
+  test('an unreadable aliases.json: reads retry, then serve the last good table from the audit log; the next write repairs it, audited', async () => {
+    const { store, registry } = await setup();
+    for (const v of ['v1', 'v2'])
+      await registry.updateManifest({ modelId: 'churn', version: v, blessing: blessing(true) });
+    await registry.promote({ modelId: 'churn', version: 'v1', ...who });
+    await registry.promote({ modelId: 'churn', version: 'v2', ...who });
+    const good = await registry.getAliases('churn');
+    // A torn write: half of a document.
+    const body = (await store.get(layout.aliases('churn'))).toString();
+    await store.put(layout.aliases('churn'), body.slice(0, body.length >> 1));
+
+    const read = await registry.getAliases('churn');
+    expect(read.aliases).toEqual(good.aliases);
+    expect(read.recovered).toMatchObject({ fromRevision: 2 });
+    expect(read.recovered?.unreadable).toMatch(/models\/churn\/aliases\.json .*not valid JSON/);
+    expect((await registry.aliasHistory('churn')).map((e) => e.revision)).toEqual([1, 2, 2]);
+
+    const repaired = await registry.repairAliases({
+      modelId: 'churn',
+      actor: 'oncall',
+      reason: 'torn write',
+    });
+    expect(repaired).toMatchObject({ revision: 3, aliases: good.aliases, recovered: { fromRevision: 2 } });
+    const after = await registry.getAliases('churn');
+    expect(after).toMatchObject({ aliases: good.aliases, revision: 3 });
+    expect(after.recovered).toBeUndefined();
+    const history = await registry.aliasHistory('churn');
+    expect(history.filter((e) => e.revision === 3)).toEqual([
+      expect.objectContaining({
+        alias: 'champion',
+        from: 'v2',
+        to: 'v2',
+        actor: 'oncall',
+        recovered: expect.anything(),
+      }),
+      expect.objectContaining({ alias: 'previous', from: 'v1', to: 'v1' }),
+    ]);
+    // A repair of a readable table changes nothing.
+    expect((await registry.repairAliases({ modelId: 'churn', ...who })).changes).toEqual([]);
+
+    // Torn again: a rollback goes through and writes the repaired table back (revision 5 > every claim).
+    await store.put(layout.aliases('churn'), '{"modelId":"churn","revis');
+    const rolled = await registry.rollback({ modelId: 'churn', ...who });
+    expect(rolled).toMatchObject({ revision: 4, aliases: { champion: 'v1', previous: 'v2' } });
+    expect(rolled.recovered).toMatchObject({ fromRevision: 3 });
+  });
+
+  test('an unreadable aliases.json with no audit record to rebuild from is an error naming the key', async () => {
+    const { store, registry } = await setup();
+    await store.put(layout.aliases('churn'), '{"oops"');
+    await expect(registry.getAliases('churn')).rejects.toThrow(
+      /aliases of model churn cannot be read: models\/churn\/aliases\.json in file:.*unreadable after 6 reads.*no record to rebuild/,
+    );
+  });
+
+  test('promote and rollback never move an alias onto a version that does not exist', async () => {
+    const { store, registry } = await setup(3);
+    for (const v of ['v1', 'v2', 'v3'])
+      await registry.updateManifest({ modelId: 'churn', version: v, blessing: blessing(true) });
+    await registry.promote({ modelId: 'churn', version: 'v1', ...who });
+    await registry.promote({ modelId: 'churn', version: 'v2', ...who }); // previous v1
+    await expect(registry.promote({ modelId: 'churn', version: 'v-nope', ...who })).rejects.toThrow(
+      /model churn has no version v-nope/,
+    );
+    // v1 (previous) disappears: rollback must refuse, naming it.
+    await store.delete(layout.modelManifest('churn', 'v1'));
+    await expect(registry.rollback({ modelId: 'churn', ...who })).rejects.toThrow(
+      /cannot roll back model churn: alias previous of model churn points at version v1, which does not exist/,
+    );
+    expect((await registry.getAliases('churn')).aliases).toEqual({ champion: 'v2', previous: 'v1' });
+    // The champion v2 disappears: promoting v3 works, and v2 does not become the rollback target.
+    await store.delete(layout.modelManifest('churn', 'v2'));
+    const promoted = await registry.promote({ modelId: 'churn', version: 'v3', ...who });
+    expect(promoted.aliases).toEqual({ champion: 'v3', previous: 'v1' });
+    expect(promoted.notes).toEqual([
+      'the old champion v2 does not exist (no manifest), so it was not kept as previous',
+    ]);
+  });
+
+  test('a corrupt artifact or manifest is refused with an error naming the object', async () => {
+    const { store, registry } = await setup(3);
+    for (const v of ['v1', 'v2'])
+      await registry.updateManifest({ modelId: 'churn', version: v, blessing: blessing(true) });
+    const modelKey = layout.modelVersion('churn', 'v2');
+    const model = (await store.get(modelKey)).toString();
+    await store.put(modelKey, model.slice(0, 100));
+    await expect(registry.promote({ modelId: 'churn', version: 'v2', ...who })).rejects.toThrow(
+      /models\/churn\/versions\/v2\/model\.json in file:.*not valid JSON/,
+    );
+    await store.put(modelKey, JSON.stringify({ ...JSON.parse(model), classes: 'churn' }));
+    await expect(registry.loadArtifact('churn', 'v2')).rejects.toThrow(
+      /models\/churn\/versions\/v2\/model\.json in file:.*invalid model artifact at classes/,
+    );
+    expect((await registry.getAliases('churn')).etag).toBeNull();
+
+    await store.put(layout.modelManifest('churn', 'v3'), '{"modelId":"churn","vers');
+    await expect(registry.getManifest('churn', 'v3')).rejects.toThrow(
+      /models\/churn\/versions\/v3\/manifest\.json in file:.*not valid JSON/,
+    );
+    await expect(registry.listVersions('churn')).rejects.toThrow(/v3\/manifest\.json.*not valid JSON/);
+    await store.put(layout.modelManifest('churn', 'v3'), '{"modelId":"churn"}');
+    await expect(registry.getManifest('churn', 'v3')).rejects.toThrow(
+      /v3\/manifest\.json .*invalid at version/,
+    );
+  });
+
+  test('6 concurrent writers: one revision per landed change, the log is exactly the changes', async () => {
+    const { store } = await setup(3);
+    const base = new ModelRegistry(store);
+    for (const v of ['v1', 'v2', 'v3'])
+      await base.updateManifest({ modelId: 'churn', version: v, blessing: blessing(true) });
+    await base.promote({ modelId: 'churn', version: 'v1', ...who });
+    await base.promote({ modelId: 'churn', version: 'v2', ...who }); // previous is set from here on
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async (_, w) => {
+        const registry = new ModelRegistry(store);
+        const out = [];
+        for (let round = 0; round < 6; round++) {
+          const actor = `w${w}-r${round}`;
+          out.push(
+            (w + round) % 2 === 0
+              ? await registry.promote({
+                  modelId: 'churn',
+                  version: `v${1 + ((w + round) % 3)}`,
+                  actor,
+                  reason: 'race',
+                })
+              : await registry.rollback({ modelId: 'churn', actor, reason: 'race' }),
+          );
+        }
+        return out;
+      }),
+    );
+    const landed = results.flat().filter((r) => r.changes.length > 0);
+    const revisions = landed.map((r) => r.revision).sort((a, b) => a - b);
+    expect(revisions).toEqual(Array.from({ length: landed.length }, (_, i) => i + 3));
+    const history = await base.aliasHistory('churn');
+    expect([...new Set(history.map((e) => e.revision))]).toEqual([1, 2, ...revisions]);
+    // Every revision's entries come from one transaction (one actor), and replaying them gives the table.
+    for (const rev of revisions)
+      expect(new Set(history.filter((e) => e.revision === rev).map((e) => e.actor)).size).toBe(1);
+    const replay: Record<string, string> = {};
+    for (const e of history)
+      if (e.to === null) delete replay[e.alias];
+      else replay[e.alias] = e.to;
+    expect((await base.getAliases('churn')).aliases).toEqual(replay);
   });
 
   test('rollout config: CAS, validation, partial updates', async () => {

@@ -3,13 +3,17 @@ import type { Command } from 'commander';
 import type { ModelManifest } from '../../schemas/manifests';
 import { ModelIdSchema } from '../../schemas/records';
 import type { AliasResult } from '../../storage/model-registry';
+import { CorruptObjectError, UnreadableObjectError } from '../../storage/cas-json';
 import {
   AliasConflictError,
+  AliasesUnreadableError,
+  DanglingAliasError,
   ModelRegistry,
   NoPreviousVersionError,
   NotBlessedError,
   VersionNotFoundError,
 } from '../../storage/model-registry';
+import type { AliasRecovery } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 
@@ -50,7 +54,11 @@ async function userErrors<T>(run: () => Promise<T>): Promise<T> {
     if (
       err instanceof VersionNotFoundError ||
       err instanceof NoPreviousVersionError ||
-      err instanceof AliasConflictError
+      err instanceof AliasConflictError ||
+      err instanceof DanglingAliasError ||
+      err instanceof AliasesUnreadableError ||
+      err instanceof CorruptObjectError ||
+      err instanceof UnreadableObjectError
     ) {
       throw new CliError(err.message);
     }
@@ -94,12 +102,67 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+/** The metric the gate column shows (the gate's first rule by default). */
+const GATE_METRIC = 'f1';
+
+/** The gate's comparison of a version with the champion of its time, on the test set both were scored on. */
+export interface GateComparison {
+  metric: string;
+  candidate: number;
+  /** null: there was no champion to compare with. */
+  champion: number | null;
+  comparedTo: string | null;
+  testSetKey: string | null;
+  /** null for blessings recorded before the comparison was stored (read from the check's text). */
+  testRows: number | null;
+}
+
+/** The gate's numbers for one version, or undefined when it was never compared on a common test set. */
+export function gateComparison(m: ModelManifest, metric = GATE_METRIC): GateComparison | undefined {
+  const b = m.blessing;
+  if (!b) return undefined;
+  const base = { metric, comparedTo: b.comparedTo, testSetKey: b.testSetKey };
+  if (b.comparison) {
+    const candidate = b.comparison.candidate[metric];
+    if (candidate === undefined) return undefined;
+    return {
+      ...base,
+      candidate,
+      champion: b.comparison.champion?.[metric] ?? null,
+      testRows: b.comparison.testRows,
+    };
+  }
+  // Older blessings hold the numbers only in the vs-champion check's detail (promotion-gate.ts wrote it).
+  const detail = b.checks.find((c) => c.name === `metric:${metric}:vs-champion`)?.detail ?? '';
+  const match = /^candidate \S+ (-?[\d.e+-]+) vs champion (-?[\d.e+-]+)/.exec(detail);
+  if (!match) return undefined;
+  return { ...base, candidate: Number(match[1]), champion: Number(match[2]), testRows: null };
+}
+
+function gateText(g: GateComparison | undefined): string {
+  if (!g) return '-';
+  if (g.champion === null) return `${fmt(g.candidate)} (no champion)`;
+  const rows = g.testRows === null ? '' : `, ${g.testRows} rows`;
+  return `${fmt(g.candidate)} vs ${fmt(g.champion)} (${g.comparedTo ?? 'champion'}${rows})`;
+}
+
+function recoveryText(modelId: string, r: AliasRecovery): string {
+  return `warning: models/${modelId}/aliases.json was unreadable (${r.unreadable}); using the table of revision ${r.fromRevision} from the audit log (\`loopkeeper models repair --model ${modelId}\` writes it back)`;
+}
+
 function describeChange(result: AliasResult): string {
-  if (result.changes.length === 0) return `model ${result.modelId}: nothing changed (already in that state)`;
+  if (result.changes.length === 0 && !result.recovered)
+    return `model ${result.modelId}: nothing changed (already in that state)`;
   const lines = result.changes.map((c) => `  ${c.alias}: ${c.from ?? '(unset)'} → ${c.to ?? '(unset)'}`);
   return [
     `model ${result.modelId}, alias revision ${result.revision}${result.forced ? ' (FORCED past the blessing check, audited)' : ''}:`,
     ...lines,
+    ...(result.recovered
+      ? [
+          `  aliases.json was unreadable (${result.recovered.unreadable}); rebuilt from audit revision ${result.recovered.fromRevision} (audited)`,
+        ]
+      : []),
+    ...result.notes.map((n) => `  note: ${n}`),
   ].join('\n');
 }
 
@@ -117,17 +180,23 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { model: string; json?: boolean }) => {
       const modelId = modelIdOf(opts.model);
       const registry = new ModelRegistry(ctx().store);
-      const [versions, aliases, rollout] = await Promise.all([
-        registry.listVersions(modelId),
-        registry.getAliases(modelId),
-        registry.getRollout(modelId),
-      ]);
+      const [versions, aliases, rollout] = await userErrors(() =>
+        Promise.all([
+          registry.listVersions(modelId),
+          registry.getAliases(modelId),
+          registry.getRollout(modelId),
+        ]),
+      );
+      if (aliases.recovered) console.error(`loopkeeper: ${recoveryText(modelId, aliases.recovered)}`);
       const byVersion = pointers(aliases.aliases, rollout.config);
       const rows = versions.map((m) => ({
         version: m.version,
         createdAt: m.createdAt,
         trainer: m.trainer,
+        /** Each version on its own holdout: not comparable across versions. */
         metrics: Object.fromEntries(KEY_METRICS.filter((k) => k in m.metrics).map((k) => [k, m.metrics[k]])),
+        /** The gate's comparison with the champion of its time on one common test set. */
+        gate: gateComparison(m) ?? null,
         blessed: m.blessing ? m.blessing.blessed : null,
         aliases: byVersion.get(m.version) ?? [],
       }));
@@ -145,18 +214,22 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
                 'CREATED',
                 'TRAINER',
                 ...KEY_METRICS.map((k) => k.toUpperCase()),
+                `GATE ${GATE_METRIC.toUpperCase()} VS CHAMPION`,
                 'BLESSED',
                 'ALIASES',
               ],
-              ...versions.map((m) => [
-                m.version,
-                m.createdAt,
-                m.trainer,
-                ...KEY_METRICS.map((k) => fmt(m.metrics[k])),
-                blessedText(m),
-                (byVersion.get(m.version) ?? []).join(',') || '-',
+              ...rows.map((r, i) => [
+                r.version,
+                r.createdAt,
+                r.trainer,
+                ...KEY_METRICS.map((k) => fmt(versions[i].metrics[k])),
+                gateText(r.gate ?? undefined),
+                blessedText(versions[i]),
+                r.aliases.join(',') || '-',
               ]),
             ]),
+            `(${KEY_METRICS.map((k) => k.toUpperCase()).join(', ')}: each version on its own holdout, not comparable across versions.`,
+            ` GATE: the version vs the champion of its time, both scored on the same test set: the promotion decision.)`,
           ].join('\n');
         },
       );
@@ -172,17 +245,22 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
       const modelId = modelIdOf(opts.model);
       const registry = new ModelRegistry(ctx().store);
       const manifest = await userErrors(() => registry.getManifest(modelId, opts.version));
-      const [aliases, rollout] = await Promise.all([
-        registry.getAliases(modelId),
-        registry.getRollout(modelId),
-      ]);
+      const [aliases, rollout] = await userErrors(() =>
+        Promise.all([registry.getAliases(modelId), registry.getRollout(modelId)]),
+      );
+      if (aliases.recovered) console.error(`loopkeeper: ${recoveryText(modelId, aliases.recovered)}`);
+      // What serving would load: a version whose model.json is damaged is reported, not shown as fine.
+      const artifact = await userErrors(() => registry.loadArtifact(modelId, manifest.version));
       const pointing = pointers(aliases.aliases, rollout.config).get(manifest.version) ?? [];
-      output(opts.json, { manifest, aliases: pointing }, () =>
+      const gate = gateComparison(manifest);
+      output(opts.json, { manifest, aliases: pointing, gate: gate ?? null }, () =>
         [
           `model ${modelId} version ${manifest.version}`,
           `  created:   ${manifest.createdAt} by ${manifest.trainer} (code ${manifest.codeVersion})`,
           `  classes:   ${manifest.classes.join(', ')}${manifest.positiveClass ? ` (positive: ${manifest.positiveClass}, threshold ${manifest.threshold ?? 0.5})` : ''}`,
           `  aliases:   ${pointing.join(', ') || '-'}`,
+          `  artifact:  loads (${artifact.pipeline.features.length} features)`,
+          `  gate:      ${gate ? `${gate.metric} ${gateText(gate)}${gate.testSetKey ? ` on ${gate.testSetKey}` : ''}` : '-'}`,
           `  data:      ${manifest.trainingData.join(', ') || '-'}`,
           `  metrics:   ${
             Object.entries(manifest.metrics)
@@ -257,13 +335,35 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
     });
 
   models
+    .command('repair')
+    .description(
+      'rewrite an unreadable aliases.json from the audit log (the newest change that landed); audited',
+    )
+    .requiredOption('--model <id>', 'model id')
+    .option('--reason <text>', 'why (recorded in the alias audit log)', 'repair from the CLI')
+    .option('--actor <name>', 'who (recorded in the audit log; default cli:<user>)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { model: string; reason: string; actor?: string; json?: boolean }) => {
+      const modelId = modelIdOf(opts.model);
+      const registry = new ModelRegistry(ctx().store);
+      const result = await userErrors(() =>
+        registry.repairAliases({ modelId, actor: opts.actor ?? defaultActor(), reason: opts.reason }),
+      );
+      output(opts.json, result, () =>
+        result.recovered
+          ? describeChange(result)
+          : `model ${modelId}: aliases.json reads fine (revision ${result.revision}); nothing to repair`,
+      );
+    });
+
+  models
     .command('history')
     .description('the alias audit log, oldest first')
     .requiredOption('--model <id>', 'model id')
     .option('--json', 'print JSON')
     .action(async (opts: { model: string; json?: boolean }) => {
       const modelId = modelIdOf(opts.model);
-      const entries = await new ModelRegistry(ctx().store).aliasHistory(modelId);
+      const entries = await userErrors(() => new ModelRegistry(ctx().store).aliasHistory(modelId));
       output(opts.json, { modelId, entries }, () => {
         if (entries.length === 0) return `model ${modelId}: no alias changes recorded`;
         return table([
@@ -275,7 +375,8 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
             e.alias,
             e.from ?? '-',
             e.to ?? '-',
-            e.forced ? `${e.reason} [FORCED: ${e.forceReason ?? ''}]` : e.reason,
+            (e.forced ? `${e.reason} [FORCED: ${e.forceReason ?? ''}]` : e.reason) +
+              (e.recovered ? ` [REPAIRED from revision ${e.recovered.fromRevision}]` : ''),
           ]),
         ]);
       });
