@@ -18,6 +18,8 @@ export const TrainingSummarySchema = z.object({
   /** Mean (class-weighted) validation log loss of the kept weights; null without validation data. */
   validationLoss: z.number().nullable(),
   stoppedEarly: z.boolean(),
+  /** What training could not learn well, e.g. a feature of numbers logged as text (only when any). */
+  warnings: z.array(z.string()).optional(),
 });
 export type TrainingSummary = z.infer<typeof TrainingSummarySchema>;
 

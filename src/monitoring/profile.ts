@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Features } from '../schemas/records';
+import { isNumericString } from '../ml/numeric-string';
 import { buildSeenFilter, SeenFilterSchema } from './seen-filter';
 import { sortFloat64 } from './sort';
 
@@ -403,13 +404,6 @@ function categoricalProfile(
     ...(otherValuesComplete ? {} : { seenFilter: buildSeenFilter(counts.keys(), counts.size) }),
     ...(numericStrings > 0 ? { numericStrings } : {}),
   };
-}
-
-/** True for text that is a finite number as written ("12.5", "-3", "1e4"; not "", " ", "0x1f"). */
-export function isNumericString(v: string): boolean {
-  const t = v.trim();
-  if (t === '' || /^[+-]?0[xob]/i.test(t)) return false;
-  return Number.isFinite(Number(t));
 }
 
 function scoreProfiles(scoreRows: Record<string, number>[], opts: Opts): ReferenceProfile['scores'] {

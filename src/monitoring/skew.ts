@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NUMERIC_STRING_SHARE } from '../ml/numeric-string';
 import { topCounts } from './count-list';
 import type { CountList } from './count-list';
 import { formatCount, formatNumber, formatPercent, quote } from './format';
@@ -233,9 +234,6 @@ function neverSeen(
     },
   ];
 }
-
-/** Share of a string feature's reference values that must read as numbers to call it numbers-as-text. */
-export const NUMERIC_STRING_SHARE = 0.95;
 
 function numbersAsStrings(p: CategoricalFeatureProfile): SkewFinding[] {
   const valid = p.rows - p.missing - p.typeMismatch;
