@@ -39,10 +39,12 @@ export const TrainOptionsSchema = z.object({
 export type TrainOptions = z.infer<typeof TrainOptionsSchema>;
 
 /**
- * Largest training matrix (rows × columns) that `solver: 'auto'` fits with full-batch L-BFGS: 2²⁴
- * doubles, 128 MB (e.g. 800k rows × 20 columns). Larger data goes to minibatch Adam.
+ * Largest training matrix (rows × columns) that `solver: 'auto'` fits with full-batch L-BFGS: 2²⁵
+ * doubles, 256 MB (e.g. 1.6M rows × 20 columns). Larger data goes to minibatch Adam. Measured on
+ * 1M × 20 synthetic logistic data: L-BFGS 9.7 s (7 iterations) vs Adam 19.4 s (11 epochs), same
+ * objective to 4e-5 relative; on 200k × 20: 1.1 s vs 2.3 s.
  */
-export const FULL_BATCH_MAX_VALUES = 1 << 24;
+export const FULL_BATCH_MAX_VALUES = 1 << 25;
 export type TrainOptionsInput = z.input<typeof TrainOptionsSchema>;
 
 /** Labelled design matrix: `y[i]` is the index into `classes` of row `i` of `X`. */
