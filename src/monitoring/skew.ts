@@ -52,6 +52,8 @@ export const SkewFeatureOverrideSchema = z.object({
   missingRateIncrease: PartialLevelsSchema.optional(),
   rangeViolationRate: PartialLevelsSchema.optional(),
   typeMismatchRate: PartialLevelsSchema.optional(),
+  /** false: no numbers-as-strings finding (numeric text that is an identifier, e.g. zip codes). */
+  numbersAsStrings: z.boolean().optional(),
 });
 export type SkewFeatureOverride = z.infer<typeof SkewFeatureOverrideSchema>;
 
@@ -235,7 +237,8 @@ function neverSeen(
   ];
 }
 
-function numbersAsStrings(p: CategoricalFeatureProfile): SkewFinding[] {
+function numbersAsStrings(p: CategoricalFeatureProfile, config: SkewConfig): SkewFinding[] {
+  if (Object.hasOwn(config.features, p.name) && config.features[p.name].numbersAsStrings === false) return [];
   const valid = p.rows - p.missing - p.typeMismatch;
   const n = p.numericStrings ?? 0;
   if (p.valueType !== 'string' || valid === 0 || n / valid < NUMERIC_STRING_SHARE) return [];
@@ -330,7 +333,7 @@ function featureFindings(
   const present = rows - h.missing;
   const out = [...missingRate(p, h, rows, config), ...typeChange(p, h, present, config, cap)];
   if (p.kind === 'categorical' && h.kind === 'categorical')
-    out.push(...unseen(p, h, config, cap), ...neverSeen(p, h, config, cap), ...numbersAsStrings(p));
+    out.push(...unseen(p, h, config, cap), ...neverSeen(p, h, config, cap), ...numbersAsStrings(p, config));
   if (p.kind === 'numeric' && h.kind === 'numeric') out.push(...range(p, h, config));
   return out;
 }

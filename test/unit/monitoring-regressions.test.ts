@@ -203,5 +203,8 @@ describe('numbers logged as strings', () => {
     expect(finding?.feature).toBe('amount');
     expect(finding?.detail).toMatch(/numbers written as text/);
     expect(checkSkew(profile, acc).findings.some((f) => f.feature === 'k')).toBe(false);
+    // Numeric text that is an identifier (zip codes) can be exempted per feature.
+    const exempt = checkSkew(profile, acc, { features: { amount: { numbersAsStrings: false } } });
+    expect(exempt.findings.some((f) => f.check === 'numbers-as-strings')).toBe(false);
   });
 });
