@@ -5,6 +5,7 @@ import { trainArtifact, transformBatch } from '../../src/ml';
 import { minimizeLbfgs } from '../../src/ml/lbfgs';
 import type { LinearProblem } from '../../src/ml/linear-full-batch';
 import { linearObjective, linearProblem, thetaOf } from '../../src/ml/linear-full-batch';
+import { generateHistory } from '../../src/simulate/generate';
 
 /**
  * The built-in trainers reach the minimum of their own objective (issue 17 §3): the final objective
@@ -174,6 +175,7 @@ describe('the default solver reaches the objective minimum', () => {
   it.each([
     ['penguins, 3-class softmax', penguins],
     ['seattle-weather, 5-class softmax', seattle],
+    ['bundled simulator, churn (logistic)', () => generateHistory({ name: 'stable', seed: 2 }, { days: 3 })],
     [
       'seattle-weather, rain vs not (logistic)',
       () => seattle().map((r) => ({ ...r, label: r.label === 'rain' ? 'rain' : 'dry' })),
