@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { scoreBatch } from '../ml/model';
-import { buildProfile, ReferenceProfileSchema } from '../monitoring/profile';
+import { assertValidProfile, buildProfile, ReferenceProfileSchema } from '../monitoring/profile';
 import type { ReferenceProfile } from '../monitoring/profile';
 import { DatasetManifestSchema } from '../schemas/manifests';
 import { parseLine } from '../schemas/parse-line';
@@ -146,7 +146,15 @@ export function createBuildReferenceProfile(deps: ActivityDeps) {
 
     const existing = async (key: string, source: string): Promise<BuildReferenceProfileResult | null> => {
       if (!(await deps.store.head(key))) return null;
-      const p = await loadProfile(deps, key);
+      let p: ReferenceProfile;
+      try {
+        p = await loadProfile(deps, key);
+      } catch (err) {
+        // A profile cached before profiles were checked on write (e.g. `mean: null` from an overflow)
+        // fails its schema on every read: build it again rather than fail every later run.
+        if ((err as Error).cause instanceof z.ZodError) return null;
+        throw err;
+      }
       return { profileKey: key, source, rows: p.rows, fingerprint: p.fingerprint, created: false };
     };
     const store = async (
@@ -154,7 +162,7 @@ export function createBuildReferenceProfile(deps: ActivityDeps) {
       source: string,
       profile: ReferenceProfile,
     ): Promise<BuildReferenceProfileResult> => {
-      await writeJson(deps.store, key, profile);
+      await writeJson(deps.store, key, assertValidProfile(profile));
       return { profileKey: key, source, rows: profile.rows, fingerprint: profile.fingerprint, created: true };
     };
     const noData = (what: string): never => {

@@ -6,11 +6,9 @@ import { accumulate, createAccumulator, mergeAccumulators } from '../monitoring/
 import type { DriftAccumulator } from '../monitoring/histogram';
 import { ReferenceProfileSchema } from '../monitoring/profile';
 import { renderDriftHtml } from '../monitoring/report-html';
+import { parsePredictionLineForDrift } from '../monitoring/log-line';
 import { checkSkew, SkewConfigSchema } from '../monitoring/skew';
 import type { SkewCheck, SkewConfigInput, SkewReport, SkewSeverity } from '../monitoring/skew';
-import { isPlainValidPrediction } from '../schemas/fast-check';
-import { parseLine } from '../schemas/parse-line';
-import { PredictionRowSchema } from '../schemas/records';
 import { daysOf, WindowSchema } from '../schemas/window';
 import { layout } from '../storage/layout';
 import { readJson, readLineBatches, writeJson } from '../storage/ndjson';
@@ -130,7 +128,8 @@ export function createComputeDrift(deps: ActivityDeps) {
         const part = createAccumulator(profile);
         for await (const batch of readLineBatches(deps.store, key)) {
           for (const { line } of batch) {
-            const parsed = parseLine(line, PredictionRowSchema, isPlainValidPrediction);
+            // NaN/±Infinity features keep the row (counted as wrong type); other invalid lines count.
+            const parsed = parsePredictionLineForDrift(line);
             if (!parsed.ok) badRows += 1;
             else if (parsed.row.role !== 'shadow') accumulate(part, parsed.row.features, parsed.row.scores);
           }
@@ -141,7 +140,7 @@ export function createComputeDrift(deps: ActivityDeps) {
       }
     }
 
-    const drift = driftReport(profile, acc, thresholds);
+    const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
     const skew = checkSkew(profile, acc, skewConfig);
     const jsonKey = layout.report(modelId, runId, 'drift.json');
     const htmlKey = layout.report(modelId, runId, 'drift.html');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FeatureValue, Features } from '../schemas/records';
 import { TrainingDataError } from './errors';
 import type { Matrix } from './matrix';
+import { NUMERIC_STRING_SHARE, parseNumericString } from './numeric-string';
 
 // Hot loops use these module-level aliases instead of `Math.x`/`Number.x`: under Jest's vm sandbox every
 // global lookup goes through an interceptor and made training ~10x slower. Harmless elsewhere.
@@ -36,6 +37,13 @@ export const PipelineSpecSchema = z.object({
   minFrequency: z.number().int().min(1).default(5),
   /** At most this many vocabulary values per categorical feature (most frequent first). */
   maxCategories: z.number().int().min(1).default(50),
+  /**
+   * Numbers logged as text ("12.5"): a feature whose values are mostly strings, at least
+   * NUMERIC_STRING_SHARE of them reading as numbers, is fitted as numeric and its numeric strings are
+   * parsed in training and serving alike. Off by default: the pipeline then keeps the feature
+   * categorical and names it in `numericStringFeatures` (and the training summary's warnings).
+   */
+  coerceNumericStrings: z.boolean().default(false),
 });
 /** Pipeline spec as callers write it (all fields optional). */
 export type PipelineSpec = z.input<typeof PipelineSpecSchema>;
@@ -52,6 +60,8 @@ const NumericFeatureSchema = z.object({
   std: z.number().positive(),
   /** Whether a `<name>__missing` 0/1 column follows (only if training had missing values). */
   missingIndicator: z.boolean(),
+  /** Present (true) when numbers logged as text are parsed (see `coerceNumericStrings`). */
+  parseStrings: z.literal(true).optional(),
 });
 const CategoricalFeatureSchema = z.object({
   kind: z.literal('categorical'),
@@ -96,6 +106,11 @@ export const FittedPipelineSchema = z
     /** Features seen at fit time but not used because they had no usable value at all. */
     droppedFeatures: z.array(z.string()),
     fittedRows: z.number().int().positive(),
+    /**
+     * Only when not empty: categorical features whose values are nearly all numbers written as text,
+     * left categorical (so one-hot columns that carry almost no signal). See `coerceNumericStrings`.
+     */
+    numericStringFeatures: z.array(z.string()).optional(),
   })
   .superRefine((p, ctx) => {
     const width = p.features.reduce((sum, f) => sum + featureWidth(f), 0);
@@ -193,6 +208,23 @@ function collectNames(rows: readonly Features[]): string[] {
 /** One feature's values across the training rows (undefined = key absent). */
 type Column = (FeatureValue | undefined)[];
 
+/**
+ * True when at least NUMERIC_STRING_SHARE of the column's string values read as numbers. Stops as soon
+ * as that is out of reach, so an ordinary categorical column costs a few percent of a pass.
+ */
+function mostlyNumericStrings(column: Column): boolean {
+  const outOfReach = (1 - NUMERIC_STRING_SHARE) * column.length;
+  let strings = 0;
+  let numeric = 0;
+  for (const v of column) {
+    if (typeof v !== 'string') continue;
+    strings++;
+    if (!Number.isNaN(parseNumericString(v))) numeric++;
+    else if (strings - numeric > outOfReach) return false;
+  }
+  return strings > 0 && numeric >= NUMERIC_STRING_SHARE * strings;
+}
+
 function inferKind(column: Column): FeatureKind | undefined {
   let numbers = 0;
   let strings = 0;
@@ -244,22 +276,27 @@ function selectKth(values: Float64Array, k: number): number {
   return values[k];
 }
 
-function fitNumeric(column: Column, name: string): FittedFeature {
+/** Above this magnitude squares (and sums) can overflow, so the column is scaled first. */
+const SCALE_ABOVE = 2 ** 500;
+
+function fitNumeric(column: Column, name: string, parseStrings = false): FittedFeature {
   const observed = new Float64Array(column.length);
   let nObserved = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (const v of column) {
+  for (const raw of column) {
+    const v = parseStrings && typeof raw === 'string' ? parseNumericString(raw) : raw;
     if (typeof v === 'number' && isFiniteNumber(v)) {
       observed[nObserved++] = v;
       if (v < min) min = v;
       if (v > max) max = v;
     }
   }
+  const coerce: { parseStrings?: true } = parseStrings ? { parseStrings: true } : {};
   const n = column.length;
   const nMissing = n - nObserved;
   if (nObserved === 0) {
-    return { kind: 'numeric', name, median: 0, mean: 0, std: 1, missingIndicator: true };
+    return { kind: 'numeric', name, median: 0, mean: 0, std: 1, missingIndicator: true, ...coerce };
   }
   const values = observed.subarray(0, nObserved);
   const mid = nObserved >> 1;
@@ -275,22 +312,47 @@ function fitNumeric(column: Column, name: string): FittedFeature {
   if (min === max) {
     // Constant column: a computed std would be rounding noise (~1e-17) and blow up any serving value
     // that differs, so store std = 1 and the exact constant as mean.
-    return { kind: 'numeric', name, median, mean: median, std: 1, missingIndicator: nMissing > 0 };
+    return {
+      kind: 'numeric',
+      name,
+      median,
+      mean: median,
+      std: 1,
+      missingIndicator: nMissing > 0,
+      ...coerce,
+    };
   }
-  // Statistics of the imputed column (what the model actually sees), two-pass for stability.
-  let sum = nMissing * median;
-  for (let i = 0; i < nObserved; i++) sum += values[i];
-  const mean = sum / n;
-  let squares = nMissing * (median - mean) * (median - mean);
-  for (let i = 0; i < nObserved; i++) squares += (values[i] - mean) * (values[i] - mean);
-  const std = Math.sqrt(squares / n);
+  // Statistics of the imputed column (what the model actually sees), two-pass for stability. Squares
+  // of values above ~1e154 overflow, so a column with such values is scaled by a power of two first
+  // (exact: ordinary columns, with scale 1, give the same bits as unscaled arithmetic).
+  const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+  const scale = maxAbs > SCALE_ABOVE ? 2 ** Math.min(Math.ceil(Math.log2(maxAbs)), 1023) : 1;
+  const m = median / scale;
+  let sum = nMissing * m;
+  for (let i = 0; i < nObserved; i++) sum += values[i] / scale;
+  const scaledMean = sum / n;
+  let squares = nMissing * (m - scaledMean) * (m - scaledMean);
+  for (let i = 0; i < nObserved; i++) {
+    const dev = values[i] / scale - scaledMean;
+    squares += dev * dev;
+  }
+  const mean = scaledMean * scale;
+  const std = Math.sqrt(squares / n) * scale;
+  if (!(std > 0 && isFiniteNumber(std) && isFiniteNumber(mean))) {
+    // Not constant (handled above), so a zero or non-finite std is a numeric failure: say so rather
+    // than standardise with a made-up std.
+    throw new TrainingDataError(
+      `feature "${name}": cannot standardise (mean ${mean}, std ${std}) from values in [${min}, ${max}]`,
+    );
+  }
   return {
     kind: 'numeric',
     name,
     median,
     mean: noNegativeZero(mean),
-    std: std > 0 && isFiniteNumber(std) ? std : 1,
+    std,
     missingIndicator: nMissing > 0,
+    ...coerce,
   };
 }
 
@@ -332,22 +394,48 @@ export function fitPipeline(rows: readonly Features[], spec: PipelineSpec = {}):
   const names = [...new Set(resolved.features ?? collectNames(rows))].filter((name) => !excluded.has(name));
   const features: FittedFeature[] = [];
   const droppedFeatures: string[] = [];
+  const numericStringFeatures: string[] = [];
   for (const name of names) {
     // Extract the column once: keyed lookups on row objects are the expensive part of fitting.
     const column: Column = rows.map((row) => getValue(row, name));
-    const kind = hasOwn(resolved.kinds, name) ? resolved.kinds[name] : inferKind(column);
+    const forced = hasOwn(resolved.kinds, name);
+    const kind = forced ? resolved.kinds[name] : inferKind(column);
     if (kind === undefined) {
       // Never observed with a usable value: nothing to learn, and a constant column would only
       // confuse drift monitoring. Recorded so the omission is visible.
       droppedFeatures.push(name);
       continue;
     }
-    if (kind === 'numeric') features.push(fitNumeric(column, name));
-    else if (kind === 'categorical') features.push(fitCategorical(column, name, resolved));
-    else features.push(fitBoolean(column, name));
+    const numbersAsText = kind === 'categorical' && mostlyNumericStrings(column);
+    if (numbersAsText && resolved.coerceNumericStrings && !forced) {
+      features.push(fitNumeric(column, name, true));
+    } else if (kind === 'numeric') features.push(fitNumeric(column, name));
+    else if (kind === 'categorical') {
+      if (numbersAsText) numericStringFeatures.push(name);
+      features.push(fitCategorical(column, name, resolved));
+    } else features.push(fitBoolean(column, name));
   }
   const nOutputs = features.reduce((sum, f) => sum + featureWidth(f), 0);
-  return { version: 1, features, nOutputs, droppedFeatures, fittedRows: rows.length };
+  return {
+    version: 1,
+    features,
+    nOutputs,
+    droppedFeatures,
+    fittedRows: rows.length,
+    ...(numericStringFeatures.length > 0 ? { numericStringFeatures } : {}),
+  };
+}
+
+/**
+ * Sentences about what fitting could not learn well, for the training summary: features that are
+ * numbers written as text (each distinct number a rare category, so next to no signal).
+ */
+export function pipelineWarnings(pipeline: FittedPipeline): string[] {
+  return (pipeline.numericStringFeatures ?? []).map(
+    (name) =>
+      `feature "${name}" is numbers logged as text ("12.5"): one-hot encoded as categories it carries ` +
+      'almost no signal; log it as numbers or fit with coerceNumericStrings',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -362,6 +450,7 @@ type CompiledFeature =
       std: number;
       imputed: number;
       indicator: number;
+      parseStrings: boolean;
     }
   | {
       kind: 'categorical';
@@ -400,6 +489,7 @@ function compile(pipeline: FittedPipeline): CompiledPipeline {
           std: f.std,
           imputed: (f.median - f.mean) / f.std,
           indicator: f.missingIndicator ? start + 1 : -1,
+          parseStrings: f.parseStrings === true,
         };
       case 'categorical':
         return {
@@ -480,9 +570,10 @@ function transformInto(
   for (const f of compiled.features) {
     const v = getValue(features, f.name);
     switch (f.kind) {
-      case 'numeric':
-        if (typeof v === 'number' && isFiniteNumber(v)) {
-          out[base + f.offset] = (v - f.mean) / f.std;
+      case 'numeric': {
+        const x = f.parseStrings && typeof v === 'string' ? parseNumericString(v) : v;
+        if (typeof x === 'number' && isFiniteNumber(x)) {
+          out[base + f.offset] = (x - f.mean) / f.std;
           if (f.indicator >= 0) out[base + f.indicator] = 0;
         } else {
           countAbsent(counters, f.name, v);
@@ -490,6 +581,7 @@ function transformInto(
           if (f.indicator >= 0) out[base + f.indicator] = 1;
         }
         break;
+      }
       case 'categorical': {
         out.fill(0, base + f.offset, base + f.offset + f.width);
         if (typeof v === 'string') {

@@ -13,3 +13,5 @@ export * from './softmax';
 export * from './model';
 export * from './metrics';
 export * from './temporal-split';
+export * from './labels';
+export * from './numeric-string';

@@ -18,6 +18,14 @@ export const TrainingSummarySchema = z.object({
   /** Mean (class-weighted) validation log loss of the kept weights; null without validation data. */
   validationLoss: z.number().nullable(),
   stoppedEarly: z.boolean(),
+  /** Which solver trained it (absent on models trained before there was a choice: Adam). */
+  solver: z.enum(['adam', 'lbfgs']).optional(),
+  /** L-BFGS: the final regularised objective (weighted mean log loss + l2/2 ‖W‖²). */
+  objective: z.number().optional(),
+  /** L-BFGS: whether the gradient tolerance was met. */
+  converged: z.boolean().optional(),
+  /** What training could not learn well, e.g. a feature of numbers logged as text (only when any). */
+  warnings: z.array(z.string()).optional(),
 });
 export type TrainingSummary = z.infer<typeof TrainingSummarySchema>;
 

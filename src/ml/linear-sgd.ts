@@ -1,7 +1,13 @@
+import { fitLinearFullBatch } from './linear-full-batch';
 import type { LinearModel } from './linear-model';
 import { createRng } from './rng';
 import type { LabeledMatrix, TrainInput } from './trainers';
-import { TrainOptionsSchema, resolveClassWeights, validateTrainInput } from './trainers';
+import {
+  FULL_BATCH_MAX_VALUES,
+  TrainOptionsSchema,
+  resolveClassWeights,
+  validateTrainInput,
+} from './trainers';
 
 // Hot loops use these module-level aliases instead of `Math.x`/`Number.x`: under Jest's vm sandbox every
 // global lookup goes through an interceptor and made training ~10x slower. Harmless elsewhere.
@@ -29,6 +35,10 @@ const SHUFFLE_CHUNK = 8;
 export function fitLinear(input: TrainInput, head: 'logistic' | 'softmax', trainerName: string): LinearModel {
   validateTrainInput(input, head === 'logistic' ? { exactClasses: 2 } : {});
   const options = TrainOptionsSchema.parse(input.options ?? {});
+  const fullBatch =
+    options.solver === 'lbfgs' ||
+    (options.solver === 'auto' && input.X.nRows * input.X.nCols <= FULL_BATCH_MAX_VALUES);
+  if (fullBatch) return fitLinearFullBatch(input, head, trainerName, options);
   const { X, y, classes } = input;
   const n = X.nRows;
   const d = X.nCols;

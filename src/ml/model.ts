@@ -2,7 +2,14 @@ import { z } from 'zod';
 import type { Features, LabeledRow } from '../schemas/records';
 import { TrainingDataError } from './errors';
 import type { PipelineSpec, TransformCounters } from './feature-pipeline';
-import { FittedPipelineSchema, fitPipeline, transform, transformBatch } from './feature-pipeline';
+import {
+  FittedPipelineSchema,
+  fitPipeline,
+  pipelineWarnings,
+  transform,
+  transformBatch,
+} from './feature-pipeline';
+import { checkRowsPerClass, MIN_ROWS_PER_CLASS, validateLabels } from './labels';
 import type { LinearModel } from './linear-model';
 import { LinearModelSchema, predictProba } from './linear-model';
 import { logisticTrainer } from './logistic';
@@ -140,6 +147,8 @@ export interface TrainArtifactInput {
   /** Binary only. Default: the second class in sorted order. Stored as classes[1]. */
   positiveClass?: string;
   threshold?: number;
+  /** Fewest training rows per class (default {@link MIN_ROWS_PER_CLASS}). */
+  minRowsPerClass?: number;
 }
 
 /**
@@ -149,11 +158,14 @@ export interface TrainArtifactInput {
  * Classes are the sorted distinct training labels; for binary problems the positive class is moved to
  * index 1 (the logistic model's output).
  *
- * @throws TrainingDataError on empty data, a single class, or validation labels unseen in training.
+ * @throws TrainingDataError on empty data, labels that are not non-empty strings, a single class, fewer
+ * than `minRowsPerClass` rows of a class, or validation labels unseen in training.
  */
 export function trainArtifact(input: TrainArtifactInput): ModelArtifact {
   const { rows } = input;
   if (rows.length === 0) throw new TrainingDataError('no training rows');
+  validateLabels(rows);
+  if (input.validation) validateLabels(input.validation, 'validation');
   let classes = [...new Set(rows.map((r) => r.label))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (classes.length < 2)
     throw new TrainingDataError(`training labels contain a single class (${classes[0]})`);
@@ -164,6 +176,10 @@ export function trainArtifact(input: TrainArtifactInput): ModelArtifact {
     }
     classes = [classes.find((c) => c !== input.positiveClass)!, input.positiveClass];
   }
+  checkRowsPerClass(
+    rows.map((r) => r.label),
+    input.minRowsPerClass ?? MIN_ROWS_PER_CLASS,
+  );
   const index = new Map(classes.map((c, k) => [c, k]));
   const unseen = [...new Set((input.validation ?? []).map((r) => r.label).filter((l) => !index.has(l)))];
   if (unseen.length > 0) {
@@ -182,12 +198,19 @@ export function trainArtifact(input: TrainArtifactInput): ModelArtifact {
     y: Int32Array.from(set, (r) => index.get(r.label)!),
   });
   const trainer = input.trainer ?? (classes.length === 2 ? logisticTrainer : softmaxTrainer);
-  const model: LinearModel = trainer.train({
+  let model: LinearModel = trainer.train({
     ...encode(rows),
     classes,
     validation: input.validation && input.validation.length > 0 ? encode(input.validation) : undefined,
     options: input.options,
   });
+  const warnings = pipelineWarnings(pipeline);
+  if (warnings.length > 0 && model.training) {
+    model = {
+      ...model,
+      training: { ...model.training, warnings: [...(model.training.warnings ?? []), ...warnings] },
+    };
+  }
   const artifact: ModelArtifact = { pipeline, model, classes };
   if (classes.length === 2) {
     artifact.positiveClass = classes[1];

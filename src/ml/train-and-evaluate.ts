@@ -8,6 +8,7 @@ import type { TrainingRow, ModelArtifact } from './model';
 import { evaluateArtifact, trainArtifact } from './model';
 import type { EvaluationReport } from './metrics';
 import type { PipelineSpec } from './feature-pipeline';
+import { validateLabels } from './labels';
 import { temporalSplit } from './temporal-split';
 import type { Trainer, TrainOptionsInput } from './trainers';
 import { logisticTrainer } from './logistic';
@@ -28,6 +29,8 @@ export interface TrainAndEvaluateInput {
   spec?: PipelineSpec;
   positiveClass?: string;
   threshold?: number;
+  /** Fewest training rows per class (default MIN_ROWS_PER_CLASS, see labels.ts). */
+  minRowsPerClass?: number;
 }
 
 /** Sizes and boundaries of the split, for the manifest's lineage. */
@@ -89,6 +92,8 @@ export function flattenMetrics(report: EvaluationReport): Record<string, number>
  * @throws SplitError when a split would be empty; TrainingDataError when the data cannot be learned.
  */
 export function trainAndEvaluate(input: TrainAndEvaluateInput): TrainAndEvaluateResult {
+  // Before the split: a bad label should fail at once, naming the row, not after training.
+  validateLabels(input.rows);
   const testFraction = input.testFraction ?? 0.2;
   const validationFraction = input.validationFraction ?? 0.1;
   const {
@@ -121,6 +126,7 @@ export function trainAndEvaluate(input: TrainAndEvaluateInput): TrainAndEvaluate
     spec: input.spec,
     positiveClass: input.positiveClass,
     threshold: input.threshold,
+    minRowsPerClass: input.minRowsPerClass,
   });
   // Test rows with a label the model has never seen cannot be scored against it: evaluate the rest and
   // say how many were dropped.

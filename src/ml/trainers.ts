@@ -25,8 +25,26 @@ export const TrainOptionsSchema = z.object({
   minDelta: z.number().min(0).default(1e-4),
   /** Seeds the per-epoch shuffle: the same data, options and seed give bit-identical weights. */
   seed: z.number().int().default(0),
+  /**
+   * `lbfgs`: full-batch L-BFGS to the objective's minimum; `adam`: minibatch Adam with early stopping
+   * (the options above); `auto`: L-BFGS while the training matrix has at most FULL_BATCH_MAX_VALUES
+   * values, Adam beyond (each L-BFGS iteration is a full pass over the matrix).
+   */
+  solver: z.enum(['auto', 'lbfgs', 'adam']).default('auto'),
+  /** L-BFGS: iteration cap. */
+  maxIterations: z.number().int().min(1).default(1000),
+  /** L-BFGS: converged when no gradient component exceeds this. */
+  gradientTolerance: z.number().positive().default(1e-7),
 });
 export type TrainOptions = z.infer<typeof TrainOptionsSchema>;
+
+/**
+ * Largest training matrix (rows × columns) that `solver: 'auto'` fits with full-batch L-BFGS: 2²⁵
+ * doubles, 256 MB (e.g. 1.6M rows × 20 columns). Larger data goes to minibatch Adam. Measured on
+ * 1M × 20 synthetic logistic data: L-BFGS 9.7 s (7 iterations) vs Adam 19.4 s (11 epochs), same
+ * objective to 4e-5 relative; on 200k × 20: 1.1 s vs 2.3 s.
+ */
+export const FULL_BATCH_MAX_VALUES = 1 << 25;
 export type TrainOptionsInput = z.input<typeof TrainOptionsSchema>;
 
 /** Labelled design matrix: `y[i]` is the index into `classes` of row `i` of `X`. */

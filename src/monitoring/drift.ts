@@ -47,6 +47,14 @@ export const DriftThresholdsSchema = z
     features: z.record(z.string(), DriftThresholdOverrideSchema).default({}),
     /** Overrides for the prediction-score distributions. */
     scores: DriftThresholdOverrideSchema.default({}),
+    /**
+     * Share of the window's log lines that failed validation (and so are in no histogram) that the
+     * window may have: more than `warn` → at least `warn`, more than `alert` → `alert`. A window whose
+     * lines are all invalid must not read as "no drift".
+     */
+    invalidRate: z
+      .object({ warn: z.number().min(0).max(1).default(0.01), alert: z.number().min(0).max(1).default(0.2) })
+      .default({ warn: 0.01, alert: 0.2 }),
   })
   .superRefine((t, ctx) => {
     const check = (o: DriftThresholdOverride, path: (string | number)[]): void => {
@@ -56,6 +64,8 @@ export const DriftThresholdsSchema = z
         ctx.addIssue({ code: 'custom', path, message: `warn (${warn}) must be ≤ alert (${alert})` });
     };
     check({}, []);
+    if (t.invalidRate.warn > t.invalidRate.alert)
+      ctx.addIssue({ code: 'custom', path: ['invalidRate'], message: 'invalidRate.warn must be ≤ alert' });
     for (const [name, o] of Object.entries(t.features)) check(o, ['features', name]);
     check(t.scores, ['scores']);
   });
@@ -86,12 +96,26 @@ export const FeatureDriftSchema = z.object({
 });
 export type FeatureDrift = z.infer<typeof FeatureDriftSchema>;
 
+/** The window's invalid log lines, which no histogram counts. */
+export const InvalidRowsSchema = z.object({
+  rows: z.number().int().nonnegative(),
+  /** rows / (rows + valid rows); 0 for an empty window. */
+  rate: z.number().min(0).max(1),
+  /** `none`, or the level the rate reached against `thresholds.invalidRate`. */
+  level: z.enum(['none', 'warn', 'alert']),
+});
+export type InvalidRows = z.infer<typeof InvalidRowsSchema>;
+
 export const DriftReportSchema = z.object({
   profileFingerprint: z.string(),
   rows: z.number().int().nonnegative(),
   referenceRows: z.number().int().nonnegative(),
-  /** Worst level over features and scores (see {@link overallLevel}). */
+  /**
+   * Worst level over features and scores (see {@link overallLevel}) and the invalid-row level;
+   * `insufficient-data` when the reference has no rows or no feature to judge.
+   */
   level: DriftLevelSchema,
+  invalid: InvalidRowsSchema,
   counts: z.object({
     alert: z.number().int(),
     warn: z.number().int(),
@@ -222,14 +246,30 @@ export function overallLevel(entries: readonly FeatureDrift[]): DriftLevel {
 const own = <T>(record: Record<string, T>, key: string): T | undefined =>
   Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
 
+/** What the window's reader knows beyond the accumulator. */
+export interface DriftWindowFacts {
+  /** Log lines of the window that failed validation (quarantined; in no histogram). */
+  invalidRows?: number;
+}
+
+function invalidRows(invalid: number, valid: number, t: DriftThresholds): InvalidRows {
+  if (!Number.isInteger(invalid) || invalid < 0)
+    throw new RangeError(`invalidRows must be a whole number ≥ 0, got ${invalid}`);
+  const rate = invalid + valid === 0 ? 0 : invalid / (invalid + valid);
+  const level = rate > t.invalidRate.alert ? 'alert' : rate > t.invalidRate.warn ? 'warn' : 'none';
+  return { rows: invalid, rate, level };
+}
+
 /**
  * Compares a window's accumulator with the reference profile: PSI, KL(current‖reference) and JS distance
- * per feature and per score class, with a level from the thresholds.
+ * per feature and per score class, with a level from the thresholds. `facts.invalidRows` (lines the
+ * reader had to leave out) raises the level when their share exceeds `thresholds.invalidRate`.
  */
 export function computeDrift(
   profile: ReferenceProfile,
   accumulator: DriftAccumulator,
   thresholds: DriftThresholdsInput = {},
+  facts: DriftWindowFacts = {},
 ): DriftReport {
   if (profile.fingerprint !== accumulator.profileFingerprint) {
     throw new Error(
@@ -254,11 +294,17 @@ export function computeDrift(
   scores.sort(compareDrift);
   const all = [...features, ...scores];
   const countOf = (level: DriftLevel): number => all.filter((e) => e.level === level).length;
+  const invalid = invalidRows(facts.invalidRows ?? 0, accumulator.rows, t);
+  // An empty reference (or one with no usable feature) judges nothing: that is not "no drift".
+  let level: DriftLevel = all.length === 0 || profile.rows === 0 ? 'insufficient-data' : overallLevel(all);
+  if (invalid.level !== 'none' && DRIFT_LEVEL_RANK[invalid.level] > DRIFT_LEVEL_RANK[level])
+    level = invalid.level;
   return {
     profileFingerprint: profile.fingerprint,
     rows: accumulator.rows,
     referenceRows: profile.rows,
-    level: overallLevel(all),
+    level,
+    invalid,
     counts: {
       alert: countOf('alert'),
       warn: countOf('warn'),

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Features } from '../schemas/records';
 import { bumpCount, CountListSchema, emptyCountList, mergeCountLists } from './count-list';
 import type { FeatureProfile, NumericFeatureProfile, ReferenceProfile } from './profile';
+import { readSeenFilter, SeenFilterSchema } from './seen-filter';
+import type { SeenFilterReader } from './seen-filter';
 
 /** Unseen values (and wrongly typed examples) tracked per feature unless configured otherwise. */
 export const DEFAULT_MAX_TRACKED_VALUES = 20;
@@ -63,7 +65,17 @@ export const CategoricalHistogramSchema = z.object({
   values: z.array(z.string()),
   otherValues: z.array(z.string()),
   otherValuesComplete: z.boolean(),
-  /** The most frequent unseen values with their counts (bounded by `maxTrackedValues`). */
+  /** The profile's filter of all reference values (high-cardinality features only). */
+  seenFilter: SeenFilterSchema.optional(),
+  /**
+   * High-cardinality features only: values the filter says the reference certainly never had. They
+   * are counted in the "other" bin too (the bins cannot tell them apart), so this is a sub-count of it.
+   */
+  neverSeen: CountSchema,
+  /**
+   * The most frequent unseen values with their counts (bounded by `maxTrackedValues`); for a
+   * high-cardinality feature, the never-seen ones.
+   */
   unseenValues: CountListSchema,
 });
 export type CategoricalHistogram = z.infer<typeof CategoricalHistogramSchema>;
@@ -139,6 +151,8 @@ function histogramFor(p: FeatureProfile): Histogram {
     values: p.values.map((v) => v.value),
     otherValues: [...p.otherValues],
     otherValuesComplete: p.otherValuesComplete,
+    ...(p.seenFilter ? { seenFilter: p.seenFilter } : {}),
+    neverSeen: 0,
     unseenValues: emptyCountList(),
   };
 }
@@ -191,6 +205,8 @@ interface FeaturePlan {
   lookup: Map<string, number>;
   /** Bin for a value not in `lookup`: "unseen", or "other" when the profile could not list all values. */
   unknownBin: number;
+  /** For a value not in `lookup` of a high-cardinality feature: was it in the reference at all? */
+  seen: SeenFilterReader | null;
 }
 
 interface Plan {
@@ -217,6 +233,7 @@ function compile(acc: DriftAccumulator): Plan {
         categorical: null,
         lookup,
         unknownBin: -1,
+        seen: null,
       };
     }
     const other = h.values.length;
@@ -230,6 +247,7 @@ function compile(acc: DriftAccumulator): Plan {
       categorical: h,
       lookup,
       unknownBin: h.otherValuesComplete ? other + 1 : other,
+      seen: !h.otherValuesComplete && h.seenFilter ? readSeenFilter(h.seenFilter) : null,
     };
   });
   const scores = acc.scores.map((h) => ({ name: h.name, ...numericPlan(h) }));
@@ -295,6 +313,10 @@ function countCategory(p: FeaturePlan, value: string, cap: number): void {
   }
   h.counts[p.unknownBin] += 1;
   if (h.otherValuesComplete) bumpCount(h.unseenValues, value, cap);
+  else if (p.seen !== null && !p.seen.mightContain(value)) {
+    h.neverSeen += 1;
+    bumpCount(h.unseenValues, value, cap);
+  }
 }
 
 /**
@@ -415,6 +437,7 @@ function mergeHistograms(a: Histogram, b: Histogram, cap: number): Histogram {
       ...mergeBase(a, b, cap),
       values: [...a.values],
       otherValues: [...a.otherValues],
+      neverSeen: a.neverSeen + b.neverSeen,
       unseenValues: mergeCountLists(a.unseenValues, b.unseenValues, cap),
     };
   }

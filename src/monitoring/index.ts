@@ -17,3 +17,5 @@ export * from './skew';
 export * from './format';
 export * from './report-html';
 export * from './sort';
+export * from './seen-filter';
+export * from './log-line';

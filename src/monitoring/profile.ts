@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { Features } from '../schemas/records';
+import { isNumericString } from '../ml/numeric-string';
+import { buildSeenFilter, SeenFilterSchema } from './seen-filter';
 import { sortFloat64 } from './sort';
 
 /** Label of the categorical bin holding reference values outside the top `maxCategories`. */
@@ -72,6 +74,16 @@ export const CategoricalFeatureProfileSchema = z.object({
    * features such as ids would otherwise always look 100 % unseen).
    */
   otherValuesComplete: z.boolean(),
+  /**
+   * Only when `otherValuesComplete` is false: a Bloom filter of every distinct reference value, so a
+   * window can still measure the share of values never seen in training (see seen-filter.ts).
+   */
+  seenFilter: SeenFilterSchema.optional(),
+  /**
+   * Only when > 0: valid string values that read as finite numbers ("12.5"). When nearly all do, the
+   * feature is numbers logged as text: one-hot encoding turns it into rare categories with no signal.
+   */
+  numericStrings: CountSchema.optional(),
 });
 export type CategoricalFeatureProfile = z.infer<typeof CategoricalFeatureProfileSchema>;
 
@@ -189,7 +201,27 @@ export function buildProfile(rows: Features[], options: BuildProfileOptions = {}
   };
   // Fingerprint second in the key order so it reads near the top of the JSON.
   const { schemaVersion, ...rest } = body;
-  return { schemaVersion, fingerprint: fingerprintOf(body), ...rest };
+  return assertValidProfile({ schemaVersion, fingerprint: fingerprintOf(body), ...rest });
+}
+
+/** Thrown when a profile does not satisfy its own schema (it must then never be stored or cached). */
+export class InvalidProfileError extends Error {
+  override readonly name = 'InvalidProfileError';
+}
+
+/**
+ * Returns `profile` when it satisfies {@link ReferenceProfileSchema}, else throws an
+ * {@link InvalidProfileError} naming the first offending field. Stored profiles are cached for the life
+ * of a model version, so one written with e.g. a non-finite mean (null in JSON) would make every later
+ * drift run fail: check before writing, not when reading.
+ */
+export function assertValidProfile(profile: ReferenceProfile): ReferenceProfile {
+  const parsed = ReferenceProfileSchema.safeParse(JSON.parse(JSON.stringify(profile)));
+  if (parsed.success) return profile;
+  const issue = parsed.error.issues[0];
+  throw new InvalidProfileError(
+    `reference profile is invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+  );
 }
 
 function newCollector(): Collector {
@@ -263,8 +295,6 @@ export function numericProfile(
   sortFloat64(values);
   const min = values[0];
   const max = values[k - 1];
-  let sum = 0;
-  for (let i = 0; i < k; i += 1) sum += values[i];
 
   // Cut point i is the value at rank ceil(i·k/bins) (lower empirical quantile); only strictly increasing
   // cuts below max are kept, which both deduplicates ties and keeps the last bin non-empty.
@@ -292,10 +322,36 @@ export function numericProfile(
     valueType: 'number',
     min,
     max,
-    mean: sum / k,
+    mean: stableMean(values, Math.max(Math.abs(min), Math.abs(max))),
     cutPoints,
     binCounts,
   };
+}
+
+/** Above this magnitude a sum of a few values can overflow, so values are scaled first. */
+const SCALE_ABOVE = 2 ** 500;
+
+/**
+ * Mean of finite values whose largest magnitude is `maxAbs`, without overflow: the naive sum of values
+ * near 1e308 is ±Infinity (and JSON turns that into null). Large values are scaled by a power of two
+ * (exact, so ordinary data gives the same bits as an unscaled sum) and summed with Neumaier's
+ * compensation, so the result is also accurate when large values nearly cancel.
+ */
+export function stableMean(values: ArrayLike<number>, maxAbs: number): number {
+  const k = values.length;
+  // 2^1024 is already Infinity, hence the cap: values then scale into [-2, 2].
+  const scale = maxAbs > SCALE_ABOVE ? 2 ** Math.min(Math.ceil(Math.log2(maxAbs)), 1023) : 1;
+  let sum = 0;
+  let compensation = 0;
+  for (let i = 0; i < k; i += 1) {
+    const x = values[i] / scale;
+    const t = sum + x;
+    compensation += Math.abs(sum) >= Math.abs(x) ? sum - t + x : x - t + sum;
+    sum = t;
+  }
+  const mean = ((sum + compensation) / k) * scale;
+  // The scaled mean lies within [min, max], so rescaling cannot overflow; clamp against the last ulp.
+  return Math.min(Math.max(mean, -Number.MAX_VALUE), Number.MAX_VALUE);
 }
 
 /** Number of sorted values ≤ x. */
@@ -324,6 +380,9 @@ function categoricalProfile(
   const top = sorted.slice(0, opts.maxCategories);
   const rest = sorted.slice(opts.maxCategories);
   const otherCount = rest.reduce((s, [, c]) => s + c, 0);
+  const otherValuesComplete = rest.length <= opts.maxOtherValues;
+  let numericStrings = 0;
+  if (valueType === 'string') for (const [v, c] of sorted) if (isNumericString(v)) numericStrings += c;
   return {
     name,
     rows,
@@ -341,7 +400,9 @@ function categoricalProfile(
       .slice(0, opts.maxOtherValues)
       .map(([v]) => v)
       .sort(byCodeUnit),
-    otherValuesComplete: rest.length <= opts.maxOtherValues,
+    otherValuesComplete,
+    ...(otherValuesComplete ? {} : { seenFilter: buildSeenFilter(counts.keys(), counts.size) }),
+    ...(numericStrings > 0 ? { numericStrings } : {}),
   };
 }
 

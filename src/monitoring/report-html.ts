@@ -243,6 +243,7 @@ export function renderDriftHtml(input: DriftHtmlInput): string {
 <h1>${escapeHtml(title)}</h1>
 <p class="meta">Window ${escapeHtml(window.from)} → ${escapeHtml(window.to)} · ${formatCount(drift.rows)} rows against ${formatCount(drift.referenceRows)} reference rows · profile ${escapeHtml(drift.profileFingerprint)}</p>
 <p>Drift: ${badge(drift.level)} (${drift.counts.alert} alert, ${drift.counts.warn} warn, ${drift.counts.none} none, ${drift.counts.insufficientData} insufficient data) · Skew: ${skew.counts.alert} alert, ${skew.counts.warn} warn, ${skew.counts.info} info</p>
+${drift.invalid.rows > 0 ? `<p>Invalid log lines left out: ${formatCount(drift.invalid.rows)} (${escapeHtml(formatPercent(drift.invalid.rate))}) ${badge(drift.invalid.level)}</p>` : ''}
 </header>
 <section id="skew">
 <h2>Training–serving skew</h2>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NUMERIC_STRING_SHARE } from '../ml/numeric-string';
 import { topCounts } from './count-list';
 import type { CountList } from './count-list';
 import { formatCount, formatNumber, formatPercent, quote } from './format';
@@ -23,6 +24,8 @@ export const SkewCheckSchema = z.enum([
   'range-violation',
   'missing-feature',
   'new-feature',
+  'never-seen-values',
+  'numbers-as-strings',
 ]);
 export type SkewCheck = z.infer<typeof SkewCheckSchema>;
 
@@ -45,15 +48,23 @@ const PartialLevelsSchema = z.object({
 /** Per-feature overrides; e.g. raise `unseenRate` for a free-text feature where new values are normal. */
 export const SkewFeatureOverrideSchema = z.object({
   unseenRate: PartialLevelsSchema.optional(),
+  neverSeenRate: PartialLevelsSchema.optional(),
   missingRateIncrease: PartialLevelsSchema.optional(),
   rangeViolationRate: PartialLevelsSchema.optional(),
   typeMismatchRate: PartialLevelsSchema.optional(),
+  /** false: no numbers-as-strings finding (numeric text that is an identifier, e.g. zip codes). */
+  numbersAsStrings: z.boolean().optional(),
 });
 export type SkewFeatureOverride = z.infer<typeof SkewFeatureOverrideSchema>;
 
 export const SkewConfigSchema = z.object({
   /** Share of a categorical feature's values never seen in the reference. */
   unseenRate: SkewLevelsSchema.default({ warn: 0.05, alert: 0.2 }),
+  /**
+   * High-cardinality features (more distinct reference values than the profile lists): share of values
+   * the reference certainly never had. New ids are normal in moderation, hence the higher defaults.
+   */
+  neverSeenRate: SkewLevelsSchema.default({ warn: 0.2, alert: 0.6 }),
   /** Absolute increase of the missing rate (0.1 = ten percentage points). */
   missingRateIncrease: SkewLevelsSchema.default({ warn: 0.1, alert: 0.3 }),
   /** Share of a numeric feature's values outside the reference [min, max]. */
@@ -62,6 +73,11 @@ export const SkewConfigSchema = z.object({
   typeMismatchRate: SkewLevelsSchema.default({ warn: 0, alert: 0 }),
   /** Below this many rows no finding is raised (`insufficientData`): one odd row is not a pattern. */
   minRows: z.number().int().nonnegative().default(30),
+  /**
+   * Below this many reference rows, findings are informational only (they cannot block retraining): a
+   * reference of a handful of rows makes every unseen value or range violation look like a serving bug.
+   */
+  minReferenceRows: z.number().int().nonnegative().default(30),
   features: z.record(z.string(), SkewFeatureOverrideSchema).default({}),
 });
 export type SkewConfig = z.infer<typeof SkewConfigSchema>;
@@ -88,6 +104,11 @@ export const SkewReportSchema = z.object({
   referenceRows: z.number().int().nonnegative(),
   /** True when the window had fewer than `minRows` rows; then there are no findings. */
   insufficientData: z.boolean(),
+  /**
+   * True when the reference had fewer than `minReferenceRows` rows: findings are then downgraded to
+   * `info` (their detail says why) and cannot block retraining.
+   */
+  insufficientReference: z.boolean(),
   /** True when any finding is an alert: retraining on skewed data would bake the bug into the model. */
   blocksRetraining: z.boolean(),
   counts: z.object({ alert: z.number().int(), warn: z.number().int(), info: z.number().int() }),
@@ -99,7 +120,8 @@ export type SkewReport = z.infer<typeof SkewReportSchema>;
 /** Values named in a finding's sentence (the `examples` array holds up to `maxTrackedValues`). */
 const VALUES_IN_DETAIL = 5;
 
-type LevelKey = 'unseenRate' | 'missingRateIncrease' | 'rangeViolationRate' | 'typeMismatchRate';
+type LevelKey =
+  'unseenRate' | 'neverSeenRate' | 'missingRateIncrease' | 'rangeViolationRate' | 'typeMismatchRate';
 
 function levelsFor(config: SkewConfig, feature: string, key: LevelKey): SkewLevels {
   const o = Object.prototype.hasOwnProperty.call(config.features, feature)
@@ -187,6 +209,57 @@ function unseen(
   ];
 }
 
+function neverSeen(
+  p: CategoricalFeatureProfile,
+  h: CategoricalHistogram,
+  config: SkewConfig,
+  cap: number,
+): SkewFinding[] {
+  if (p.otherValuesComplete || !p.seenFilter) return [];
+  const valid = h.counts.reduce((s, c) => s + c, 0);
+  const value = valid === 0 ? 0 : h.neverSeen / valid;
+  if (!(value > 0)) return [];
+  const levels = levelsFor(config, p.name, 'neverSeenRate');
+  const g = grade(value, levels) ?? { severity: 'info' as const, threshold: levels.warn };
+  const fp = p.seenFilter.falsePositiveRate;
+  return [
+    {
+      feature: p.name,
+      check: 'never-seen-values',
+      ...g,
+      value,
+      detail:
+        `${formatPercent(value)} of ${quote(p.name)} values were never seen in training ` +
+        `(${formatCount(p.distinct)} distinct training values; at most ${formatPercent(fp)} of never-seen ` +
+        `values may be missed): ${listValues(h.unseenValues)}`,
+      examples: examplesOf(h.unseenValues, cap),
+    },
+  ];
+}
+
+function numbersAsStrings(p: CategoricalFeatureProfile, config: SkewConfig): SkewFinding[] {
+  if (Object.hasOwn(config.features, p.name) && config.features[p.name].numbersAsStrings === false) return [];
+  const valid = p.rows - p.missing - p.typeMismatch;
+  const n = p.numericStrings ?? 0;
+  if (p.valueType !== 'string' || valid === 0 || n / valid < NUMERIC_STRING_SHARE) return [];
+  const value = n / valid;
+  return [
+    {
+      feature: p.name,
+      check: 'numbers-as-strings',
+      severity: 'warn',
+      value,
+      threshold: NUMERIC_STRING_SHARE,
+      detail:
+        `${formatPercent(value)} of ${quote(p.name)} training values are numbers written as text ` +
+        `(e.g. ${quote(p.values[0]?.value ?? '')}): the model treats them as ${formatCount(p.distinct)} ` +
+        "categories, most too rare to carry any signal; log them as numbers (or set the pipeline's " +
+        'coerceNumericStrings)',
+      examples: p.values.slice(0, VALUES_IN_DETAIL).map((v) => ({ value: v.value, count: v.count })),
+    },
+  ];
+}
+
 function range(p: NumericFeatureProfile, h: NumericHistogram, config: SkewConfig): SkewFinding[] {
   const valid = h.counts.reduce((s, c) => s + c, 0);
   const below = h.counts[0];
@@ -259,7 +332,8 @@ function featureFindings(
   }
   const present = rows - h.missing;
   const out = [...missingRate(p, h, rows, config), ...typeChange(p, h, present, config, cap)];
-  if (p.kind === 'categorical' && h.kind === 'categorical') out.push(...unseen(p, h, config, cap));
+  if (p.kind === 'categorical' && h.kind === 'categorical')
+    out.push(...unseen(p, h, config, cap), ...neverSeen(p, h, config, cap), ...numbersAsStrings(p, config));
   if (p.kind === 'numeric' && h.kind === 'numeric') out.push(...range(p, h, config));
   return out;
 }
@@ -319,6 +393,16 @@ export function checkSkew(
     });
     findings.push(...newFeatures(profile, accumulator));
   }
+  const insufficientReference = profile.rows < c.minReferenceRows;
+  if (insufficientReference) {
+    for (const f of findings) {
+      if (f.severity === 'info') continue;
+      f.detail +=
+        ` (informational only, was ${f.severity}: the reference has ${formatCount(profile.rows)} ` +
+        `rows, fewer than minReferenceRows ${formatCount(c.minReferenceRows)})`;
+      f.severity = 'info';
+    }
+  }
   findings.sort(compareFindings);
   const count = (s: SkewSeverity): number => findings.filter((f) => f.severity === s).length;
   return {
@@ -326,6 +410,7 @@ export function checkSkew(
     rows,
     referenceRows: profile.rows,
     insufficientData,
+    insufficientReference,
     blocksRetraining: findings.some((f) => f.severity === 'alert'),
     counts: { alert: count('alert'), warn: count('warn'), info: count('info') },
     findings,

@@ -59,11 +59,15 @@ describe('logisticTrainer', () => {
   });
 
   it('is deterministic for a seed and depends on it', () => {
-    const input: TrainInput = { ...train, classes: ['no', 'yes'], options: { seed: 42, maxEpochs: 5 } };
+    const input: TrainInput = {
+      ...train,
+      classes: ['no', 'yes'],
+      options: { seed: 42, maxEpochs: 5, solver: 'adam' },
+    };
     const a = logisticTrainer.train(input);
     const b = logisticTrainer.train(input);
     expect(b).toEqual(a);
-    const c = logisticTrainer.train({ ...input, options: { seed: 43, maxEpochs: 5 } });
+    const c = logisticTrainer.train({ ...input, options: { seed: 43, maxEpochs: 5, solver: 'adam' } });
     expect(c.weights).not.toEqual(a.weights);
   });
 
@@ -107,7 +111,7 @@ describe('logisticTrainer', () => {
       ...blobs(3000, 5, 1, 1),
       classes: ['no', 'yes'],
       validation: blobs(1000, 5, 2, 1),
-      options: { maxEpochs: 500, seed: 1 },
+      options: { maxEpochs: 500, seed: 1, solver: 'adam' },
     });
     expect(model.training?.stoppedEarly).toBe(true);
     expect(model.training?.epochs).toBeLessThan(500);
@@ -194,7 +198,11 @@ describe('TrainingDataError', () => {
   it('reports divergence as a plain Error (an options problem, not a data problem)', () => {
     const data = blobs(500, 3, 1, 1);
     const diverge = () =>
-      logisticTrainer.train({ ...data, classes: ['a', 'b'], options: { learningRate: 1e308 } });
+      logisticTrainer.train({
+        ...data,
+        classes: ['a', 'b'],
+        options: { learningRate: 1e308, solver: 'adam' },
+      });
     expect(diverge).toThrow(/diverged/);
     expect(diverge).not.toThrow(TrainingDataError);
   });
