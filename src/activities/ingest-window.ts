@@ -52,12 +52,31 @@ export type IngestResult = z.infer<typeof IngestResultSchema>;
 const IngestProgressSchema = z.object({ shards: z.number().int().min(1), parts: z.array(PartResultSchema) });
 type IngestProgress = z.infer<typeof IngestProgressSchema>;
 
-async function listKeys(deps: ActivityDeps, prefixes: string[]): Promise<{ keys: string[]; bytes: number }> {
+/** Whether a key names a log part: a `.ndjson` / `.ndjson.gz` file directly under its day's prefix. */
+export const isLogPartName = (name: string): boolean => /^[^/]+\.ndjson(\.gz)?$/.test(name);
+
+/**
+ * The log parts under the day prefixes, and their bytes. Only files directly under a day's prefix are
+ * parts: a folder named like one (`part-x.ndjson/`) or anything nested is left out with a warning, or
+ * its rows would be counted twice (a copy in a folder) or read from a place nobody writes logs to.
+ */
+async function listKeys(
+  deps: ActivityDeps,
+  prefixes: string[],
+  warnings: string[],
+): Promise<{ keys: string[]; bytes: number }> {
   const keys: string[] = [];
   let bytes = 0;
   for (const prefix of prefixes) {
     for await (const info of deps.store.listSizes(prefix)) {
-      if (!/\.ndjson(\.gz)?$/.test(info.key)) continue;
+      const name = info.key.slice(prefix.length);
+      if (!/\.ndjson(\.gz)?(\/|$)/.test(name)) continue;
+      if (!isLogPartName(name)) {
+        warnings.push(
+          `ignored ${info.key}: not a log part (parts are .ndjson or .ndjson.gz files directly under ${prefix})`,
+        );
+        continue;
+      }
       keys.push(info.key);
       bytes += info.size;
     }
@@ -160,18 +179,20 @@ export function createIngestWindow(deps: ActivityDeps) {
     }
     const windowDays = daysOf(window.from, window.to);
     const inWindow = new Set(windowDays);
+    const warnings: string[] = [];
     const outcomes = await listKeys(
       deps,
       windowDays.map((d) => layout.outcomeDay(modelId, d)),
+      warnings,
     );
     const predictions = await listKeys(
       deps,
       daysOf(addDays(window.from, -lookbackDays), window.to).map((d) => layout.predictionDay(modelId, d)),
+      warnings,
     );
     const outcomeKeys = outcomes.keys;
     const predictionKeys = predictions.keys;
     const bytes = outcomes.bytes + predictions.bytes;
-    const warnings: string[] = [];
     if (!predictionKeys.some((k) => inWindow.has(partitionDay(k) ?? ''))) {
       warnings.push(`no prediction logs for ${window.from}..${addDays(window.to, -1)}: the window is empty`);
     }
