@@ -32,3 +32,21 @@ export function activityCancelled(): Promise<never> | undefined {
     return undefined;
   }
 }
+
+/** How often {@link whileHeartbeating} reports; well inside the shortest heartbeat timeout (30 s). */
+export const HEARTBEAT_EVERY_MS = 5_000;
+
+/**
+ * Runs `work` while heartbeating every few seconds (and once at the start), so a worker crash is
+ * noticed within the activity's heartbeat timeout even when the work itself has no natural progress
+ * points. The work must leave the event loop free (await I/O, run CPU loops on a thread).
+ */
+export async function whileHeartbeating<T>(details: unknown, work: () => Promise<T>): Promise<T> {
+  heartbeat(details);
+  const timer = setInterval(() => heartbeat(details), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -6,6 +6,7 @@ import { layout } from '../storage/layout';
 import { readJson } from '../storage/ndjson';
 import { ModelRegistry } from '../storage/model-registry';
 import type { ActivityDeps } from './deps';
+import { whileHeartbeating } from './heartbeat';
 
 export const LoadCycleContextInputSchema = z.object({ modelId: ModelIdSchema, cycleId: z.string() });
 export type LoadCycleContextInput = z.infer<typeof LoadCycleContextInputSchema>;
@@ -32,6 +33,10 @@ export interface CycleContext {
 export function createLoadCycleContext(deps: ActivityDeps) {
   return async function loadCycleContext(raw: LoadCycleContextInput): Promise<CycleContext> {
     const { modelId, cycleId } = LoadCycleContextInputSchema.parse(raw);
+    return whileHeartbeating({ phase: 'context' }, () => load(modelId, cycleId));
+  };
+
+  async function load(modelId: string, cycleId: string): Promise<CycleContext> {
     const policyKey = layout.policy(modelId);
     const stored = await deps.store.head(policyKey);
     const policy = stored
@@ -62,5 +67,5 @@ export function createLoadCycleContext(deps: ActivityDeps) {
       lastRetrainAt,
       labelledSinceLastRetrain,
     };
-  };
+  }
 }
