@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import {
   countJoined,
@@ -14,6 +15,8 @@ import {
 } from '../schemas';
 import type { JoinedRow, LineResult, OutcomeRow, PredictionRow, QuarantinedRow } from '../schemas';
 import { requestIdOfLine } from '../schemas/line-request-id';
+import { FeatureKindBytes, lineTooLong, LineRulesSchema, ruleProblem } from '../schemas/line-rules';
+import type { LineRules } from '../schemas/line-rules';
 import { readOutcomeLine } from '../schemas/outcome-line';
 import { readPredictionLine } from '../schemas/prediction-line';
 import type { PredictionFacts } from '../schemas/prediction-line';
@@ -53,6 +56,8 @@ export const ShardTaskSchema = z.object({
   windowDays: z.array(z.string()),
   /** Parts this shard finished in an earlier attempt (from the heartbeat), not redone. */
   done: z.array(PartResultSchema),
+  /** Size limits and the champion's feature kinds, checked on every line. */
+  rules: LineRulesSchema.prefault({}),
 });
 export type ShardTask = z.infer<typeof ShardTaskSchema>;
 
@@ -119,19 +124,25 @@ async function streamShardLines<T extends { requestId: string }>(
   };
   try {
     for await (const { bytes, lines: index, count } of lines) {
+      // One check of the whole batch; only a batch with bad bytes is checked line by line.
+      const text = count === 0 || isUtf8(bytes.subarray(index[0], index[(count - 1) * LINE_INTS + 1]));
       for (let k = 0; k < count; k++) {
         const at = k * LINE_INTS;
         const start = index[at];
         const end = index[at + 1];
         if (want && !want(bytes, index[at + 3], index[at + 4])) continue;
         counts.lines++;
-        const parsed = parse(bytes, start, end);
+        const parsed: LineResult<T> =
+          text || isUtf8(bytes.subarray(start, end))
+            ? parse(bytes, start, end)
+            : { ok: false, reason: 'not valid UTF-8 text' };
         if (parsed.ok) {
           // Rows are handled synchronously; only a backpressured write hands back a promise to await.
           const pending = onRow(parsed.row, bytes, start, end);
           if (pending) await pending;
         } else {
-          const raw = bytes.toString('utf8', start, end).slice(0, 10_000);
+          // Only the head of a huge line is kept: enough to see what it was.
+          const raw = bytes.toString('utf8', start, Math.min(end, start + 40_000)).slice(0, 10_000);
           await quarantine({ source: key, line: index[at + 2], reason: parsed.reason, raw });
         }
       }
@@ -159,20 +170,45 @@ async function streamShardLines<T extends { requestId: string }>(
 /** A validated prediction line: its facts, and the parsed row when the byte reader had to defer. */
 type ReadPrediction = PredictionFacts & { full?: PredictionRow };
 
-/** Reads outcome lines from bytes, as a LineResult; undefined sends the line to zod. */
-function readOutcome(bytes: Buffer, start: number, end: number): LineResult<OutcomeRow> | undefined {
-  const row = readOutcomeLine(bytes, start, end);
-  return row && { ok: true, row };
+/**
+ * An outcome line's reader under the rules: over-long lines are refused before parsing; lines short
+ * enough that no string in them can break the size limit go to the byte reader, the rest through
+ * JSON.parse + zod and the rules, which name the reason.
+ */
+function outcomeReader(
+  rules: LineRules,
+): (bytes: Buffer, start: number, end: number) => LineResult<OutcomeRow> {
+  return (bytes, start, end) => {
+    if (end - start > rules.maxLineBytes) return { ok: false, reason: lineTooLong(end - start, rules) };
+    const row = end - start <= rules.maxStringBytes ? readOutcomeLine(bytes, start, end) : undefined;
+    if (row) return { ok: true, row };
+    const r = parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome);
+    if (!r.ok) return r;
+    const problem = ruleProblem(r.row, rules);
+    return problem ? { ok: false, reason: problem } : r;
+  };
 }
 
-/** Reads a prediction line from its bytes when they are plain, else through JSON.parse + zod. */
-function readPrediction(bytes: Buffer, start: number, end: number): LineResult<ReadPrediction> {
-  const facts = readPredictionLine(bytes, start, end);
-  if (facts) return { ok: true, row: facts };
-  const r = parseLine(bytes.toString('utf8', start, end), PredictionRowSchema, isPlainValidPrediction);
-  if (!r.ok) return r;
-  const { requestId, modelVersion, predictedLabel, role } = r.row;
-  return { ok: true, row: { requestId, modelVersion, predictedLabel, role, full: r.row } };
+/**
+ * A prediction line's reader under the rules: from its bytes when they are plain (and short enough that
+ * no string can break the limit), else through JSON.parse + zod + the rules (feature kinds, sizes).
+ */
+function predictionReader(
+  rules: LineRules,
+): (bytes: Buffer, start: number, end: number) => LineResult<ReadPrediction> {
+  const kinds = Object.keys(rules.featureKinds).length ? new FeatureKindBytes(rules.featureKinds) : undefined;
+  return (bytes, start, end) => {
+    if (end - start > rules.maxLineBytes) return { ok: false, reason: lineTooLong(end - start, rules) };
+    const facts =
+      end - start <= rules.maxStringBytes ? readPredictionLine(bytes, start, end, kinds) : undefined;
+    if (facts) return { ok: true, row: facts };
+    const r = parseLine(bytes.toString('utf8', start, end), PredictionRowSchema, isPlainValidPrediction);
+    if (!r.ok) return r;
+    const problem = ruleProblem(r.row, rules);
+    if (problem) return { ok: false, reason: problem };
+    const { requestId, modelVersion, predictedLabel, role } = r.row;
+    return { ok: true, row: { requestId, modelVersion, predictedLabel, role, full: r.row } };
+  };
 }
 
 /** Marks the requests of a stored joined part as joined, so a resumed shard does not join them twice. */
@@ -202,6 +238,9 @@ export async function ingestShard(
   const { modelId, cycleId, shard: index, shards: count } = task;
   const suffix = count > 1 ? `-s${index}of${count}` : '';
 
+  const readOutcome = outcomeReader(task.rules);
+  const readPrediction = predictionReader(task.rules);
+
   // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
   const matured = new Map<string, Matured>();
   const result: ShardResult = {
@@ -223,9 +262,7 @@ export async function ingestShard(
       qKey,
       index,
       undefined,
-      (bytes, start, end) =>
-        readOutcome(bytes, start, end) ??
-        parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome),
+      readOutcome,
       (o) => {
         const outcome: MaturedOutcome = {
           observedLabel: o.observedLabel,

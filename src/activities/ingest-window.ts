@@ -6,8 +6,11 @@ import { defaults } from '../config/defaults';
 import { emptySummary, mergeSummaries, WindowSummarySchema } from '../monitoring/window-summary';
 import type { WindowSummary } from '../monitoring/window-summary';
 import { addDays, daysOf, WindowSchema, DatasetManifestSchema } from '../schemas';
+import { IngestLimitsSchema, LineRulesSchema } from '../schemas/line-rules';
+import type { FeatureKind, LineRules } from '../schemas/line-rules';
 import { layout, partitionDay } from '../storage/layout';
-import { writeJson } from '../storage/ndjson';
+import { ModelRegistry } from '../storage/model-registry';
+import { readJson, writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
 import { activityCancelled, heartbeat, lastHeartbeat } from './heartbeat';
 import { ingestShard, PartResultSchema } from './ingest-shard';
@@ -82,6 +85,35 @@ async function listKeys(
     }
   }
   return { keys: keys.sort(), bytes };
+}
+
+/**
+ * The rules every line is checked by: the size limits of the policy's `ingest` section (defaults when
+ * absent), and the feature kinds of the champion's fitted pipeline. Without a champion nothing is known
+ * of the features, so nothing is inferred: only the limits apply.
+ */
+async function lineRules(deps: ActivityDeps, modelId: string): Promise<LineRules> {
+  const key = layout.policy(modelId);
+  let limits = IngestLimitsSchema.parse({});
+  if (await deps.store.head(key)) {
+    const raw = await readJson(deps.store, key, z.object({ ingest: z.unknown() }).partial());
+    const parsed = IngestLimitsSchema.safeParse(raw.ingest ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw ApplicationFailure.nonRetryable(
+        `${key}: invalid ingest section at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        'InvalidPolicy',
+      );
+    }
+    limits = parsed.data;
+  }
+  const registry = new ModelRegistry(deps.store);
+  const champion = (await registry.getAliases(modelId)).aliases.champion;
+  if (!champion) return LineRulesSchema.parse(limits);
+  const artifact = await registry.loadArtifact(modelId, champion);
+  const featureKinds: Record<string, FeatureKind> = {};
+  for (const f of artifact.pipeline.features) featureKinds[f.name] = f.kind;
+  return LineRulesSchema.parse({ ...limits, featureKinds, featureSource: `champion ${champion}` });
 }
 
 /** How many shards to parse with: as configured, else one per core once the logs are big enough. */
@@ -201,6 +233,7 @@ export function createIngestWindow(deps: ActivityDeps) {
         `no outcome logs matured in ${window.from}..${addDays(window.to, -1)}: nothing to learn from`,
       );
 
+    const rules = await lineRules(deps, modelId);
     const shards = chooseShards(input.threads ?? deps.config.ingest.threads, bytes);
     // Heartbeat details come back from the server: validate them like any other input. Parts are
     // per shard, so progress recorded under another shard count is not reused.
@@ -221,6 +254,7 @@ export function createIngestWindow(deps: ActivityDeps) {
       predictionKeys,
       windowDays,
       done: progress.parts.filter((p) => p.shard === shard),
+      rules,
     }));
     const events: ShardEvents = {
       line: (current) => heartbeat({ ...progress, current }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IngestLimitsSchema } from '../schemas/line-rules';
 import { ChallengeSetConfigSchema } from './challenge-set';
 import { FeedbackCapsConfigSchema } from './feedback-caps';
 import { PromotionGateConfigSchema } from './promotion-gate';
@@ -50,6 +51,8 @@ export const ModelPolicySchema = z.object({
   promotion: PromotionModeSchema.default('promote'),
   /** Shadow/canary plan used when `promotion` is `rollout`. */
   rollout: RolloutPlanSchema.prefault({}),
+  /** Size limits on log lines and string values, checked at ingest (read by the ingest step itself). */
+  ingest: IngestLimitsSchema.prefault({}),
   /** Seeds sampling (audits, test-set selection) so a cycle is reproducible. */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
 });
