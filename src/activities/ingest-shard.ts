@@ -38,6 +38,8 @@ export const PartResultSchema = z.object({
   bad: z.number().int(),
   joined: z.number().int(),
   joinedKey: z.string().nullable(),
+  /** The part's accepted in-window prediction lines (see layout.windowPart); null for lookback parts. */
+  windowKey: z.string().nullable().default(null),
   quarantineKey: z.string().nullable(),
   summary: WindowSummarySchema,
   firstReasons: z.array(z.string()),
@@ -318,6 +320,8 @@ export async function ingestShard(
     const countsForWindow = inWindow.has(partitionDay(key) ?? '');
     const summary = emptySummary();
     let sink: NdjsonSink | undefined;
+    let windowSink: NdjsonSink | undefined;
+    const windowKey = layout.windowPart(modelId, cycleId, name);
     let joined = 0;
     const r = await streamShardLines<ReadPrediction>(
       store,
@@ -330,40 +334,56 @@ export async function ingestShard(
       (p, bytes, start, end) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;
-        if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
+        let copied: Promise<void> | undefined;
+        if (countsForWindow) {
+          countPrediction(summary, p.predictedLabel, p.modelVersion);
+          // Later stages read the window from what ingest accepted, never from the raw logs.
+          windowSink ??= openNdjsonSink(store, windowKey);
+          copied = windowSink.writeLineSplice('{', bytes, start + 1, end);
+        }
         const entry = routed?.id === p.requestId ? routed.entry : matured.get(p.requestId);
         routed = undefined;
-        if (!entry || entry.joined) return;
-        entry.joined = true;
-        const sorted = entry.rest
-          ? [entry.first, ...entry.rest].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
-          : [entry.first];
-        countJoined(summary, { predictedLabel: p.predictedLabel, outcomes: sorted });
-        sink ??= openNdjsonSink(store, joinedKey);
-        joined++;
-        // The joined row is the prediction line plus its outcomes: splice them in rather than
-        // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
-        // Lines the byte reader accepted are a plain object of the schema's keys; others are checked.
-        const full = p.full;
-        if (!full || (bytes[start] === 123 && !bytes.subarray(start, end).includes('"outcomes"'))) {
-          return sink.writeLineSplice(`{"outcomes":${JSON.stringify(sorted)},`, bytes, start + 1, end);
-        } else {
-          const row: JoinedRow = {
-            requestId: full.requestId,
-            timestamp: full.timestamp,
-            modelVersion: full.modelVersion,
-            entityId: full.entityId,
-            features: full.features,
-            predictedLabel: full.predictedLabel,
-            scores: full.scores,
-            slices: full.slices,
-            outcomes: sorted,
-          };
-          return sink.write(row);
-        }
+        if (!entry || entry.joined) return copied;
+        if (copied) return copied.then(() => joinRow(entry, p, bytes, start, end));
+        return joinRow(entry, p, bytes, start, end);
       },
       (lineNo) => events.line({ phase: 'predictions', key, lineNo }),
     );
+    function joinRow(
+      entry: Matured,
+      p: ReadPrediction,
+      bytes: Buffer,
+      start: number,
+      end: number,
+    ): Promise<void> | undefined {
+      entry.joined = true;
+      const sorted = entry.rest
+        ? [entry.first, ...entry.rest].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+        : [entry.first];
+      countJoined(summary, { predictedLabel: p.predictedLabel, outcomes: sorted });
+      sink ??= openNdjsonSink(store, joinedKey);
+      joined++;
+      // The joined row is the prediction line plus its outcomes: splice them in rather than
+      // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
+      // Lines the byte reader accepted are a plain object of the schema's keys; others are checked.
+      const full = p.full;
+      if (!full || (bytes[start] === 123 && !bytes.subarray(start, end).includes('"outcomes"'))) {
+        return sink.writeLineSplice(`{"outcomes":${JSON.stringify(sorted)},`, bytes, start + 1, end);
+      } else {
+        const row: JoinedRow = {
+          requestId: full.requestId,
+          timestamp: full.timestamp,
+          modelVersion: full.modelVersion,
+          entityId: full.entityId,
+          features: full.features,
+          predictedLabel: full.predictedLabel,
+          scores: full.scores,
+          slices: full.slices,
+          outcomes: sorted,
+        };
+        return sink.write(row);
+      }
+    }
     const part: PartResult = {
       key,
       shard: index,
@@ -371,13 +391,14 @@ export async function ingestShard(
       bad: r.bad,
       joined,
       joinedKey: sink ? joinedKey : null,
+      windowKey: windowSink ? windowKey : null,
       quarantineKey: r.quarantined ? qKey : null,
       summary,
       firstReasons: r.firstReasons,
     };
     // The next part is read while this one is flushed and synced. Parts are reported in order, and
     // only once stored, so a resumed attempt skips exactly the parts that are there.
-    const stored = Promise.all([reported, sink?.end()]).then(() => {
+    const stored = Promise.all([reported, sink?.end(), windowSink?.end()]).then(() => {
       result.parts.push(part);
       events.part(part);
     });

@@ -8,7 +8,7 @@ import type { WindowSummary } from '../monitoring/window-summary';
 import { addDays, daysOf, WindowSchema, DatasetManifestSchema } from '../schemas';
 import { IngestLimitsSchema, LineRulesSchema } from '../schemas/line-rules';
 import type { FeatureKind, LineRules } from '../schemas/line-rules';
-import { layout, partitionDay } from '../storage/layout';
+import { isLogPartName, layout, partitionDay } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
 import { readJson, writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
@@ -54,9 +54,6 @@ export type IngestResult = z.infer<typeof IngestResultSchema>;
 
 const IngestProgressSchema = z.object({ shards: z.number().int().min(1), parts: z.array(PartResultSchema) });
 type IngestProgress = z.infer<typeof IngestProgressSchema>;
-
-/** Whether a key names a log part: a `.ndjson` / `.ndjson.gz` file directly under its day's prefix. */
-export const isLogPartName = (name: string): boolean => /^[^/]+\.ndjson(\.gz)?$/.test(name);
 
 /**
  * The log parts under the day prefixes, and their bytes. Only files directly under a day's prefix are
@@ -242,7 +239,11 @@ export function createIngestWindow(deps: ActivityDeps) {
       resumed.success && resumed.data.shards === shards ? resumed.data : { shards, parts: [] };
     // A part counts as done only if what it wrote is there (a crash may come between write and sync).
     const stored = await Promise.all(
-      progress.parts.map(async (p) => !p.joinedKey || (await deps.store.head(p.joinedKey)) !== undefined),
+      progress.parts.map(
+        async (p) =>
+          (!p.joinedKey || (await deps.store.head(p.joinedKey)) !== undefined) &&
+          (!p.windowKey || (await deps.store.head(p.windowKey)) !== undefined),
+      ),
     );
     progress.parts = progress.parts.filter((_, i) => stored[i]);
     const tasks: ShardTask[] = Array.from({ length: shards }, (_, shard) => ({
@@ -291,6 +292,7 @@ export function createIngestWindow(deps: ActivityDeps) {
     }
     const orphanOutcomes = Math.max(0, maturedIds - joinedRows);
     const joinedKeys = parts.flatMap((p) => (p.joinedKey ? [p.joinedKey] : []));
+    const windowKeys = parts.flatMap((p) => (p.windowKey ? [p.windowKey] : []));
     const manifestKey = layout.joinedManifest(modelId, cycleId);
     const manifest = DatasetManifestSchema.parse({
       kind: 'joined',
@@ -306,6 +308,8 @@ export function createIngestWindow(deps: ActivityDeps) {
         predictionFiles: predictionKeys,
         outcomeFiles: outcomeKeys,
         joinedKeys,
+        /** The window's accepted prediction lines: what drift and skew read (never the raw logs). */
+        windowKeys,
         lookbackDays,
       },
     });

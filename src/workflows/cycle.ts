@@ -115,7 +115,12 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     begin('drift');
     let skewBlock: string | null = null;
     try {
-      const drift = await computeDrift({ modelId, runId: cycleId, window });
+      const drift = await computeDrift({
+        modelId,
+        runId: cycleId,
+        window,
+        acceptedManifestKey: ingest.manifestKey,
+      });
       st.drift = drift;
       const alerts = drift.skewFindings.filter((f) => f.severity === 'alert');
       // Skew alerts are shown first in the cycle status.
