@@ -6,9 +6,27 @@ import { Context } from '@temporalio/activity';
  */
 export function heartbeat(details?: unknown): void {
   try {
-    Context.current().heartbeat(details);
+    const ctx = Context.current();
+    lastDetails.set(ctx, details);
+    ctx.heartbeat(details);
   } catch {
     // Not in an activity context: nothing to report to.
+  }
+}
+
+/** The details each running activity last reported, so a keep-alive does not overwrite its progress. */
+const lastDetails = new WeakMap<Context, unknown>();
+
+/**
+ * Heartbeats again with the details the running activity last reported (say while waiting out a store
+ * outage): Temporal learns the worker is alive, and a retry still resumes from the real progress.
+ */
+export function keepAlive(): void {
+  try {
+    const ctx = Context.current();
+    ctx.heartbeat(lastDetails.get(ctx) ?? ctx.info.heartbeatDetails);
+  } catch {
+    // Not in an activity context.
   }
 }
 

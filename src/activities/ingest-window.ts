@@ -12,7 +12,7 @@ import { isLogPartName, layout, partitionDay } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
 import { readJson, writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
-import { activityCancelled, heartbeat, lastHeartbeat } from './heartbeat';
+import { activityCancelled, heartbeat, HEARTBEAT_EVERY_MS, keepAlive, lastHeartbeat } from './heartbeat';
 import { ingestShard, PartResultSchema } from './ingest-shard';
 import { BatchPool } from './ingest-lines';
 import { BatchCredits, splitLogs } from './ingest-split';
@@ -132,7 +132,12 @@ async function runShardThreads(
   const credits = new BatchCredits(tasks.length, defaults.ingestBatchesInFlight);
   const pool = new BatchPool(defaults.ingestBatchBytes, defaults.ingestBatchBytes / 128);
   const runs: ThreadRun<ShardResult>[] = tasks.map((task) => {
-    const data: IngestThreadData = { storeUri: deps.store.uri, s3: deps.config.store.s3, task };
+    const data: IngestThreadData = {
+      storeUri: deps.store.uri,
+      s3: deps.config.store.s3,
+      outageMinutes: deps.config.store.outageMinutes,
+      task,
+    };
     return runThread<IngestThreadEvent, ShardResult>(
       path.join(__dirname, 'ingest-thread'),
       data,
@@ -170,6 +175,8 @@ async function runShardThreads(
       events.line({ phase, key, lineNo });
     },
   });
+  // Threads cannot heartbeat; while they wait out a store outage this thread says the worker is alive.
+  const alive = setInterval(keepAlive, HEARTBEAT_EVERY_MS);
   try {
     const finished = Promise.all([split, ...runs.map((r) => r.result)]);
     // A failed shard must also stop the splitter, which may be waiting for that shard's credit.
@@ -178,6 +185,7 @@ async function runShardThreads(
     const [, ...results] = await (cancelled ? Promise.race([finished, cancelled]) : finished);
     return results as ShardResult[];
   } finally {
+    clearInterval(alive);
     credits.abort(new Error('ingest threads stopped'));
     await split.catch(() => undefined);
     await Promise.all(runs.map((r) => r.terminate()));

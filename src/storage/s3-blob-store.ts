@@ -39,6 +39,11 @@ export class S3BlobStore implements BlobStore {
       endpoint,
       region,
       forcePathStyle,
+      // The SDK's own quick retries absorb a blip; longer outages are waited out by the caller
+      // (storage/outage-tolerant-store.ts). A server that accepts no connection fails fast instead of
+      // hanging the call.
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 5_000 },
       // Half a credential pair is a config mistake, not a reason to ignore the default chain.
       ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
     });
