@@ -62,10 +62,14 @@ export function createTrainCandidate(deps: ActivityDeps) {
         heldOut.add(r.requestId);
     const trainingData: string[] = [];
     const base = new Map<string, Row>();
+    // Cycle time of every cycle that ingested, to leave out what later cycles wrote (temporal validation).
+    const cycleTime = new Map<string, string>();
     for await (const info of deps.store.list(`datasets/${modelId}/joined/`)) {
       if (!info.key.endsWith('/manifest.json')) continue;
       const m = await readJson(deps.store, info.key, DatasetManifestSchema);
-      if (!m.window || m.window.to <= from || m.window.from >= input.asOf) continue;
+      if (m.window) cycleTime.set(m.version, m.window.to);
+      // Outcomes that matured after this cycle's time did not exist at its window's end.
+      if (!m.window || m.window.to <= from || m.window.to > input.asOf) continue;
       const keys = (m.lineage.joinedKeys as string[] | undefined) ?? [];
       trainingData.push(info.key);
       for await (const row of readRows(deps.store, keys, JoinedRowSchema)) {
@@ -99,7 +103,10 @@ export function createTrainCandidate(deps: ActivityDeps) {
     ];
     const feedbackById = new Map<string, Row>();
     for await (const row of readRows(deps.store, feedbackKeys, LabeledRowSchema)) {
-      // Human answers are read after auto-relabels, so a human label wins for the same request.
+      // Human answers are read after auto-relabels, so a human label wins for the same request. Labels a
+      // later cycle derived (its auto-relabels) did not exist at this cycle's time.
+      const origin = row.lineage?.cycleId ? cycleTime.get(row.lineage.cycleId) : undefined;
+      if (origin !== undefined && origin > input.asOf) continue;
       if (inWindow(row.timestamp))
         feedbackById.set(row.requestId, {
           requestId: row.requestId,
