@@ -15,8 +15,17 @@ import {
 } from '../schemas';
 import type { JoinedRow, LineResult, OutcomeRow, PredictionRow, QuarantinedRow } from '../schemas';
 import { requestIdOfLine } from '../schemas/line-request-id';
-import { FeatureKindBytes, lineTooLong, LineRulesSchema, ruleProblem } from '../schemas/line-rules';
-import type { LineRules } from '../schemas/line-rules';
+import {
+  FeatureKindBytes,
+  lineTooLong,
+  LineRulesSchema,
+  MAX_DAYS_AFTER_PARTITION,
+  MAX_DAYS_BEFORE_PARTITION,
+  ruleProblem,
+  timestampProblem,
+} from '../schemas/line-rules';
+import type { DayRange, LineRules } from '../schemas/line-rules';
+import { addDays } from '../schemas/window';
 import { readOutcomeLine } from '../schemas/outcome-line';
 import { readPredictionLine } from '../schemas/prediction-line';
 import type { PredictionFacts } from '../schemas/prediction-line';
@@ -179,34 +188,48 @@ type ReadPrediction = PredictionFacts & { full?: PredictionRow };
  */
 function outcomeReader(
   rules: LineRules,
+  days: DayRange | undefined,
 ): (bytes: Buffer, start: number, end: number) => LineResult<OutcomeRow> {
   return (bytes, start, end) => {
     if (end - start > rules.maxLineBytes) return { ok: false, reason: lineTooLong(end - start, rules) };
-    const row = end - start <= rules.maxStringBytes ? readOutcomeLine(bytes, start, end) : undefined;
-    if (row) return { ok: true, row };
-    const r = parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome);
+    const fast = end - start <= rules.maxStringBytes ? readOutcomeLine(bytes, start, end) : undefined;
+    const r: LineResult<OutcomeRow> = fast
+      ? { ok: true, row: fast }
+      : parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome);
     if (!r.ok) return r;
-    const problem = ruleProblem(r.row, rules);
+    const problem = timestampProblem(r.row.timestamp, days) ?? (fast ? undefined : ruleProblem(r.row, rules));
     return problem ? { ok: false, reason: problem } : r;
   };
 }
 
+/** The days a line of the log part `key` may be stamped with (undefined when the key has no day). */
+function dayRangeOf(key: string): DayRange | undefined {
+  const day = partitionDay(key);
+  if (!day) return undefined;
+  return { day, from: addDays(day, -MAX_DAYS_BEFORE_PARTITION), to: addDays(day, MAX_DAYS_AFTER_PARTITION) };
+}
+
 /**
  * A prediction line's reader under the rules: from its bytes when they are plain (and short enough that
- * no string can break the limit), else through JSON.parse + zod + the rules (feature kinds, sizes).
+ * no string can break the limit), else through JSON.parse + zod + the rules (feature kinds, sizes, the
+ * timestamp's day against the partition's).
  */
 function predictionReader(
   rules: LineRules,
+  days: DayRange | undefined,
+  kinds: FeatureKindBytes | undefined,
 ): (bytes: Buffer, start: number, end: number) => LineResult<ReadPrediction> {
-  const kinds = Object.keys(rules.featureKinds).length ? new FeatureKindBytes(rules.featureKinds) : undefined;
+  const dayBytes = days && { from: Buffer.from(days.from), to: Buffer.from(days.to) };
   return (bytes, start, end) => {
     if (end - start > rules.maxLineBytes) return { ok: false, reason: lineTooLong(end - start, rules) };
     const facts =
-      end - start <= rules.maxStringBytes ? readPredictionLine(bytes, start, end, kinds) : undefined;
+      end - start <= rules.maxStringBytes
+        ? readPredictionLine(bytes, start, end, kinds, dayBytes)
+        : undefined;
     if (facts) return { ok: true, row: facts };
     const r = parseLine(bytes.toString('utf8', start, end), PredictionRowSchema, isPlainValidPrediction);
     if (!r.ok) return r;
-    const problem = ruleProblem(r.row, rules);
+    const problem = timestampProblem(r.row.timestamp, days) ?? ruleProblem(r.row, rules);
     if (problem) return { ok: false, reason: problem };
     const { requestId, modelVersion, predictedLabel, role } = r.row;
     return { ok: true, row: { requestId, modelVersion, predictedLabel, role, full: r.row } };
@@ -240,8 +263,9 @@ export async function ingestShard(
   const { modelId, cycleId, shard: index, shards: count } = task;
   const suffix = count > 1 ? `-s${index}of${count}` : '';
 
-  const readOutcome = outcomeReader(task.rules);
-  const readPrediction = predictionReader(task.rules);
+  const kinds = Object.keys(task.rules.featureKinds).length
+    ? new FeatureKindBytes(task.rules.featureKinds)
+    : undefined;
 
   // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
   const matured = new Map<string, Matured>();
@@ -264,7 +288,7 @@ export async function ingestShard(
       qKey,
       index,
       undefined,
-      readOutcome,
+      outcomeReader(task.rules, dayRangeOf(key)),
       (o) => {
         const outcome: MaturedOutcome = {
           observedLabel: o.observedLabel,
@@ -330,7 +354,7 @@ export async function ingestShard(
       qKey,
       index,
       countsForWindow ? undefined : wantLookback,
-      readPrediction,
+      predictionReader(task.rules, dayRangeOf(key), kinds),
       (p, bytes, start, end) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;

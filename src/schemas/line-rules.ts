@@ -92,6 +92,34 @@ export function ruleProblem(row: object, rules: LineRules): string | undefined {
   return longString(row, rules.maxStringBytes, '');
 }
 
+/**
+ * Days a log line's timestamp may fall on, inclusive, as `YYYY-MM-DD` (compared on the timestamp's own
+ * date part). Lines are written to the partition of their day: one stamped in the future of its
+ * partition (a wrong clock) or years before it is quarantined, not learned from.
+ */
+export interface DayRange {
+  from: string;
+  to: string;
+  /** The partition's day, for the reason. */
+  day: string;
+}
+
+/** Days a timestamp may lie after its partition's day (late writes, time zones). */
+export const MAX_DAYS_AFTER_PARTITION = 1;
+/** Days a timestamp may lie before its partition's day (outcomes of old predictions, late uploads). */
+export const MAX_DAYS_BEFORE_PARTITION = 366;
+
+/** Why a timestamp does not belong to its partition, or undefined. */
+export function timestampProblem(timestamp: string, range: DayRange | undefined): string | undefined {
+  if (!range) return undefined;
+  const day = timestamp.slice(0, 10);
+  if (day > range.to)
+    return `timestamp: ${timestamp} is more than ${MAX_DAYS_AFTER_PARTITION} day after its partition date=${range.day}`;
+  if (day < range.from)
+    return `timestamp: ${timestamp} is more than ${MAX_DAYS_BEFORE_PARTITION} days before its partition date=${range.day}`;
+  return undefined;
+}
+
 /** The reason for a line over the size limit. */
 export const lineTooLong = (bytes: number, rules: LineRules): string =>
   `line of ${bytes} bytes exceeds the limit of ${rules.maxLineBytes} (policy ingest.maxLineBytes)`;

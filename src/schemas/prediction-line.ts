@@ -58,6 +58,12 @@ function keyBit(b: Uint8Array, start: number, end: number): number {
   return k && bytesAre(b, start, end, k.bytes) ? k.bit : 0;
 }
 
+/** Whether the 10-byte date at a[i] sorts before the one at b[j] (both ASCII `YYYY-MM-DD`). */
+function dayBefore(a: Uint8Array, i: number, b: Uint8Array, j = 0): boolean {
+  for (let k = 0; k < 10; k++) if (a[i + k] !== b[j + k]) return a[i + k] < b[j + k];
+  return false;
+}
+
 /** `[a-z0-9][a-z0-9_-]{0,62}`, as ModelIdSchema requires. */
 function isModelIdBytes(b: Uint8Array, start: number, end: number): boolean {
   if (end <= start || end - start > 63) return false;
@@ -137,6 +143,7 @@ export function readPredictionLine(
   start: number,
   end: number,
   kinds?: FeatureKindBytes,
+  days?: { from: Uint8Array; to: Uint8Array },
 ): PredictionFacts | undefined {
   const b = bytesOf(buf);
   if (start >= end || b[start] !== 123) return undefined;
@@ -176,6 +183,7 @@ export function readPredictionLine(
           break;
         case K.timestamp:
           if (!isTimestampBytes(b, vs, ve)) return undefined;
+          if (days && (dayBefore(b, vs, days.from) || dayBefore(days.to, 0, b, vs))) return undefined;
           break;
         case K.modelId:
           if (!isModelIdBytes(b, vs, ve)) return undefined;
