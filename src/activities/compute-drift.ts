@@ -9,12 +9,14 @@ import { renderDriftHtml } from '../monitoring/report-html';
 import { parsePredictionLineForDrift } from '../monitoring/log-line';
 import { checkSkew, SkewConfigSchema } from '../monitoring/skew';
 import type { SkewCheck, SkewConfigInput, SkewReport, SkewSeverity } from '../monitoring/skew';
+import { DatasetManifestSchema } from '../schemas/manifests';
 import { daysOf, WindowSchema } from '../schemas/window';
-import { layout } from '../storage/layout';
+import { isLogPartName, layout } from '../storage/layout';
 import { readJson, readLineBatches, writeJson } from '../storage/ndjson';
 import { createBuildReferenceProfile, ReferenceSpecSchema } from './build-reference-profile';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
+import { isDamagedLog } from './ingest-feed';
 import { ndjsonKeysUnder } from './read-rows';
 
 export const ComputeDriftInputSchema = z.object({
@@ -24,6 +26,17 @@ export const ComputeDriftInputSchema = z.object({
   window: WindowSchema,
   /** Default: the champion's training data (the bootstrap history when there is no champion). */
   reference: ReferenceSpecSchema.optional(),
+  /**
+   * The cycle's ingest manifest: drift then reads the window's lines that ingest accepted (its
+   * `lineage.windowKeys`), never the raw logs. Without it (the drift monitor) the raw logs are read, a
+   * damaged file up to its damage, and bad lines are counted.
+   */
+  acceptedManifestKey: z.string().min(1).optional(),
+  /**
+   * Lines ingest quarantined in this window (with acceptedManifestKey): they are not in the accepted
+   * lines, but they count towards the drift level's invalid-row share all the same.
+   */
+  quarantinedRows: z.number().int().min(0).optional(),
   /** Override the policy's `drift` section (features merged by name). */
   thresholds: z.unknown().optional(),
   /** Override the policy's `skew` section (features merged by name). */
@@ -123,9 +136,9 @@ export function createComputeDrift(deps: ActivityDeps) {
     let acc: DriftAccumulator = createAccumulator(profile);
     let badRows = 0;
     const partitions: string[] = [];
-    for (const day of daysOf(window.from, window.to)) {
-      for (const key of await ndjsonKeysUnder(deps.store, layout.predictionDay(modelId, day))) {
-        const part = createAccumulator(profile);
+    const addPart = async (key: string): Promise<void> => {
+      const part = createAccumulator(profile);
+      try {
         for await (const batch of readLineBatches(deps.store, key)) {
           for (const { line } of batch) {
             // NaN/±Infinity features keep the row (counted as wrong type); other invalid lines count.
@@ -134,9 +147,30 @@ export function createComputeDrift(deps: ActivityDeps) {
             else if (parsed.row.role !== 'shadow') accumulate(part, parsed.row.features, parsed.row.scores);
           }
         }
-        acc = mergeAccumulators(acc, part);
-        partitions.push(key);
-        heartbeat({ phase: 'drift', key, rows: acc.rows });
+      } catch (err) {
+        // A damaged log counts as one bad row here (ingest quarantines it with its line number).
+        if (!isDamagedLog(err)) throw err;
+        badRows += 1;
+      }
+      acc = mergeAccumulators(acc, part);
+      partitions.push(key);
+      heartbeat({ phase: 'drift', key, rows: acc.rows });
+    };
+    if (input.acceptedManifestKey) {
+      const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
+      const keys = manifest.lineage.windowKeys;
+      if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
+        throw ApplicationFailure.nonRetryable(
+          `${input.acceptedManifestKey} lists no windowKeys: written by an older ingest, re-run the cycle's ingest`,
+          'InvalidInput',
+        );
+      for (const key of keys as string[]) await addPart(key);
+      badRows += input.quarantinedRows ?? 0;
+    } else {
+      for (const day of daysOf(window.from, window.to)) {
+        const prefix = layout.predictionDay(modelId, day);
+        for (const key of await ndjsonKeysUnder(deps.store, prefix))
+          if (isLogPartName(key.slice(prefix.length))) await addPart(key);
       }
     }
 

@@ -16,6 +16,7 @@ import { layout } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
 import { writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
+import { whileHeartbeating } from './heartbeat';
 import { readAllRows } from './read-rows';
 
 export const EvaluateCandidateInputSchema = z.object({
@@ -122,6 +123,12 @@ function sliceMetrics(slices: SliceReports | undefined): Record<string, SliceMet
 export function createEvaluateCandidate(deps: ActivityDeps) {
   return async function evaluateCandidate(raw: EvaluateCandidateInput): Promise<EvaluateCandidateResult> {
     const input = EvaluateCandidateInputSchema.parse(raw);
+    return whileHeartbeating({ phase: 'evaluate', version: input.candidateVersion }, () => evaluate(input));
+  };
+
+  async function evaluate(
+    input: z.infer<typeof EvaluateCandidateInputSchema>,
+  ): Promise<EvaluateCandidateResult> {
     const { modelId } = input;
     const registry = new ModelRegistry(deps.store, { now: deps.now });
     const candidate = await registry.loadArtifact(modelId, input.candidateVersion);
@@ -238,5 +245,5 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
       challenge,
       perturbationFlipRate: perturbation,
     };
-  };
+  }
 }

@@ -14,6 +14,8 @@ import { createComputeDrift } from './compute-drift';
 import { createAnalyseRolloutStep } from './analyse-rollout-step';
 import { createSetRolloutState } from './set-rollout-state';
 import { createCheckRolloutCandidate } from './check-rollout-candidate';
+import { outageTolerant } from '../storage/outage-tolerant-store';
+import { keepAlive } from './heartbeat';
 
 export type { ActivityDeps } from './deps';
 
@@ -21,7 +23,14 @@ export type { ActivityDeps } from './deps';
  * Builds every activity over its dependencies. Workflows import this module as a type only
  * (`proxyActivities<Activities>`), so none of it is bundled into workflow code.
  */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  // A store outage of minutes is routine: every call waits it out (heartbeating) up to the configured
+  // budget, and only then fails the attempt, which Temporal retries until the activity's bound.
+  const minutes = given.config.store.outageMinutes;
+  const deps: ActivityDeps =
+    minutes > 0
+      ? { ...given, store: outageTolerant(given.store, { budgetMs: minutes * 60_000, onWait: keepAlive }) }
+      : given;
   return {
     ingestWindow: createIngestWindow(deps),
     loadCycleContext: createLoadCycleContext(deps),

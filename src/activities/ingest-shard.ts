@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import {
   countJoined,
@@ -14,6 +15,17 @@ import {
 } from '../schemas';
 import type { JoinedRow, LineResult, OutcomeRow, PredictionRow, QuarantinedRow } from '../schemas';
 import { requestIdOfLine } from '../schemas/line-request-id';
+import {
+  FeatureKindBytes,
+  lineTooLong,
+  LineRulesSchema,
+  MAX_DAYS_AFTER_PARTITION,
+  MAX_DAYS_BEFORE_PARTITION,
+  ruleProblem,
+  timestampProblem,
+} from '../schemas/line-rules';
+import type { DayRange, LineRules } from '../schemas/line-rules';
+import { addDays } from '../schemas/window';
 import { readOutcomeLine } from '../schemas/outcome-line';
 import { readPredictionLine } from '../schemas/prediction-line';
 import type { PredictionFacts } from '../schemas/prediction-line';
@@ -35,6 +47,8 @@ export const PartResultSchema = z.object({
   bad: z.number().int(),
   joined: z.number().int(),
   joinedKey: z.string().nullable(),
+  /** The part's accepted in-window prediction lines (see layout.windowPart); null for lookback parts. */
+  windowKey: z.string().nullable().default(null),
   quarantineKey: z.string().nullable(),
   summary: WindowSummarySchema,
   firstReasons: z.array(z.string()),
@@ -53,6 +67,8 @@ export const ShardTaskSchema = z.object({
   windowDays: z.array(z.string()),
   /** Parts this shard finished in an earlier attempt (from the heartbeat), not redone. */
   done: z.array(PartResultSchema),
+  /** Size limits and the champion's feature kinds, checked on every line. */
+  rules: LineRulesSchema.prefault({}),
 });
 export type ShardTask = z.infer<typeof ShardTaskSchema>;
 
@@ -119,19 +135,25 @@ async function streamShardLines<T extends { requestId: string }>(
   };
   try {
     for await (const { bytes, lines: index, count } of lines) {
+      // One check of the whole batch; only a batch with bad bytes is checked line by line.
+      const text = count === 0 || isUtf8(bytes.subarray(index[0], index[(count - 1) * LINE_INTS + 1]));
       for (let k = 0; k < count; k++) {
         const at = k * LINE_INTS;
         const start = index[at];
         const end = index[at + 1];
         if (want && !want(bytes, index[at + 3], index[at + 4])) continue;
         counts.lines++;
-        const parsed = parse(bytes, start, end);
+        const parsed: LineResult<T> =
+          text || isUtf8(bytes.subarray(start, end))
+            ? parse(bytes, start, end)
+            : { ok: false, reason: 'not valid UTF-8 text' };
         if (parsed.ok) {
           // Rows are handled synchronously; only a backpressured write hands back a promise to await.
           const pending = onRow(parsed.row, bytes, start, end);
           if (pending) await pending;
         } else {
-          const raw = bytes.toString('utf8', start, end).slice(0, 10_000);
+          // Only the head of a huge line is kept: enough to see what it was.
+          const raw = bytes.toString('utf8', start, Math.min(end, start + 40_000)).slice(0, 10_000);
           await quarantine({ source: key, line: index[at + 2], reason: parsed.reason, raw });
         }
       }
@@ -159,20 +181,59 @@ async function streamShardLines<T extends { requestId: string }>(
 /** A validated prediction line: its facts, and the parsed row when the byte reader had to defer. */
 type ReadPrediction = PredictionFacts & { full?: PredictionRow };
 
-/** Reads outcome lines from bytes, as a LineResult; undefined sends the line to zod. */
-function readOutcome(bytes: Buffer, start: number, end: number): LineResult<OutcomeRow> | undefined {
-  const row = readOutcomeLine(bytes, start, end);
-  return row && { ok: true, row };
+/**
+ * An outcome line's reader under the rules: over-long lines are refused before parsing; lines short
+ * enough that no string in them can break the size limit go to the byte reader, the rest through
+ * JSON.parse + zod and the rules, which name the reason.
+ */
+function outcomeReader(
+  rules: LineRules,
+  days: DayRange | undefined,
+): (bytes: Buffer, start: number, end: number) => LineResult<OutcomeRow> {
+  return (bytes, start, end) => {
+    if (end - start > rules.maxLineBytes) return { ok: false, reason: lineTooLong(end - start, rules) };
+    const fast = end - start <= rules.maxStringBytes ? readOutcomeLine(bytes, start, end) : undefined;
+    const r: LineResult<OutcomeRow> = fast
+      ? { ok: true, row: fast }
+      : parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome);
+    if (!r.ok) return r;
+    const problem = timestampProblem(r.row.timestamp, days) ?? (fast ? undefined : ruleProblem(r.row, rules));
+    return problem ? { ok: false, reason: problem } : r;
+  };
 }
 
-/** Reads a prediction line from its bytes when they are plain, else through JSON.parse + zod. */
-function readPrediction(bytes: Buffer, start: number, end: number): LineResult<ReadPrediction> {
-  const facts = readPredictionLine(bytes, start, end);
-  if (facts) return { ok: true, row: facts };
-  const r = parseLine(bytes.toString('utf8', start, end), PredictionRowSchema, isPlainValidPrediction);
-  if (!r.ok) return r;
-  const { requestId, modelVersion, predictedLabel, role } = r.row;
-  return { ok: true, row: { requestId, modelVersion, predictedLabel, role, full: r.row } };
+/** The days a line of the log part `key` may be stamped with (undefined when the key has no day). */
+function dayRangeOf(key: string): DayRange | undefined {
+  const day = partitionDay(key);
+  if (!day) return undefined;
+  return { day, from: addDays(day, -MAX_DAYS_BEFORE_PARTITION), to: addDays(day, MAX_DAYS_AFTER_PARTITION) };
+}
+
+/**
+ * A prediction line's reader under the rules: from its bytes when they are plain (and short enough that
+ * no string can break the limit), else through JSON.parse + zod + the rules (feature kinds, sizes, the
+ * timestamp's day against the partition's).
+ */
+function predictionReader(
+  rules: LineRules,
+  days: DayRange | undefined,
+  kinds: FeatureKindBytes | undefined,
+): (bytes: Buffer, start: number, end: number) => LineResult<ReadPrediction> {
+  const dayBytes = days && { from: Buffer.from(days.from), to: Buffer.from(days.to) };
+  return (bytes, start, end) => {
+    if (end - start > rules.maxLineBytes) return { ok: false, reason: lineTooLong(end - start, rules) };
+    const facts =
+      end - start <= rules.maxStringBytes
+        ? readPredictionLine(bytes, start, end, kinds, dayBytes)
+        : undefined;
+    if (facts) return { ok: true, row: facts };
+    const r = parseLine(bytes.toString('utf8', start, end), PredictionRowSchema, isPlainValidPrediction);
+    if (!r.ok) return r;
+    const problem = timestampProblem(r.row.timestamp, days) ?? ruleProblem(r.row, rules);
+    if (problem) return { ok: false, reason: problem };
+    const { requestId, modelVersion, predictedLabel, role } = r.row;
+    return { ok: true, row: { requestId, modelVersion, predictedLabel, role, full: r.row } };
+  };
 }
 
 /** Marks the requests of a stored joined part as joined, so a resumed shard does not join them twice. */
@@ -202,6 +263,10 @@ export async function ingestShard(
   const { modelId, cycleId, shard: index, shards: count } = task;
   const suffix = count > 1 ? `-s${index}of${count}` : '';
 
+  const kinds = Object.keys(task.rules.featureKinds).length
+    ? new FeatureKindBytes(task.rules.featureKinds)
+    : undefined;
+
   // Phase 1: outcomes that matured in the window, keyed by request id. Cheap to redo on a retry.
   const matured = new Map<string, Matured>();
   const result: ShardResult = {
@@ -223,9 +288,7 @@ export async function ingestShard(
       qKey,
       index,
       undefined,
-      (bytes, start, end) =>
-        readOutcome(bytes, start, end) ??
-        parseLine(bytes.toString('utf8', start, end), OutcomeRowSchema, isPlainValidOutcome),
+      outcomeReader(task.rules, dayRangeOf(key)),
       (o) => {
         const outcome: MaturedOutcome = {
           observedLabel: o.observedLabel,
@@ -281,6 +344,8 @@ export async function ingestShard(
     const countsForWindow = inWindow.has(partitionDay(key) ?? '');
     const summary = emptySummary();
     let sink: NdjsonSink | undefined;
+    let windowSink: NdjsonSink | undefined;
+    const windowKey = layout.windowPart(modelId, cycleId, name);
     let joined = 0;
     const r = await streamShardLines<ReadPrediction>(
       store,
@@ -289,44 +354,60 @@ export async function ingestShard(
       qKey,
       index,
       countsForWindow ? undefined : wantLookback,
-      readPrediction,
+      predictionReader(task.rules, dayRangeOf(key), kinds),
       (p, bytes, start, end) => {
         // Shadow answers were never served: they are compared by the rollout, not learned from.
         if (p.role === 'shadow') return;
-        if (countsForWindow) countPrediction(summary, p.predictedLabel, p.modelVersion);
+        let copied: Promise<void> | undefined;
+        if (countsForWindow) {
+          countPrediction(summary, p.predictedLabel, p.modelVersion);
+          // Later stages read the window from what ingest accepted, never from the raw logs.
+          windowSink ??= openNdjsonSink(store, windowKey);
+          copied = windowSink.writeLineSplice('{', bytes, start + 1, end);
+        }
         const entry = routed?.id === p.requestId ? routed.entry : matured.get(p.requestId);
         routed = undefined;
-        if (!entry || entry.joined) return;
-        entry.joined = true;
-        const sorted = entry.rest
-          ? [entry.first, ...entry.rest].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
-          : [entry.first];
-        countJoined(summary, { predictedLabel: p.predictedLabel, outcomes: sorted });
-        sink ??= openNdjsonSink(store, joinedKey);
-        joined++;
-        // The joined row is the prediction line plus its outcomes: splice them in rather than
-        // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
-        // Lines the byte reader accepted are a plain object of the schema's keys; others are checked.
-        const full = p.full;
-        if (!full || (bytes[start] === 123 && !bytes.subarray(start, end).includes('"outcomes"'))) {
-          return sink.writeLineSplice(`{"outcomes":${JSON.stringify(sorted)},`, bytes, start + 1, end);
-        } else {
-          const row: JoinedRow = {
-            requestId: full.requestId,
-            timestamp: full.timestamp,
-            modelVersion: full.modelVersion,
-            entityId: full.entityId,
-            features: full.features,
-            predictedLabel: full.predictedLabel,
-            scores: full.scores,
-            slices: full.slices,
-            outcomes: sorted,
-          };
-          return sink.write(row);
-        }
+        if (!entry || entry.joined) return copied;
+        if (copied) return copied.then(() => joinRow(entry, p, bytes, start, end));
+        return joinRow(entry, p, bytes, start, end);
       },
       (lineNo) => events.line({ phase: 'predictions', key, lineNo }),
     );
+    function joinRow(
+      entry: Matured,
+      p: ReadPrediction,
+      bytes: Buffer,
+      start: number,
+      end: number,
+    ): Promise<void> | undefined {
+      entry.joined = true;
+      const sorted = entry.rest
+        ? [entry.first, ...entry.rest].sort((a, b) => a.timestamp.localeCompare(b.timestamp))
+        : [entry.first];
+      countJoined(summary, { predictedLabel: p.predictedLabel, outcomes: sorted });
+      sink ??= openNdjsonSink(store, joinedKey);
+      joined++;
+      // The joined row is the prediction line plus its outcomes: splice them in rather than
+      // re-serialising the whole row (the hot path of ingest). Readers parse it with JoinedRowSchema.
+      // Lines the byte reader accepted are a plain object of the schema's keys; others are checked.
+      const full = p.full;
+      if (!full || (bytes[start] === 123 && !bytes.subarray(start, end).includes('"outcomes"'))) {
+        return sink.writeLineSplice(`{"outcomes":${JSON.stringify(sorted)},`, bytes, start + 1, end);
+      } else {
+        const row: JoinedRow = {
+          requestId: full.requestId,
+          timestamp: full.timestamp,
+          modelVersion: full.modelVersion,
+          entityId: full.entityId,
+          features: full.features,
+          predictedLabel: full.predictedLabel,
+          scores: full.scores,
+          slices: full.slices,
+          outcomes: sorted,
+        };
+        return sink.write(row);
+      }
+    }
     const part: PartResult = {
       key,
       shard: index,
@@ -334,13 +415,14 @@ export async function ingestShard(
       bad: r.bad,
       joined,
       joinedKey: sink ? joinedKey : null,
+      windowKey: windowSink ? windowKey : null,
       quarantineKey: r.quarantined ? qKey : null,
       summary,
       firstReasons: r.firstReasons,
     };
     // The next part is read while this one is flushed and synced. Parts are reported in order, and
     // only once stored, so a resumed attempt skips exactly the parts that are there.
-    const stored = Promise.all([reported, sink?.end()]).then(() => {
+    const stored = Promise.all([reported, sink?.end(), windowSink?.end()]).then(() => {
       result.parts.push(part);
       events.part(part);
     });

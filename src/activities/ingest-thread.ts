@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
 import { StoreConfigSchema } from '../config/config';
 import { openBlobStore } from '../storage/open-store';
+import { outageTolerant } from '../storage/outage-tolerant-store';
 import type { PartResult, ShardEvents, ShardResult } from './ingest-shard';
 import { PortFeed } from './ingest-feed';
 import { ingestShard, ShardTaskSchema } from './ingest-shard';
@@ -18,6 +19,8 @@ import type { ThreadMessage } from './run-thread';
 export const IngestThreadDataSchema = z.object({
   storeUri: z.string(),
   s3: StoreConfigSchema.shape.s3,
+  /** The worker's store-outage budget (config store.outageMinutes); this thread's writes wait as long. */
+  outageMinutes: z.number().min(0).default(0),
   task: ShardTaskSchema,
 });
 export type IngestThreadData = z.infer<typeof IngestThreadDataSchema>;
@@ -38,7 +41,9 @@ async function main(): Promise<void> {
   port.on('message', (m: FeedMessage) => lines.receive(m));
   try {
     const data = IngestThreadDataSchema.parse(workerData);
-    const store = openBlobStore(data.storeUri, data.s3);
+    const opened = openBlobStore(data.storeUri, data.s3);
+    const store =
+      data.outageMinutes > 0 ? outageTolerant(opened, { budgetMs: data.outageMinutes * 60_000 }) : opened;
     const events: ShardEvents = {
       // Line progress is the splitter's to report: it reads the files.
       line: () => undefined,

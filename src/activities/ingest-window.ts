@@ -6,10 +6,13 @@ import { defaults } from '../config/defaults';
 import { emptySummary, mergeSummaries, WindowSummarySchema } from '../monitoring/window-summary';
 import type { WindowSummary } from '../monitoring/window-summary';
 import { addDays, daysOf, WindowSchema, DatasetManifestSchema } from '../schemas';
-import { layout, partitionDay } from '../storage/layout';
-import { writeJson } from '../storage/ndjson';
+import { IngestLimitsSchema, LineRulesSchema } from '../schemas/line-rules';
+import type { FeatureKind, LineRules } from '../schemas/line-rules';
+import { isLogPartName, layout, partitionDay } from '../storage/layout';
+import { ModelRegistry } from '../storage/model-registry';
+import { readJson, writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
-import { activityCancelled, heartbeat, lastHeartbeat } from './heartbeat';
+import { activityCancelled, heartbeat, HEARTBEAT_EVERY_MS, keepAlive, lastHeartbeat } from './heartbeat';
 import { ingestShard, PartResultSchema } from './ingest-shard';
 import { BatchPool } from './ingest-lines';
 import { BatchCredits, splitLogs } from './ingest-split';
@@ -52,17 +55,62 @@ export type IngestResult = z.infer<typeof IngestResultSchema>;
 const IngestProgressSchema = z.object({ shards: z.number().int().min(1), parts: z.array(PartResultSchema) });
 type IngestProgress = z.infer<typeof IngestProgressSchema>;
 
-async function listKeys(deps: ActivityDeps, prefixes: string[]): Promise<{ keys: string[]; bytes: number }> {
+/**
+ * The log parts under the day prefixes, and their bytes. Only files directly under a day's prefix are
+ * parts: a folder named like one (`part-x.ndjson/`) or anything nested is left out with a warning, or
+ * its rows would be counted twice (a copy in a folder) or read from a place nobody writes logs to.
+ */
+async function listKeys(
+  deps: ActivityDeps,
+  prefixes: string[],
+  warnings: string[],
+): Promise<{ keys: string[]; bytes: number }> {
   const keys: string[] = [];
   let bytes = 0;
   for (const prefix of prefixes) {
     for await (const info of deps.store.listSizes(prefix)) {
-      if (!/\.ndjson(\.gz)?$/.test(info.key)) continue;
+      const name = info.key.slice(prefix.length);
+      if (!/\.ndjson(\.gz)?(\/|$)/.test(name)) continue;
+      if (!isLogPartName(name)) {
+        warnings.push(
+          `ignored ${info.key}: not a log part (parts are .ndjson or .ndjson.gz files directly under ${prefix})`,
+        );
+        continue;
+      }
       keys.push(info.key);
       bytes += info.size;
     }
   }
   return { keys: keys.sort(), bytes };
+}
+
+/**
+ * The rules every line is checked by: the size limits of the policy's `ingest` section (defaults when
+ * absent), and the feature kinds of the champion's fitted pipeline. Without a champion nothing is known
+ * of the features, so nothing is inferred: only the limits apply.
+ */
+async function lineRules(deps: ActivityDeps, modelId: string): Promise<LineRules> {
+  const key = layout.policy(modelId);
+  let limits = IngestLimitsSchema.parse({});
+  if (await deps.store.head(key)) {
+    const raw = await readJson(deps.store, key, z.object({ ingest: z.unknown() }).partial());
+    const parsed = IngestLimitsSchema.safeParse(raw.ingest ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw ApplicationFailure.nonRetryable(
+        `${key}: invalid ingest section at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        'InvalidPolicy',
+      );
+    }
+    limits = parsed.data;
+  }
+  const registry = new ModelRegistry(deps.store);
+  const champion = (await registry.getAliases(modelId)).aliases.champion;
+  if (!champion) return LineRulesSchema.parse(limits);
+  const artifact = await registry.loadArtifact(modelId, champion);
+  const featureKinds: Record<string, FeatureKind> = {};
+  for (const f of artifact.pipeline.features) featureKinds[f.name] = f.kind;
+  return LineRulesSchema.parse({ ...limits, featureKinds, featureSource: `champion ${champion}` });
 }
 
 /** How many shards to parse with: as configured, else one per core once the logs are big enough. */
@@ -84,7 +132,12 @@ async function runShardThreads(
   const credits = new BatchCredits(tasks.length, defaults.ingestBatchesInFlight);
   const pool = new BatchPool(defaults.ingestBatchBytes, defaults.ingestBatchBytes / 128);
   const runs: ThreadRun<ShardResult>[] = tasks.map((task) => {
-    const data: IngestThreadData = { storeUri: deps.store.uri, s3: deps.config.store.s3, task };
+    const data: IngestThreadData = {
+      storeUri: deps.store.uri,
+      s3: deps.config.store.s3,
+      outageMinutes: deps.config.store.outageMinutes,
+      task,
+    };
     return runThread<IngestThreadEvent, ShardResult>(
       path.join(__dirname, 'ingest-thread'),
       data,
@@ -122,6 +175,8 @@ async function runShardThreads(
       events.line({ phase, key, lineNo });
     },
   });
+  // Threads cannot heartbeat; while they wait out a store outage this thread says the worker is alive.
+  const alive = setInterval(keepAlive, HEARTBEAT_EVERY_MS);
   try {
     const finished = Promise.all([split, ...runs.map((r) => r.result)]);
     // A failed shard must also stop the splitter, which may be waiting for that shard's credit.
@@ -130,6 +185,7 @@ async function runShardThreads(
     const [, ...results] = await (cancelled ? Promise.race([finished, cancelled]) : finished);
     return results as ShardResult[];
   } finally {
+    clearInterval(alive);
     credits.abort(new Error('ingest threads stopped'));
     await split.catch(() => undefined);
     await Promise.all(runs.map((r) => r.terminate()));
@@ -160,18 +216,20 @@ export function createIngestWindow(deps: ActivityDeps) {
     }
     const windowDays = daysOf(window.from, window.to);
     const inWindow = new Set(windowDays);
+    const warnings: string[] = [];
     const outcomes = await listKeys(
       deps,
       windowDays.map((d) => layout.outcomeDay(modelId, d)),
+      warnings,
     );
     const predictions = await listKeys(
       deps,
       daysOf(addDays(window.from, -lookbackDays), window.to).map((d) => layout.predictionDay(modelId, d)),
+      warnings,
     );
     const outcomeKeys = outcomes.keys;
     const predictionKeys = predictions.keys;
     const bytes = outcomes.bytes + predictions.bytes;
-    const warnings: string[] = [];
     if (!predictionKeys.some((k) => inWindow.has(partitionDay(k) ?? ''))) {
       warnings.push(`no prediction logs for ${window.from}..${addDays(window.to, -1)}: the window is empty`);
     }
@@ -180,6 +238,7 @@ export function createIngestWindow(deps: ActivityDeps) {
         `no outcome logs matured in ${window.from}..${addDays(window.to, -1)}: nothing to learn from`,
       );
 
+    const rules = await lineRules(deps, modelId);
     const shards = chooseShards(input.threads ?? deps.config.ingest.threads, bytes);
     // Heartbeat details come back from the server: validate them like any other input. Parts are
     // per shard, so progress recorded under another shard count is not reused.
@@ -188,7 +247,11 @@ export function createIngestWindow(deps: ActivityDeps) {
       resumed.success && resumed.data.shards === shards ? resumed.data : { shards, parts: [] };
     // A part counts as done only if what it wrote is there (a crash may come between write and sync).
     const stored = await Promise.all(
-      progress.parts.map(async (p) => !p.joinedKey || (await deps.store.head(p.joinedKey)) !== undefined),
+      progress.parts.map(
+        async (p) =>
+          (!p.joinedKey || (await deps.store.head(p.joinedKey)) !== undefined) &&
+          (!p.windowKey || (await deps.store.head(p.windowKey)) !== undefined),
+      ),
     );
     progress.parts = progress.parts.filter((_, i) => stored[i]);
     const tasks: ShardTask[] = Array.from({ length: shards }, (_, shard) => ({
@@ -200,6 +263,7 @@ export function createIngestWindow(deps: ActivityDeps) {
       predictionKeys,
       windowDays,
       done: progress.parts.filter((p) => p.shard === shard),
+      rules,
     }));
     const events: ShardEvents = {
       line: (current) => heartbeat({ ...progress, current }),
@@ -236,6 +300,7 @@ export function createIngestWindow(deps: ActivityDeps) {
     }
     const orphanOutcomes = Math.max(0, maturedIds - joinedRows);
     const joinedKeys = parts.flatMap((p) => (p.joinedKey ? [p.joinedKey] : []));
+    const windowKeys = parts.flatMap((p) => (p.windowKey ? [p.windowKey] : []));
     const manifestKey = layout.joinedManifest(modelId, cycleId);
     const manifest = DatasetManifestSchema.parse({
       kind: 'joined',
@@ -251,6 +316,8 @@ export function createIngestWindow(deps: ActivityDeps) {
         predictionFiles: predictionKeys,
         outcomeFiles: outcomeKeys,
         joinedKeys,
+        /** The window's accepted prediction lines: what drift and skew read (never the raw logs). */
+        windowKeys,
         lookbackDays,
       },
     });

@@ -5,7 +5,9 @@ import { DatasetManifestSchema, ModelIdSchema } from '../schemas';
 import { layout } from '../storage/layout';
 import { readJson } from '../storage/ndjson';
 import { ModelRegistry } from '../storage/model-registry';
+import { cycleTimeOf } from './as-of';
 import type { ActivityDeps } from './deps';
+import { whileHeartbeating } from './heartbeat';
 
 export const LoadCycleContextInputSchema = z.object({ modelId: ModelIdSchema, cycleId: z.string() });
 export type LoadCycleContextInput = z.infer<typeof LoadCycleContextInputSchema>;
@@ -32,6 +34,10 @@ export interface CycleContext {
 export function createLoadCycleContext(deps: ActivityDeps) {
   return async function loadCycleContext(raw: LoadCycleContextInput): Promise<CycleContext> {
     const { modelId, cycleId } = LoadCycleContextInputSchema.parse(raw);
+    return whileHeartbeating({ phase: 'context' }, () => load(modelId, cycleId));
+  };
+
+  async function load(modelId: string, cycleId: string): Promise<CycleContext> {
     const policyKey = layout.policy(modelId);
     const stored = await deps.store.head(policyKey);
     const policy = stored
@@ -42,9 +48,13 @@ export function createLoadCycleContext(deps: ActivityDeps) {
     const versions = await registry.listVersions(modelId);
     const championVersion = aliases.aliases.champion;
     const champion = championVersion ? versions.find((v) => v.version === championVersion) : undefined;
+    // Only what existed at this cycle's time counts: a re-run of an older window (same cycle id) is not
+    // capped by its own earlier run, nor by later cycles' retrains (temporal validation).
+    const asOf = await cycleTimeOf(deps.store, modelId, cycleId);
     const retrainHistory = versions
-      .filter((v) => v.lineage.trigger === 'cycle')
+      .filter((v) => v.lineage.trigger === 'cycle' && v.lineage.cycleId !== cycleId)
       .map((v) => (typeof v.lineage.asOf === 'string' ? v.lineage.asOf : v.createdAt))
+      .filter((t) => asOf === undefined || t <= asOf)
       .sort();
     const lastRetrainAt = retrainHistory.at(-1) ?? null;
     // Evidence: labelled rows of the cycles whose windows ended after the last retrain.
@@ -52,6 +62,7 @@ export function createLoadCycleContext(deps: ActivityDeps) {
     for await (const info of deps.store.list(`datasets/${modelId}/joined/`)) {
       if (!info.key.endsWith('/manifest.json') || info.key.includes(`/${cycleId}/`)) continue;
       const m = await readJson(deps.store, info.key, DatasetManifestSchema);
+      if (asOf !== undefined && m.window && m.window.to > asOf) continue;
       if (!lastRetrainAt || (m.window && m.window.to > lastRetrainAt)) labelledSinceLastRetrain += m.rows;
     }
     return {
@@ -62,5 +73,5 @@ export function createLoadCycleContext(deps: ActivityDeps) {
       lastRetrainAt,
       labelledSinceLastRetrain,
     };
-  };
+  }
 }

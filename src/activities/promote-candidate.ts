@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ModelIdSchema } from '../schemas';
 import { ModelRegistry } from '../storage/model-registry';
 import type { ActivityDeps } from './deps';
+import { whileHeartbeating } from './heartbeat';
 
 export const PromoteCandidateInputSchema = z.object({
   modelId: ModelIdSchema,
@@ -22,6 +23,10 @@ export function createPromoteCandidate(deps: ActivityDeps) {
     raw: PromoteCandidateInput,
   ): Promise<{ aliases: Record<string, string> }> {
     const input = PromoteCandidateInputSchema.parse(raw);
+    return whileHeartbeating({ phase: 'promote', version: input.version }, () => promote(input));
+  };
+
+  async function promote(input: PromoteCandidateInput): Promise<{ aliases: Record<string, string> }> {
     const registry = new ModelRegistry(deps.store, { now: deps.now });
     const current = await registry.getAliases(input.modelId);
     if (current.aliases[input.to] === input.version) return { aliases: current.aliases };
@@ -42,5 +47,5 @@ export function createPromoteCandidate(deps: ActivityDeps) {
             reason: 'blessed candidate',
           });
     return { aliases: result.aliases };
-  };
+  }
 }

@@ -9,6 +9,7 @@ import { trustedLabelledRow } from '../monitoring/window-summary';
 import { layout } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
 import { readJson, writeJson, writeNdjson } from '../storage/ndjson';
+import { baseVersion, mayMovePointer } from './as-of';
 import type { ActivityDeps } from './deps';
 import { readAllRows, readRows } from './read-rows';
 
@@ -93,17 +94,19 @@ export function createRefreshChallengeSet(deps: ActivityDeps) {
       if (reasons.length) mined.push({ ...l.row, lineage: { cycleId, reasons: reasons.join(',') } });
     }
 
-    let pointer = (await deps.store.head(pointerKey(modelId)))
+    const stored = (await deps.store.head(pointerKey(modelId)))
       ? await readJson(deps.store, pointerKey(modelId), PointerSchema)
       : null;
-    if (pointer?.version === cycleId) {
-      const m = await readJson(
-        deps.store,
-        layout.datasetManifest(modelId, 'challenge', cycleId),
-        DatasetManifestSchema,
-      );
-      pointer = m.lineage.previous ? PointerSchema.parse(m.lineage.previous) : null;
-    }
+    // Built on the newest set an earlier cycle wrote by this cycle's time (see as-of.ts).
+    const pointer = await baseVersion(
+      deps.store,
+      modelId,
+      'challenge',
+      stored,
+      PointerSchema,
+      cycleId,
+      input.asOf,
+    );
     const current = pointer ? await readAllRows(deps.store, [pointer.dataKey], LabeledRowSchema) : [];
     const rows = mergeChallengeRows(current, mined, input.asOf, config);
     const byReason: Record<string, number> = {};
@@ -130,7 +133,8 @@ export function createRefreshChallengeSet(deps: ActivityDeps) {
         lineage: { previous: pointer, mined: mined.length, byReason, reference: champion ?? null },
       }),
     );
-    await writeJson(deps.store, pointerKey(modelId), { version: cycleId, dataKey });
+    if (await mayMovePointer(deps.store, modelId, 'challenge', stored, input.asOf))
+      await writeJson(deps.store, pointerKey(modelId), { version: cycleId, dataKey });
     return { challengeSetKey: dataKey, rows: rows.length, mined: mined.length, byReason };
   };
 }

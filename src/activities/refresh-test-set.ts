@@ -5,6 +5,7 @@ import type { LabeledRow } from '../schemas';
 import { trustedLabelledRow } from '../monitoring/window-summary';
 import { layout } from '../storage/layout';
 import { readJson, writeJson, writeNdjson } from '../storage/ndjson';
+import { baseVersion, mayMovePointer } from './as-of';
 import type { ActivityDeps } from './deps';
 import { ndjsonKeysUnder, readAllRows, readRows } from './read-rows';
 
@@ -53,13 +54,18 @@ export function createRefreshTestSet(deps: ActivityDeps) {
     const input = RefreshTestSetInputSchema.parse(raw);
     const { modelId, cycleId } = input;
     const pointerInfo = await deps.store.head(currentKey(modelId));
-    let pointer = pointerInfo ? await readJson(deps.store, currentKey(modelId), TestSetPointerSchema) : null;
-    // A retry after the pointer moved to this cycle's version must start from the same base as before.
-    if (pointer?.version === cycleId) {
-      const m = await readJson(deps.store, pointer.manifestKey, DatasetManifestSchema);
-      const prev = m.lineage.previous;
-      pointer = prev ? TestSetPointerSchema.parse(prev) : null;
-    }
+    const stored = pointerInfo ? await readJson(deps.store, currentKey(modelId), TestSetPointerSchema) : null;
+    // The base is the newest set an earlier cycle wrote by this cycle's time: not this cycle's own (a
+    // retry or re-run starts from the same base as before), nor a later cycle's (temporal validation).
+    const pointer = await baseVersion(
+      deps.store,
+      modelId,
+      'test',
+      stored,
+      TestSetPointerSchema,
+      cycleId,
+      input.asOf,
+    );
     const current = pointer ? await readAllRows(deps.store, [pointer.dataKey], LabeledRowSchema) : [];
 
     const candidates: LabeledRow[] = [];
@@ -116,7 +122,8 @@ export function createRefreshTestSet(deps: ActivityDeps) {
       }),
     );
     const next: TestSetPointer = { version: cycleId, dataKey, manifestKey };
-    await writeJson(deps.store, currentKey(modelId), next);
+    if (await mayMovePointer(deps.store, modelId, 'test', stored, input.asOf))
+      await writeJson(deps.store, currentKey(modelId), next);
     return { testSet: next, refreshed: true, refusal: null, ...summary };
   };
 }

@@ -1,9 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { TrainingDataError } from '../ml/errors';
-import { trainAndEvaluate } from '../ml/train-and-evaluate';
+import * as path from 'node:path';
 import type { TimedTrainingRow } from '../ml/train-and-evaluate';
-import { SplitError } from '../ml/temporal-split';
 import { RetrainConfigSchema } from '../policy/model-policy';
 import { capFeedbackShare } from '../policy/retrain-data';
 import { DatasetManifestSchema, JoinedRowSchema, LabeledRowSchema, ModelIdSchema } from '../schemas';
@@ -12,7 +10,9 @@ import { layout } from '../storage/layout';
 import { ModelRegistry, VersionConflictError } from '../storage/model-registry';
 import { readJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
-import { heartbeat } from './heartbeat';
+import { heartbeat, whileHeartbeating } from './heartbeat';
+import { runThread } from './run-thread';
+import type { TrainThreadResult } from './train-thread';
 import { ndjsonKeysUnder, readRows } from './read-rows';
 import { codeVersion } from '../config/package-root';
 
@@ -62,10 +62,14 @@ export function createTrainCandidate(deps: ActivityDeps) {
         heldOut.add(r.requestId);
     const trainingData: string[] = [];
     const base = new Map<string, Row>();
+    // Cycle time of every cycle that ingested, to leave out what later cycles wrote (temporal validation).
+    const cycleTime = new Map<string, string>();
     for await (const info of deps.store.list(`datasets/${modelId}/joined/`)) {
       if (!info.key.endsWith('/manifest.json')) continue;
       const m = await readJson(deps.store, info.key, DatasetManifestSchema);
-      if (!m.window || m.window.to <= from || m.window.from >= input.asOf) continue;
+      if (m.window) cycleTime.set(m.version, m.window.to);
+      // Outcomes that matured after this cycle's time did not exist at its window's end.
+      if (!m.window || m.window.to <= from || m.window.to > input.asOf) continue;
       const keys = (m.lineage.joinedKeys as string[] | undefined) ?? [];
       trainingData.push(info.key);
       for await (const row of readRows(deps.store, keys, JoinedRowSchema)) {
@@ -99,7 +103,10 @@ export function createTrainCandidate(deps: ActivityDeps) {
     ];
     const feedbackById = new Map<string, Row>();
     for await (const row of readRows(deps.store, feedbackKeys, LabeledRowSchema)) {
-      // Human answers are read after auto-relabels, so a human label wins for the same request.
+      // Human answers are read after auto-relabels, so a human label wins for the same request. Labels a
+      // later cycle derived (its auto-relabels) did not exist at this cycle's time.
+      const origin = row.lineage?.cycleId ? cycleTime.get(row.lineage.cycleId) : undefined;
+      if (origin !== undefined && origin > input.asOf) continue;
       if (inWindow(row.timestamp))
         feedbackById.set(row.requestId, {
           requestId: row.requestId,
@@ -129,24 +136,29 @@ export function createTrainCandidate(deps: ActivityDeps) {
       retrain.positiveClass ??
       (championVersion ? (await registry.getManifest(modelId, championVersion)).positiveClass : undefined) ??
       (labels.size === 2 && labels.has(modelId) ? modelId : undefined);
-    let trained;
-    try {
-      trained = trainAndEvaluate({
-        rows,
-        testFraction: retrain.testFraction,
-        validationFraction: retrain.validationFraction,
-        positiveClass,
-        options: { l2: retrain.l2, seed: input.seed },
-      });
-    } catch (err) {
-      if (err instanceof TrainingDataError || err instanceof SplitError) {
-        throw ApplicationFailure.nonRetryable(
-          `cannot train on ${rows.length} rows: ${err.message}`,
-          'TrainingDataError',
-        );
-      }
-      throw err;
+    // Fitting runs on a thread while this one heartbeats (see train-thread.ts).
+    const outcome = await whileHeartbeating(
+      { phase: 'fit', rows: rows.length },
+      () =>
+        runThread<never, TrainThreadResult>(
+          path.join(__dirname, 'train-thread'),
+          {
+            rows,
+            testFraction: retrain.testFraction,
+            validationFraction: retrain.validationFraction,
+            positiveClass,
+            options: { l2: retrain.l2, seed: input.seed },
+          },
+          () => undefined,
+        ).result,
+    );
+    if (!outcome.ok) {
+      throw ApplicationFailure.nonRetryable(
+        `cannot train on ${rows.length} rows: ${outcome.message}`,
+        'TrainingDataError',
+      );
     }
+    const trained = outcome.trained;
     const registration = registry.registerVersion({
       modelId,
       artifact: trained.artifact,

@@ -42,6 +42,12 @@ export const StoreConfigSchema = z.object({
     accessKeyId: z.string().min(1).optional(),
     secretAccessKey: z.string().min(1).optional(),
   }),
+  /** How long an activity waits out a store outage (unreachable, 5xx) before failing its attempt; 0 = not at all. */
+  outageMinutes: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .default(15),
 });
 export type StoreConfig = z.infer<typeof StoreConfigSchema>;
 
@@ -79,6 +85,7 @@ export const envVariables: Record<string, string> = {
   'store.s3.forcePathStyle': 'LOOPKEEPER_S3_FORCE_PATH_STYLE',
   'store.s3.accessKeyId': 'AWS_ACCESS_KEY_ID',
   'store.s3.secretAccessKey': 'AWS_SECRET_ACCESS_KEY',
+  'store.outageMinutes': 'LOOPKEEPER_STORE_OUTAGE_MINUTES',
   'ingest.maxBadRowRate': 'LOOPKEEPER_MAX_BAD_ROW_RATE',
   'ingest.windowDays': 'LOOPKEEPER_WINDOW_DAYS',
   'ingest.joinLookbackDays': 'LOOPKEEPER_JOIN_LOOKBACK_DAYS',

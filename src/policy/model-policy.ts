@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IngestLimitsSchema } from '../schemas/line-rules';
 import { ChallengeSetConfigSchema } from './challenge-set';
 import { FeedbackCapsConfigSchema } from './feedback-caps';
 import { PromotionGateConfigSchema } from './promotion-gate';
@@ -68,6 +69,8 @@ export const ModelPolicySchema = z.object({
   rollout: RolloutPlanSchema.prefault({}),
   /** What the prediction service accepts (src/serving). */
   serving: ServingPolicySchema.prefault({}),
+  /** Size limits on log lines and string values, checked at ingest (read by the ingest step itself). */
+  ingest: IngestLimitsSchema.prefault({}),
   /** Seeds sampling (audits, test-set selection) so a cycle is reproducible. */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
 });

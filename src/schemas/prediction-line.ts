@@ -12,6 +12,7 @@ import {
   skipSpace,
   Utf8Interner,
 } from './json-bytes';
+import { FeatureKindBytes } from './line-rules';
 import type { PredictionRow } from './records';
 
 /**
@@ -57,6 +58,12 @@ function keyBit(b: Uint8Array, start: number, end: number): number {
   return k && bytesAre(b, start, end, k.bytes) ? k.bit : 0;
 }
 
+/** Whether the 10-byte date at a[i] sorts before the one at b[j] (both ASCII `YYYY-MM-DD`). */
+function dayBefore(a: Uint8Array, i: number, b: Uint8Array, j = 0): boolean {
+  for (let k = 0; k < 10; k++) if (a[i + k] !== b[j + k]) return a[i + k] < b[j + k];
+  return false;
+}
+
 /** `[a-z0-9][a-z0-9_-]{0,62}`, as ModelIdSchema requires. */
 function isModelIdBytes(b: Uint8Array, start: number, end: number): boolean {
   if (end <= start || end - start > 63) return false;
@@ -76,8 +83,11 @@ const FEATURES = 0;
 const SCORES = 1;
 const SLICES = 2;
 
-/** Lexes a features / scores / slices object at `i`; -1 unless every entry is certainly valid. */
-function lexObject(b: Uint8Array, i: number, end: number, kind: number): number {
+/**
+ * Lexes a features / scores / slices object at `i`; -1 unless every entry is certainly valid. With
+ * `kinds`, a known feature must also hold a value of its kind (or null).
+ */
+function lexObject(b: Uint8Array, i: number, end: number, kind: number, kinds?: FeatureKindBytes): number {
   if (at(b, i, end) !== 123) return -1;
   i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
   if (at(b, i, end) === 125) return i + 1;
@@ -88,17 +98,24 @@ function lexObject(b: Uint8Array, i: number, end: number, kind: number): number 
     // Escaped keys might spell anything once decoded; features also need a non-empty name.
     if (i < 0 || lexed.escaped || isProtoKey(b, ks, i - 1) || (kind === FEATURES && i - 1 === ks)) return -1;
     i = b[i] > 32 ? i : skipSpace(b, i, end);
+    const fk = kinds && kind === FEATURES ? kinds.kindOf(b, ks, i - 1) : 0;
     if (at(b, i, end) !== 58) return -1;
     i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     const c = at(b, i, end);
     if (c === 34) {
-      if (kind === SCORES) return -1;
+      if (kind === SCORES || fk === FeatureKindBytes.NUMERIC || fk === FeatureKindBytes.BOOLEAN) return -1;
       i = lexString(b, i, end);
     } else if (kind === SLICES) return -1;
     else if (c === 45 || (c >= 48 && c <= 57)) {
+      if (fk === FeatureKindBytes.CATEGORICAL || fk === FeatureKindBytes.BOOLEAN) return -1;
       i = lexNumber(b, i, end);
       if (i < 0 || (kind === SCORES ? !lexedUnit() : !lexedFinite())) return -1;
     } else if (kind === SCORES) return -1;
+    else if (
+      (c === 116 || c === 102) &&
+      (fk === FeatureKindBytes.NUMERIC || fk === FeatureKindBytes.CATEGORICAL)
+    )
+      return -1;
     else if (c === 116) i = lexWord(b, i, end, TRUE);
     else if (c === 102) i = lexWord(b, i, end, FALSE);
     else if (c === 110) i = lexWord(b, i, end, NULL);
@@ -117,9 +134,17 @@ function lexObject(b: Uint8Array, i: number, end: number, kind: number): number 
  * what ingest needs from it; undefined when it is not certainly a valid PredictionRow (then JSON.parse +
  * PredictionRowSchema decide and name the reason). It says yes only to the plainest spelling: a
  * top-level object of the schema's own keys, each once, with no escapes in the values it returns and no
- * nested values in features. It is held to agree with zod by a property test.
+ * nested values in features. It is held to agree with zod by a property test. With `kinds` (the
+ * champion's feature kinds) it also says no to a known feature holding a value of another kind, as
+ * ruleProblem (line-rules.ts) does after zod; string sizes are the caller's to check (see ingest-shard.ts).
  */
-export function readPredictionLine(buf: Buffer, start: number, end: number): PredictionFacts | undefined {
+export function readPredictionLine(
+  buf: Buffer,
+  start: number,
+  end: number,
+  kinds?: FeatureKindBytes,
+  days?: { from: Uint8Array; to: Uint8Array },
+): PredictionFacts | undefined {
   const b = bytesOf(buf);
   if (start >= end || b[start] !== 123) return undefined;
   let i = b[start + 1] > 32 ? start + 1 : skipSpace(b, start + 1, end);
@@ -141,7 +166,7 @@ export function readPredictionLine(buf: Buffer, start: number, end: number): Pre
     i = b[i + 1] > 32 ? i + 1 : skipSpace(b, i + 1, end);
     const vs = i + 1;
     if (bit === K.features || bit === K.scores || bit === K.slices) {
-      i = lexObject(b, i, end, bit === K.features ? FEATURES : bit === K.scores ? SCORES : SLICES);
+      i = lexObject(b, i, end, bit === K.features ? FEATURES : bit === K.scores ? SCORES : SLICES, kinds);
     } else if (bit === K.latencyMs) {
       if (at(b, i, end) === 45) return undefined;
       i = lexNumber(b, i, end);
@@ -158,6 +183,7 @@ export function readPredictionLine(buf: Buffer, start: number, end: number): Pre
           break;
         case K.timestamp:
           if (!isTimestampBytes(b, vs, ve)) return undefined;
+          if (days && (dayBefore(b, vs, days.from) || dayBefore(days.to, 0, b, vs))) return undefined;
           break;
         case K.modelId:
           if (!isModelIdBytes(b, vs, ve)) return undefined;

@@ -9,6 +9,12 @@ export const layout = {
   joinedPart: (model: string, cycleId: string, part: string) =>
     `datasets/${model}/joined/${cycleId}/${part}.ndjson`,
   joinedManifest: (model: string, cycleId: string) => `datasets/${model}/joined/${cycleId}/manifest.json`,
+  /**
+   * The window's accepted prediction lines (served, not shadow), as ingest checked them: what later
+   * stages (drift, skew) read instead of the raw logs.
+   */
+  windowPart: (model: string, cycleId: string, part: string) =>
+    `datasets/${model}/window/${cycleId}/${part}.ndjson`,
   quarantine: (model: string, cycleId: string, part: string) =>
     `quarantine/${model}/${cycleId}/${part}.ndjson`,
   dataset: (model: string, kind: string, version: string) =>
@@ -44,6 +50,9 @@ export const layout = {
   /** Reference profile built without a champion (bootstrap history) or from a pinned window of logs. */
   referenceProfile: (model: string, name: string) => `datasets/${model}/reference/${name}/profile.json`,
 } as const;
+
+/** Whether a name under a day's prefix is a log part: a `.ndjson` / `.ndjson.gz` file directly in it. */
+export const isLogPartName = (name: string): boolean => /^[^/]+\.ndjson(\.gz)?$/.test(name);
 
 /** Reads the day out of a partition key such as logs/churn/predictions/date=2026-06-01/part-0000.ndjson. */
 export function partitionDay(key: string): string | undefined {

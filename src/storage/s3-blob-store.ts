@@ -43,6 +43,11 @@ export class S3BlobStore implements BlobStore {
       // The SDK's own response check fails a torn read from inside a stream, where it escapes as an
       // uncaught exception (or a read that never settles); getVersioned checks the body itself instead.
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK's own quick retries absorb a blip; longer outages are waited out by the caller
+      // (storage/outage-tolerant-store.ts). A server that accepts no connection fails fast instead of
+      // hanging the call.
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 5_000 },
       // Half a credential pair is a config mistake, not a reason to ignore the default chain.
       ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
     });

@@ -10,7 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { driftActivityOptions } from './activity-options';
+import { contextActivityOptions, driftActivityOptions, ingestActivityOptions } from './activity-options';
 import { decideRetrain } from '../policy/feedback-caps';
 import { addDays, dayOf, windowEndingAt } from '../schemas/window';
 import type { Window } from '../schemas/window';
@@ -34,20 +34,10 @@ export interface CycleInput {
   overrideSkew?: { reason: string };
 }
 
-const { ingestWindow, mineAndRoute, refreshTestSet, refreshChallengeSet } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['UnknownModel', 'TooManyBadRows', 'ZodError', 'MissingClient'],
-  },
-});
+const { ingestWindow, mineAndRoute, refreshTestSet, refreshChallengeSet } =
+  proxyActivities<Activities>(ingestActivityOptions);
 const { computeDrift } = proxyActivities<Activities>(driftActivityOptions);
-const { loadCycleContext } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },
-});
+const { loadCycleContext } = proxyActivities<Activities>(contextActivityOptions);
 
 /** Resolves the cycle's window deterministically (workflow time, not the wall clock). */
 export function resolveWindow(input: CycleInput): Window {
@@ -125,7 +115,13 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     begin('drift');
     let skewBlock: string | null = null;
     try {
-      const drift = await computeDrift({ modelId, runId: cycleId, window });
+      const drift = await computeDrift({
+        modelId,
+        runId: cycleId,
+        window,
+        acceptedManifestKey: ingest.manifestKey,
+        quarantinedRows: ingest.badRows,
+      });
       st.drift = drift;
       const alerts = drift.skewFindings.filter((f) => f.severity === 'alert');
       // Skew alerts are shown first in the cycle status.

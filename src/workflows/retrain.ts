@@ -1,5 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { evaluateActivityOptions, promoteActivityOptions, trainActivityOptions } from './activity-options';
 import type { EvaluateCandidateResult } from '../activities/evaluate-candidate';
 import type { TrainCandidateResult } from '../activities/train-candidate';
 import type { ModelPolicy } from '../policy/model-policy';
@@ -25,15 +26,9 @@ export interface RetrainResult {
   registeredAs: 'champion' | 'challenger' | null;
 }
 
-const { trainCandidate } = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['TrainingDataError', 'ZodError'] },
-});
-const { evaluateCandidate, promoteCandidate } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['ZodError'] },
-});
+const { trainCandidate } = proxyActivities<Activities>(trainActivityOptions);
+const { evaluateCandidate } = proxyActivities<Activities>(evaluateActivityOptions);
+const { promoteCandidate } = proxyActivities<Activities>(promoteActivityOptions);
 
 /**
  * Retrain → evaluate against the champion on the fresh test set → bless → register. Runs as a child of

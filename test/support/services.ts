@@ -62,3 +62,32 @@ export function stopTestServices(stateDir: string): void {
     path.join(stateDir, 's3'),
   ]);
 }
+
+/**
+ * A private S3 server (its own port and state dir) that a test may stop and start again, e.g. to
+ * simulate a storage outage without disturbing the run's shared server. Objects persist across restarts.
+ */
+export interface PrivateS3 {
+  endpoint: string;
+  start(): void;
+  stop(): void;
+}
+
+/** Starts a private S3 server with the test bucket under `dir`. */
+export async function startPrivateS3(dir: string): Promise<PrivateS3> {
+  const port = String(await freePort());
+  const start = (): string =>
+    run('start-s3.sh', {
+      LOOPKEEPER_S3_DIR: dir,
+      LOOPKEEPER_S3_PORT: port,
+      LOOPKEEPER_S3_BUCKET: testBucket,
+      AWS_ACCESS_KEY_ID: testS3Credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: testS3Credentials.secretAccessKey,
+    });
+  const endpoint = start();
+  return {
+    endpoint,
+    start: () => void start(),
+    stop: () => execFileSync('bash', [path.join(root, 'infra', 'stop.sh'), dir]),
+  };
+}

@@ -1,6 +1,12 @@
 import { OutcomeRowSchema, parseLine, PredictionRowSchema, TimestampSchema } from '../../src/schemas';
 import { isTimestampBytes } from '../../src/schemas/json-bytes';
 import { readOutcomeLine } from '../../src/schemas/outcome-line';
+import {
+  FeatureKindBytes,
+  LineRulesSchema,
+  ruleProblem,
+  timestampProblem,
+} from '../../src/schemas/line-rules';
 import { readPredictionLine } from '../../src/schemas/prediction-line';
 import { mulberry32 } from '../../src/policy/rng';
 import { outcome, prediction } from '../support/fixtures';
@@ -183,6 +189,58 @@ test('readPredictionLine says yes only to rows zod accepts, with the same facts'
   for (const line of valid)
     expect(readPredictionLine(Buffer.from(line), 0, Buffer.byteLength(line))).toBeDefined();
   expect(yes).toBeGreaterThan(1000);
+});
+
+test('with feature kinds, readPredictionLine says yes only to rows zod and the feature rules accept', () => {
+  const rules = LineRulesSchema.parse({
+    featureKinds: {
+      tenure_days: 'numeric',
+      country: 'categorical',
+      discount_used: 'boolean',
+      note: 'numeric',
+    },
+  });
+  const kinds = new FeatureKindBytes(rules.featureKinds);
+  // Lines of days 06-01..06-09; the partition admits 06-02..06-06 only.
+  const days = { day: '2026-06-05', from: '2026-06-02', to: '2026-06-06' };
+  const dayBytes = { from: Buffer.from(days.from), to: Buffer.from(days.to) };
+  const valid = Array.from({ length: 40 }, (_, i) =>
+    JSON.stringify(prediction(i, '2026-06-0' + (1 + (i % 9)))),
+  );
+  const base = valid[0];
+  const edge = [
+    base.replace('"tenure_days":10', '"tenure_days":"NaN"'),
+    base.replace('"tenure_days":10', '"tenure_days":true'),
+    base.replace('"tenure_days":10', '"tenure_days":null'),
+    base.replace('"country":"US"', '"country":7'),
+    base.replace('"country":"US"', '"country":false'),
+    base.replace('"discount_used":true', '"discount_used":"yes"'),
+    base.replace('"discount_used":true', '"discount_used":1'),
+    base.replace('"note":null', '"note":"x"'),
+    base.replace('"features":{', '"features":{"other":"anything",'),
+  ];
+  let yes = 0;
+  let no = 0;
+  for (const line of candidates(valid, edge, 4000)) {
+    const { buf, start, end } = inRun(line);
+    const facts = readPredictionLine(buf, start, end, kinds, dayBytes);
+    const slow = parseLine(line, PredictionRowSchema);
+    const accepted =
+      slow.ok && ruleProblem(slow.row, rules) === undefined && !timestampProblem(slow.row.timestamp, days);
+    if (!facts) {
+      no++;
+      continue;
+    }
+    yes++;
+    expect([line, accepted]).toEqual([line, true]);
+  }
+  for (const line of edge.slice(0, 2).concat(edge.slice(3, 7), edge.slice(7, 8)))
+    expect([
+      line,
+      readPredictionLine(Buffer.from(line), 0, Buffer.byteLength(line), kinds, dayBytes),
+    ]).toEqual([line, undefined]);
+  expect(yes).toBeGreaterThan(200);
+  expect(no).toBeGreaterThan(0);
 });
 
 test('readOutcomeLine says yes only to rows zod accepts, and returns what zod returns', () => {
