@@ -10,6 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { StoreIdentity } from '../config/installation';
 import { driftActivityOptions } from './activity-options';
 import { decideRetrain } from '../policy/feedback-caps';
 import { addDays, dayOf, windowEndingAt } from '../schemas/window';
@@ -32,6 +33,8 @@ export interface CycleInput {
   driftTriggered?: boolean;
   /** Retrain despite a skew alert (recorded in the status with its reason). */
   overrideSkew?: { reason: string };
+  /** The store this cycle is for: a worker on another store refuses it (`ForeignStore`, non-retryable). */
+  store?: StoreIdentity;
 }
 
 const { ingestWindow, mineAndRoute, refreshTestSet, refreshChallengeSet } = proxyActivities<Activities>({
@@ -64,7 +67,8 @@ function rootMessage(err: unknown): string {
 }
 
 /**
- * The continuous-learning cycle for one model and one window: ingest → summary → drift/skew (hook) →
+ * The continuous-learning cycle for one model and one window: policy (the store is this worker's, the
+ * policy valid, before any data is read) → ingest → summary → drift/skew (hook) →
  * mine + route (auto-relabel / human review) → refresh the test set → feedback-loop caps → retrain
  * (child: train, evaluate against the champion, bless, register) → rollout (hook). Carries only ids,
  * counts and blob keys; the data stays in the store. Every stage's result is visible through `status`.
@@ -89,6 +93,17 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
   };
 
   try {
+    // First, before reading any data: a bad policy or another installation's store fails here, at once.
+    begin('policy');
+    const ctx = await loadCycleContext({ modelId, cycleId, store: input.store });
+    st.policySource = ctx.policySource;
+    st.champion = ctx.champion?.version ?? null;
+    finish(
+      'policy',
+      'done',
+      `${ctx.policySource === 'stored' ? `config/${modelId}/policy.json` : 'default policy'}; champion ${st.champion ?? 'none'}`,
+    );
+
     begin('ingest');
     const ingest = await ingestWindow({ modelId, cycleId, window });
     const { joinedKeys, ...rest } = ingest;
@@ -117,10 +132,6 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       return st;
     }
     finish('summary', 'done', `${s.labelled} labelled rows, ${s.misclassified} misclassified`);
-
-    const ctx = await loadCycleContext({ modelId, cycleId });
-    st.policySource = ctx.policySource;
-    st.champion = ctx.champion?.version ?? null;
 
     begin('drift');
     let skewBlock: string | null = null;
