@@ -198,6 +198,7 @@ export async function claimNamespace(
         workflowExecutionRetentionPeriod: msToTs('30 days'),
         data: { [OWNER_KEY]: installation.id, [OWNER_STORE_KEY]: store.uri },
       });
+      await untilUsable(temporal, namespace);
       return;
     } catch (err) {
       if (grpcCode(err) === 6 /* ALREADY_EXISTS: a concurrent caller */)
@@ -221,6 +222,26 @@ export async function claimNamespace(
   } catch (err) {
     // PERMISSION_DENIED / UNIMPLEMENTED: a managed namespace; the per-workflow check still guards it.
     if (grpcCode(err) !== 7 && grpcCode(err) !== 12) throw err;
+  }
+}
+
+/** Longest wait for a new namespace to reach every server cache (the server refreshes them every ~10 s). */
+const NAMESPACE_READY_MS = 30_000;
+
+/**
+ * Waits until a just-registered namespace answers every API: starting workflows works at once, but
+ * listing (visibility) answers "namespace not found" until the server's namespace caches refresh.
+ */
+async function untilUsable(temporal: Pick<Client, 'workflowService'>, namespace: string): Promise<void> {
+  const deadline = Date.now() + NAMESPACE_READY_MS;
+  for (;;) {
+    try {
+      await temporal.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+      return;
+    } catch (err) {
+      if (grpcCode(err) !== 5 || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 
