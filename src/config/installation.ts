@@ -101,7 +101,9 @@ function parseInstallation(store: BlobStore, body: Buffer): Installation {
   try {
     raw = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new Error(`${INSTALLATION_KEY} in ${store.uri} is not valid JSON (${(err as Error).message})`);
+    throw new Error(`${INSTALLATION_KEY} in ${store.uri} is not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   const r = parseStrict(InstallationSchema, raw);
   if (!r.ok) throw new Error(`${INSTALLATION_KEY} in ${store.uri} is invalid: ${r.problems.join('; ')}`);

@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure } from '@temporalio/common';
 import { writeSimulatedLogs } from '../../src/simulate/write-logs';
 import { layout } from '../../src/storage/layout';
 import { status } from '../../src/workflows/messages';
