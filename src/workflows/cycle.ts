@@ -5,11 +5,13 @@ import {
   ChildWorkflowFailure,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { CycleContext } from '../activities/load-cycle-context';
 import type { StoreIdentity } from '../config/installation';
 import { driftActivityOptions } from './activity-options';
 import { decideRetrain } from '../policy/feedback-caps';
@@ -92,17 +94,24 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       if (st.stages[s].state === 'pending') finish(s, 'skipped', detail);
   };
 
-  try {
-    // First, before reading any data: a bad policy or another installation's store fails here, at once.
+  const loadPolicy = async (): Promise<CycleContext> => {
     begin('policy');
-    const ctx = await loadCycleContext({ modelId, cycleId, store: input.store });
-    st.policySource = ctx.policySource;
-    st.champion = ctx.champion?.version ?? null;
+    const loaded = await loadCycleContext({ modelId, cycleId, store: input.store });
+    st.policySource = loaded.policySource;
+    st.champion = loaded.champion?.version ?? null;
     finish(
       'policy',
       'done',
-      `${ctx.policySource === 'stored' ? `config/${modelId}/policy.json` : 'default policy'}; champion ${st.champion ?? 'none'}`,
+      `${loaded.policySource === 'stored' ? `config/${modelId}/policy.json` : 'default policy'}; champion ${st.champion ?? 'none'}`,
     );
+    return loaded;
+  };
+
+  try {
+    // First, before reading any data: a bad policy or another installation's store fails here, at once.
+    // Cycles started before this order (no patch marker in their history) keep loading it after summary.
+    let early: CycleContext | undefined;
+    if (patched('policy-stage-first')) early = await loadPolicy();
 
     begin('ingest');
     const ingest = await ingestWindow({ modelId, cycleId, window });
@@ -132,6 +141,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       return st;
     }
     finish('summary', 'done', `${s.labelled} labelled rows, ${s.misclassified} misclassified`);
+    const ctx = early ?? (await loadPolicy());
 
     begin('drift');
     let skewBlock: string | null = null;
