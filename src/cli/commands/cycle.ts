@@ -18,6 +18,9 @@ export { cycleWorkflowId } from '../../workflows/cycle-ids';
 /** How long `cycle run --wait` waits before saying that no worker polls the task queue. */
 const NO_WORKER_NOTICE_MS = 3000;
 
+/** Looks (250 ms apart) at a queue's pollers before `cycle status` says that no worker polls it. */
+const POLLER_LOOKS = 8;
+
 function parseWindow(text: string): { from: string; to: string } {
   const [from, to] = text.split('..');
   const parsed = WindowSchema.safeParse({ from, to });
@@ -90,15 +93,31 @@ function noWorkerMessage(ctx: CliContext, taskQueue: string): string {
 export async function cycleStatus(ctx: CliContext, workflowId: string): Promise<CycleStatus> {
   const client = await ctx.client();
   const handle = client.workflow.getHandle(workflowId);
+  let taskQueue: string;
   try {
-    const d = await handle.describe();
-    if ((await workflowPollers(client, ctx.config.temporal.namespace, d.taskQueue)) === 0)
-      throw new CliError(noWorkerMessage(ctx, d.taskQueue), EXIT.unavailable);
-    return await handle.query(statusQuery);
+    taskQueue = (await handle.describe()).taskQueue;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
       throw new CliError(`no cycle with workflow id "${workflowId}" in this store's namespace`, EXIT.noInput);
     throw err;
+  }
+  // A worker that has just started may not have polled yet: look again for a moment before saying so.
+  for (let look = 0; ; look++) {
+    if ((await workflowPollers(client, ctx.config.temporal.namespace, taskQueue)) > 0) break;
+    if (look >= POLLER_LOOKS) throw new CliError(noWorkerMessage(ctx, taskQueue), EXIT.unavailable);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  try {
+    return await handle.query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new CliError(`no cycle with workflow id "${workflowId}" in this store's namespace`, EXIT.noInput);
+    // A worker listed as polling may have stopped since (the server remembers pollers for a while).
+    throw new CliError(
+      `the status query of ${workflowId} was not answered (${(err as Error).message.split('\n')[0]}); ` +
+        `is a worker for this store running? (\`loopkeeper worker\` with LOOPKEEPER_STORE=${ctx.store.uri})`,
+      EXIT.unavailable,
+    );
   }
 }
 
