@@ -87,6 +87,17 @@ describe('one-line errors with their own exit code', () => {
       'every tuesday',
     );
     expectOneLine(r, 64, /--cron "every tuesday": expected 5 fields/);
+    // Shaped right, but a value out of range: the server's verdict, as one line.
+    const outOfRange = await runCli(
+      { LOOPKEEPER_STORE: uri, TEMPORAL_ADDRESS: testTemporalAddress() },
+      'schedule',
+      'create',
+      '--model',
+      'churn',
+      '--cron',
+      '61 * * * *',
+    );
+    expectOneLine(outOfRange, 64, /schedule refused: Minute is not in range/);
   });
 
   test.each([[['worker']], [['cycle', 'run', '--model', 'churn']], [['dev', '--once']]])(

@@ -121,8 +121,9 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
             throw new CliError(
               `a schedule for model "${modelId}" already exists (${cycleScheduleId(modelId)}); delete it first or use pause/unpause`,
             );
-          // The server's verdict on a spec it refuses (e.g. a cron value out of range), as one line.
-          if ((err as { code?: number }).code === 3 /* INVALID_ARGUMENT */)
+          // The server's verdict on a spec it refuses (e.g. a cron value out of range), as one line;
+          // the client reports INVALID_ARGUMENT as a TypeError.
+          if (err instanceof TypeError || (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */)
             throw new CliError(`schedule refused: ${(err as Error).message.split('\n')[0]}`, EXIT.usage);
           throw err;
         }
