@@ -1,15 +1,20 @@
 import { z } from 'zod';
-import { ModelPolicySchema } from '../policy/model-policy';
+import { checkStoreIdentity, StoreIdentitySchema } from '../config/installation';
+import { loadPolicyForCycle } from '../config/policy-file';
 import type { ModelPolicy } from '../policy/model-policy';
 import { DatasetManifestSchema, ModelIdSchema } from '../schemas';
-import { layout } from '../storage/layout';
 import { readJson } from '../storage/ndjson';
 import { ModelRegistry } from '../storage/model-registry';
 import { cycleTimeOf } from './as-of';
 import type { ActivityDeps } from './deps';
 import { whileHeartbeating } from './heartbeat';
 
-export const LoadCycleContextInputSchema = z.object({ modelId: ModelIdSchema, cycleId: z.string() });
+export const LoadCycleContextInputSchema = z.object({
+  modelId: ModelIdSchema,
+  cycleId: z.string(),
+  /** The store the cycle was started for; a worker on another store refuses it (`ForeignStore`). */
+  store: StoreIdentitySchema.optional(),
+});
 export type LoadCycleContextInput = z.infer<typeof LoadCycleContextInputSchema>;
 
 /** What a cycle needs to decide by: the model's policy, its champion, and its retrain record. */
@@ -28,21 +33,20 @@ export interface CycleContext {
 }
 
 /**
- * Reads the per-model policy (`config/{model}/policy.json`, validated; defaults when absent), the
- * champion, and the retrain history, so caps and gates change by editing config, not code.
+ * Runs first in a cycle, before any data is read: checks that the cycle belongs to this worker's store
+ * (`ForeignStore` otherwise), reads the per-model policy (`config/{model}/policy.json`, validated
+ * strictly; defaults when absent; `InvalidPolicy` otherwise, both non-retryable), the champion, and the
+ * retrain history, so caps and gates change by editing config, not code.
  */
 export function createLoadCycleContext(deps: ActivityDeps) {
   return async function loadCycleContext(raw: LoadCycleContextInput): Promise<CycleContext> {
-    const { modelId, cycleId } = LoadCycleContextInputSchema.parse(raw);
+    const { modelId, cycleId, store } = LoadCycleContextInputSchema.parse(raw);
+    checkStoreIdentity(deps, store, cycleId);
     return whileHeartbeating({ phase: 'context' }, () => load(modelId, cycleId));
   };
 
   async function load(modelId: string, cycleId: string): Promise<CycleContext> {
-    const policyKey = layout.policy(modelId);
-    const stored = await deps.store.head(policyKey);
-    const policy = stored
-      ? await readJson(deps.store, policyKey, ModelPolicySchema)
-      : ModelPolicySchema.parse({});
+    const { policy, source } = await loadPolicyForCycle(deps.store, modelId);
     const registry = new ModelRegistry(deps.store);
     const aliases = await registry.getAliases(modelId);
     const versions = await registry.listVersions(modelId);
@@ -67,7 +71,7 @@ export function createLoadCycleContext(deps: ActivityDeps) {
     }
     return {
       policy,
-      policySource: stored ? 'stored' : 'defaults',
+      policySource: source,
       champion: champion ? { version: champion.version, createdAt: champion.createdAt } : null,
       retrainHistory,
       lastRetrainAt,

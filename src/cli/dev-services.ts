@@ -1,15 +1,34 @@
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoopkeeperConfig } from '../config';
 import { CliError } from './context';
 import { packageRoot } from '../config/package-root';
 
+/** Whether the dev server recorded in `dir` (its pid file) is alive: the server on the port is ours. */
+function ownServerRunning(dir: string): boolean {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, 'temporal.pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts (or reuses) the pinned Temporal dev server for `loopkeeper dev`, persisted in
  * `{home}/temporal/temporal.db` so workflows survive a restart. Returns a function that stops it
- * when this call started it.
+ * when this call started it, and whether the server found on the port was started elsewhere
+ * (`foreign`: the caller says so; the installation's own namespace keeps its work apart).
  */
-export function startDevTemporal(config: LoopkeeperConfig): { stop: () => void; uiUrl: string | null } {
+export function startDevTemporal(config: LoopkeeperConfig): {
+  stop: () => void;
+  uiUrl: string | null;
+  foreign: boolean;
+  dir: string;
+} {
   const root = packageRoot();
   const port = config.temporal.address.split(':').pop() ?? '7233';
   const dir = path.resolve(config.home, 'temporal');
@@ -33,6 +52,7 @@ export function startDevTemporal(config: LoopkeeperConfig): { stop: () => void; 
     }
   };
   const wasRunning = healthy();
+  const foreign = wasRunning && !ownServerRunning(dir);
   try {
     execFileSync('bash', [path.join(root, 'infra', 'start-temporal.sh')], {
       env,
@@ -44,7 +64,9 @@ export function startDevTemporal(config: LoopkeeperConfig): { stop: () => void; 
     );
   }
   return {
-    uiUrl: `http://127.0.0.1:${config.temporalUiPort}`,
+    foreign,
+    dir,
+    uiUrl: foreign ? null : `http://127.0.0.1:${config.temporalUiPort}`,
     stop: () => {
       if (!wasRunning) execFileSync('bash', [path.join(root, 'infra', 'stop.sh'), dir], { stdio: 'ignore' });
     },

@@ -1,7 +1,11 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { Command } from 'commander';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config';
-import { CliContext, CliError } from './context';
+import { ForeignStoreError, MissingStoreError } from '../config/installation';
+import { CliContext, CliError, unreachable } from './context';
+import { EXIT } from './exit-codes';
+import { registerPolicy } from './commands/policy';
 import { registerCycle } from './commands/cycle';
 import { registerReview } from './commands/review';
 import { registerWorker } from './commands/worker';
@@ -18,8 +22,14 @@ import { registerRollout } from './commands/rollout';
 export function buildProgram(ctx: () => CliContext): Command {
   const program = new Command('loopkeeper')
     .description('keeps production ML classifiers honest after launch (Temporal workflows)')
+    .option('--init', 'create the store when it does not exist yet (otherwise a missing store is an error)')
     .showHelpAfterError()
     .exitOverride();
+  // Creating a store is on purpose only: `--init`, or the commands whose job it is.
+  program.hook('preAction', (_program, action) => {
+    if (program.opts<{ init?: boolean }>().init || ['simulate', 'dev'].includes(action.name()))
+      ctx().createStore = true;
+  });
   registerCycle(program, ctx);
   registerReview(program, ctx);
   registerWorker(program, ctx);
@@ -31,6 +41,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerTrain(program, ctx);
   registerDrift(program, ctx);
   registerRollout(program, ctx);
+  registerPolicy(program, ctx);
   return program;
 }
 
@@ -45,25 +56,64 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
     if (e.code?.startsWith('commander.')) return e.exitCode ?? 64;
-    if (err instanceof CliError) {
-      console.error(`loopkeeper: ${err.message}`);
-      return err.exitCode;
-    }
-    if (err instanceof ConfigError) {
-      console.error(`loopkeeper: ${err.message}`);
-      return 78;
-    }
-    if (err instanceof ZodError) {
-      console.error(
-        `loopkeeper: invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`,
-      );
-      return 64;
-    }
-    console.error(err);
-    return 1;
+    const { message, code } = describeError(err, () => context?.config.temporal.address);
+    console.error(`loopkeeper: ${message}`);
+    if (process.env.LOOPKEEPER_DEBUG === '1' && err instanceof Error && err.stack) console.error(err.stack);
+    return code;
   } finally {
     await context?.close();
   }
+}
+
+/** Activity failure types (activities run in-process by some commands) that name a missing thing. */
+const NO_INPUT_TYPES = new Set(['UnknownModel', 'NoReferenceData', 'VersionNotFoundError']);
+
+function isTemporalTransportError(err: unknown): boolean {
+  const e = err as { name?: string; code?: number } | undefined;
+  // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) from the client; TransportError from the worker.
+  return e?.name === 'TransportError' || (e?.name === 'ServiceError' && (e.code === 14 || e.code === 4));
+}
+
+/**
+ * The one line and exit code a user sees for an error: errors meant for users as they are, known
+ * kinds with their own code, and anything else as one line (the stack with LOOPKEEPER_DEBUG=1).
+ */
+export function describeError(
+  err: unknown,
+  temporalAddress: () => string | undefined,
+): { message: string; code: number } {
+  if (err instanceof CliError) return { message: err.message, code: err.exitCode };
+  if (err instanceof ConfigError) return { message: err.message, code: EXIT.config };
+  if (err instanceof MissingStoreError) return { message: err.message, code: EXIT.noInput };
+  if (err instanceof ForeignStoreError) return { message: err.message, code: EXIT.foreignStore };
+  if (err instanceof ZodError)
+    return {
+      message: `invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`,
+      code: EXIT.usage,
+    };
+  if (err instanceof ApplicationFailure) {
+    const code = NO_INPUT_TYPES.has(err.type ?? '')
+      ? EXIT.noInput
+      : err.type === 'InvalidPolicy'
+        ? EXIT.dataError
+        : EXIT.failed;
+    return { message: firstLine(err.message), code };
+  }
+  if (isTemporalTransportError(err)) {
+    const e = unreachable(temporalAddress() ?? 'the configured address', err);
+    return { message: e.message, code: e.exitCode };
+  }
+  const name = err instanceof Error ? err.name : 'Error';
+  const text = err instanceof Error ? err.message : String(err);
+  return {
+    message: `unexpected ${name}: ${firstLine(text)}${process.env.LOOPKEEPER_DEBUG === '1' ? '' : ' (LOOPKEEPER_DEBUG=1 shows the stack)'}`,
+    code: EXIT.internal,
+  };
+}
+
+function firstLine(text: string): string {
+  const [first, ...rest] = text.split('\n');
+  return rest.length > 0 ? `${first} …` : first;
 }
 
 if (require.main === module) {

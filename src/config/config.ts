@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { defaults } from './defaults';
+import { findUnknownKeys, formatUnknownKey } from './strict-json';
 
 const boolFromEnv = z.union([
   z.boolean(),
@@ -11,6 +12,11 @@ const boolFromEnv = z.union([
 export const TemporalConfigSchema = z.object({
   address: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233'),
   namespace: z.string().min(1),
+  /**
+   * Set when no namespace was named (TEMPORAL_NAMESPACE or the config file): the installation's own
+   * namespace is used once the store is known (see installation.ts).
+   */
+  namespacePerInstallation: z.boolean().optional(),
   apiKey: z.string().min(1).optional(),
   tls: z
     .object({
@@ -63,6 +69,8 @@ export const LoopkeeperConfigSchema = z.object({
     threads: z.coerce.number().int().min(0).max(64),
   }),
   temporalUiPort: z.coerce.number().int().min(1).max(65535),
+  /** The installation of the store, once bound (never from the environment or the file). */
+  installation: z.object({ id: z.string(), storeUri: z.string() }).optional(),
 });
 export type LoopkeeperConfig = z.infer<typeof LoopkeeperConfigSchema>;
 
@@ -102,6 +110,11 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** What the LOOPKEEPER_CONFIG file may hold: the configuration without the fields loopkeeper derives. */
+const FileConfigSchema = LoopkeeperConfigSchema.omit({ installation: true }).extend({
+  temporal: TemporalConfigSchema.omit({ namespacePerInstallation: true }).partial(),
+});
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
@@ -145,6 +158,7 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
     temporalUiPort: defaults.temporalUiPort,
   };
   const file = env.LOOPKEEPER_CONFIG;
+  let namespaceFromFile = false;
   if (file) {
     let parsed: unknown;
     try {
@@ -157,12 +171,18 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ConfigError([`LOOPKEEPER_CONFIG=${file}: must hold a JSON object`]);
     }
+    // A misspelt key would otherwise silently mean "the default".
+    const unknown = findUnknownKeys(FileConfigSchema, parsed);
+    if (unknown.length > 0)
+      throw new ConfigError(unknown.map((u) => `LOOPKEEPER_CONFIG=${file}: ${formatUnknownKey(u)}`));
+    namespaceFromFile = (parsed as { temporal?: { namespace?: unknown } }).temporal?.namespace !== undefined;
     raw = deepMerge(raw, parsed as Record<string, unknown>);
   }
   for (const [dotted, name] of Object.entries(envVariables)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, dotted, value);
   }
+  if (!env.TEMPORAL_NAMESPACE && !namespaceFromFile) setPath(raw, 'temporal.namespacePerInstallation', true);
   if (env.AWS_DEFAULT_REGION && !env.AWS_REGION) setPath(raw, 'store.s3.region', env.AWS_DEFAULT_REGION);
   setPath(
     raw,

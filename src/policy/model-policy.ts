@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { parseStrict } from '../config/strict-json';
+import type { StrictResult } from '../config/strict-json';
+import { DriftThresholdsSchema } from '../monitoring/drift';
+import { SkewConfigSchema } from '../monitoring/skew';
 import { IngestLimitsSchema } from '../schemas/line-rules';
 import { ChallengeSetConfigSchema } from './challenge-set';
 import { FeedbackCapsConfigSchema } from './feedback-caps';
@@ -76,3 +80,47 @@ export const ModelPolicySchema = z.object({
 });
 export type ModelPolicy = z.infer<typeof ModelPolicySchema>;
 export type ModelPolicyInput = z.input<typeof ModelPolicySchema>;
+
+/**
+ * What a person may write in `config/{model}/policy.json`: the model policy plus the drift and skew
+ * thresholds (read by the drift activity). Validated strictly: an unknown key anywhere is an error.
+ */
+export const PolicyFileSchema = ModelPolicySchema.extend({
+  drift: DriftThresholdsSchema.optional(),
+  skew: SkewConfigSchema.optional(),
+});
+export type PolicyFile = z.infer<typeof PolicyFileSchema>;
+
+/**
+ * Validates a policy file's content strictly (unknown keys named, with "did you mean"). On success,
+ * `data` is the effective policy: the file's values over every default.
+ */
+export function validatePolicyFile(raw: unknown): StrictResult<PolicyFile> {
+  return parseStrict(PolicyFileSchema, raw);
+}
+
+/** Where an effective policy value came from. */
+export type PolicyOrigin = 'file' | 'default';
+
+/**
+ * Each leaf of the effective policy (dotted path, arrays as one value) with its value and whether the
+ * file set it or the default applies, for `loopkeeper policy show`.
+ */
+export function policyOrigins(
+  effective: PolicyFile,
+  raw: unknown,
+): { path: string; value: unknown; origin: PolicyOrigin }[] {
+  const out: { path: string; value: unknown; origin: PolicyOrigin }[] = [];
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const walk = (value: unknown, file: unknown, path: string): void => {
+    if (isObj(value) && Object.keys(value).length > 0) {
+      for (const [k, v] of Object.entries(value))
+        walk(v, isObj(file) ? file[k] : undefined, path ? `${path}.${k}` : k);
+      return;
+    }
+    out.push({ path, value, origin: file === undefined ? 'default' : 'file' });
+  };
+  walk(effective, raw, '');
+  return out;
+}

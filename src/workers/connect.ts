@@ -30,3 +30,16 @@ export async function connectClient(cfg: TemporalConfig): Promise<Client> {
 export async function connectWorker(cfg: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect({ address: cfg.address, tls: tlsOptions(cfg), apiKey: cfg.apiKey });
 }
+
+/**
+ * How many workers poll a task queue for workflow tasks right now (DescribeTaskQueue), so a client can
+ * say "no worker is running" instead of waiting in silence.
+ */
+export async function workflowPollers(client: Client, namespace: string, taskQueue: string): Promise<number> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ },
+    taskQueueType: 1 /* WORKFLOW */,
+  });
+  return r.pollers?.length ?? 0;
+}

@@ -43,5 +43,10 @@ export function installWorkerLogging(
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const valid = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
-  Runtime.install({ logger: new DefaultLogger((valid.includes(level) ? level : 'WARN') as LogLevel) });
+  try {
+    Runtime.install({ logger: new DefaultLogger((valid.includes(level) ? level : 'WARN') as LogLevel) });
+  } catch (err) {
+    // Installed already by the embedding process (tests, a host app): its logger stays.
+    if ((err as Error).name !== 'IllegalStateError') throw err;
+  }
 }

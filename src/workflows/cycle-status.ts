@@ -9,6 +9,7 @@ import type { RetrainResult } from './retrain';
 
 /** The stages of a continuous-learning cycle, in order. */
 export const cycleStages = [
+  'policy',
   'ingest',
   'summary',
   'drift',

@@ -5,11 +5,14 @@ import {
   ChildWorkflowFailure,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { CycleContext } from '../activities/load-cycle-context';
+import type { StoreIdentity } from '../config/installation';
 import { contextActivityOptions, driftActivityOptions, ingestActivityOptions } from './activity-options';
 import { decideRetrain } from '../policy/feedback-caps';
 import { addDays, dayOf, windowEndingAt } from '../schemas/window';
@@ -32,6 +35,8 @@ export interface CycleInput {
   driftTriggered?: boolean;
   /** Retrain despite a skew alert (recorded in the status with its reason). */
   overrideSkew?: { reason: string };
+  /** The store this cycle is for: a worker on another store refuses it (`ForeignStore`, non-retryable). */
+  store?: StoreIdentity;
 }
 
 const { ingestWindow, mineAndRoute, refreshTestSet, refreshChallengeSet } =
@@ -54,7 +59,8 @@ function rootMessage(err: unknown): string {
 }
 
 /**
- * The continuous-learning cycle for one model and one window: ingest → summary → drift/skew (hook) →
+ * The continuous-learning cycle for one model and one window: policy (the store is this worker's, the
+ * policy valid, before any data is read) → ingest → summary → drift/skew (hook) →
  * mine + route (auto-relabel / human review) → refresh the test set → feedback-loop caps → retrain
  * (child: train, evaluate against the champion, bless, register) → rollout (hook). Carries only ids,
  * counts and blob keys; the data stays in the store. Every stage's result is visible through `status`.
@@ -78,7 +84,25 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       if (st.stages[s].state === 'pending') finish(s, 'skipped', detail);
   };
 
+  const loadPolicy = async (): Promise<CycleContext> => {
+    begin('policy');
+    const loaded = await loadCycleContext({ modelId, cycleId, store: input.store });
+    st.policySource = loaded.policySource;
+    st.champion = loaded.champion?.version ?? null;
+    finish(
+      'policy',
+      'done',
+      `${loaded.policySource === 'stored' ? `config/${modelId}/policy.json` : 'default policy'}; champion ${st.champion ?? 'none'}`,
+    );
+    return loaded;
+  };
+
   try {
+    // First, before reading any data: a bad policy or another installation's store fails here, at once.
+    // Cycles started before this order (no patch marker in their history) keep loading it after summary.
+    let early: CycleContext | undefined;
+    if (patched('policy-stage-first')) early = await loadPolicy();
+
     begin('ingest');
     const ingest = await ingestWindow({ modelId, cycleId, window });
     const { joinedKeys, ...rest } = ingest;
@@ -107,10 +131,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       return st;
     }
     finish('summary', 'done', `${s.labelled} labelled rows, ${s.misclassified} misclassified`);
-
-    const ctx = await loadCycleContext({ modelId, cycleId });
-    st.policySource = ctx.policySource;
-    st.champion = ctx.champion?.version ?? null;
+    const ctx = early ?? (await loadPolicy());
 
     begin('drift');
     let skewBlock: string | null = null;

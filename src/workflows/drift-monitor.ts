@@ -7,6 +7,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
+import type { StoreIdentity } from '../config/installation';
+import { cycleWorkflowId } from './cycle-ids';
 import { driftActivityOptions } from './activity-options';
 import type { DriftSummary } from '../activities/compute-drift';
 import type { ReferenceSpec } from '../activities/build-reference-profile';
@@ -29,6 +31,8 @@ export interface DriftMonitorInput {
   triggerCycle?: boolean;
   /** Window of the triggered cycle, ending where the drift window ends (default 7 days). */
   cycleWindowDays?: number;
+  /** The store this check is for; passed on to a triggered cycle, which refuses a foreign worker. */
+  store?: StoreIdentity;
 }
 
 /** Why and which cycle a drift alert started (the cycle's own caps still decide whether it retrains). */
@@ -96,11 +100,18 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<DriftMonit
     if (reason && input.triggerCycle) {
       const cycleWindow = windowEndingAt(window.to, input.cycleWindowDays ?? 7);
       // The same id as `loopkeeper cycle run` uses for this window: never two cycles for one window.
-      const workflowId = `cycle-${input.modelId}-${cycleWindow.from}_${cycleWindow.to}`;
+      const workflowId = cycleWorkflowId(input.modelId, cycleWindow.from, cycleWindow.to);
       try {
         const child = await startChild(continuousLearningCycle, {
           workflowId,
-          args: [{ modelId: input.modelId, window: cycleWindow, driftTriggered: true }],
+          args: [
+            {
+              modelId: input.modelId,
+              window: cycleWindow,
+              driftTriggered: true,
+              ...(input.store ? { store: input.store } : {}),
+            },
+          ],
           parentClosePolicy: ParentClosePolicy.ABANDON,
         });
         st.trigger = {

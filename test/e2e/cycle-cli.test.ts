@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { installationNamespace } from '../../src/config/installation';
 import { runCli } from '../support/cli';
 import { tempFileStore, testTemporalAddress } from '../support/temporal';
 
@@ -17,6 +18,8 @@ test('a second cycle of the same model is refused with a clear message', async (
   };
   const first = await runCli(
     env,
+    // An empty store: created on purpose.
+    '--init',
     'cycle',
     'run',
     '--model',
@@ -29,8 +32,10 @@ test('a second cycle of the same model is refused with a clear message', async (
   const { workflowId } = JSON.parse(first.out) as { workflowId: string };
   expect(workflowId).toBe(`cycle-${model}-2026-06-01_2026-06-08`);
 
+  const installation = JSON.parse((await store.get('installation.json')).toString()) as { id: string };
   const connection = await Connection.connect({ address: testTemporalAddress() });
-  const client = new Client({ connection });
+  // The cycle runs in the store's own namespace.
+  const client = new Client({ connection, namespace: installationNamespace(installation) });
   try {
     // Visibility catches up within moments; wait until the running cycle is listed.
     for (let i = 0; i < 100; i++) {
@@ -55,7 +60,7 @@ test('a second cycle of the same model is refused with a clear message', async (
     expect(bad.err).toMatch(/--window "2026-06-08..2026-06-01"/);
 
     const missing = await runCli(env, 'cycle', 'status', 'cycle-nope-2026-01-01_2026-01-08');
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(66);
     expect(missing.err).toMatch(/no cycle with workflow id/);
   } finally {
     await client.workflow.getHandle(workflowId).terminate('test done');

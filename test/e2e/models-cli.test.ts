@@ -179,7 +179,8 @@ describe('loopkeeper train + models (CLI in-process, file store)', () => {
   test('rollback without a previous champion, and empty listings, explain themselves', async () => {
     const { dir } = tempFileStore();
     const uri = `file://${dir}`;
-    const rollback = await cli(uri, 'models', 'rollback', '--model', 'churn');
+    // An empty store: created on purpose (a missing store is an error).
+    const rollback = await cli(uri, '--init', 'models', 'rollback', '--model', 'churn');
     expect(rollback.code).toBe(1);
     expect(rollback.err).toContain('model churn has no previous champion to roll back to');
     const list = await cli(uri, 'models', 'list', '--model', 'churn');

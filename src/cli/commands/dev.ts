@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { addDays, dayOf } from '../../schemas/window';
 import { writeSimulatedLogs } from '../../simulate/write-logs';
 import { layout } from '../../storage/layout';
+import { installationsOnServer } from '../../config/installation';
 import { connectWorker } from '../../workers/connect';
 import { createLoopkeeperWorker, installWorkerLogging } from '../../workers/worker';
 import type { CliContext } from '../context';
-import { CliError } from '../context';
+import { CliError, unreachable } from '../context';
 import { startDevTemporal } from '../dev-services';
 import { formatStatus } from '../format-status';
 import { cycleStatus, startCycle } from './cycle';
@@ -42,19 +43,33 @@ export function registerDev(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { model: string; once?: boolean }) => {
       const c = ctx();
       installWorkerLogging();
-      // Open the store first: a bad LOOPKEEPER_STORE fails before any server starts.
+      // The store first (created when missing: `dev` is for a fresh clone): a bad LOOPKEEPER_STORE
+      // fails before any server starts.
+      const installation = await c.installation();
       const store = c.store;
       const temporal = c.config.temporal.external ? null : startDevTemporal(c.config);
       try {
+        const client = await c.client();
+        const { address, namespace } = c.config.temporal;
+        if (temporal?.foreign) {
+          const others = (await installationsOnServer(client)).filter((i) => i.id !== installation.id);
+          console.log(
+            `• a Temporal server already answers on ${address}, not started from ${temporal.dir}; reusing it. ` +
+              `${others.length ? `Other loopkeeper installations there: ${others.map((o) => `${o.namespace} (store ${o.store})`).join(', ')}. ` : ''}` +
+              `This store's work stays in its own namespace ${namespace}. Set TEMPORAL_ADDRESS to use another server.`,
+          );
+        }
         console.log(
-          `• Temporal at ${c.config.temporal.address}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}`,
+          `• Temporal at ${address}, namespace ${namespace}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}; store ${store.uri} (installation ${installation.id})`,
         );
-        const connection = await connectWorker(c.config.temporal);
+        const connection = await connectWorker(c.config.temporal).catch((err: unknown) => {
+          throw unreachable(address, err);
+        });
         const worker = await createLoopkeeperWorker({
           connection,
-          namespace: c.config.temporal.namespace,
+          namespace,
           taskQueue: c.config.temporal.taskQueue,
-          deps: { store, config: c.config, client: await c.client() },
+          deps: { store, config: c.config, client },
         });
         const running = worker.run();
         let stopping = false;

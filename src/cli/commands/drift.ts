@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { createComputeDrift } from '../../activities/compute-drift';
 import type { DriftReportDoc } from '../../activities/compute-drift';
@@ -9,8 +10,11 @@ import { dayOf, windowEndingAt } from '../../schemas/window';
 import type { Window } from '../../schemas/window';
 import { readJson } from '../../storage/ndjson';
 import { z } from 'zod';
+import { didYouMean } from '../../config/did-you-mean';
 import type { CliContext } from '../context';
 import { CliError } from '../context';
+import { EXIT } from '../exit-codes';
+import { knownModels, modelExists } from '../known-models';
 
 /** Exit code when the drift level reaches `--fail-on`. */
 export const DRIFT_FAIL_EXIT_CODE = 3;
@@ -95,11 +99,31 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
       if (opts.failOn !== undefined && opts.failOn !== 'warn' && opts.failOn !== 'alert')
         throw new CliError(`--fail-on "${opts.failOn}": expected warn or alert`);
       const window = parseWindow(opts);
+      // Checked before any work: a report that cannot be written should not cost a full drift run.
+      if (opts.html) {
+        const dir = path.dirname(path.resolve(opts.html));
+        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+          throw new CliError(`--html ${opts.html}: folder ${dir} does not exist`, EXIT.cantCreate);
+      }
+      if (!(await modelExists(c.store, modelId.data))) {
+        const known = await knownModels(c.store);
+        throw new CliError(
+          `unknown model "${modelId.data}" in store ${c.store.uri}${didYouMean(modelId.data, known)}; known models: ${known.join(', ') || 'none'}`,
+          EXIT.noInput,
+        );
+      }
       const computeDrift = createComputeDrift({ store: c.store, config: c.config });
       const runId = `drift-${window.from}_${window.to}`;
       const summary = await computeDrift({ modelId: modelId.data, runId, window });
       const doc = await readJson(c.store, summary.jsonKey, z.custom<DriftReportDoc>());
-      if (opts.html) fs.writeFileSync(opts.html, await c.store.get(summary.htmlKey));
+      if (opts.html) {
+        const html = await c.store.get(summary.htmlKey);
+        try {
+          fs.writeFileSync(opts.html, html);
+        } catch (err) {
+          throw new CliError(`--html ${opts.html}: ${(err as Error).message}`, EXIT.cantCreate);
+        }
+      }
       console.log(
         opts.json ? JSON.stringify({ summary, ...doc }, null, 2) : formatDriftReport(doc, summary.htmlKey),
       );

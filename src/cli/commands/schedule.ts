@@ -2,17 +2,36 @@ import type { Command } from 'commander';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { ScheduleDescription, ScheduleSpec } from '@temporalio/client';
 import { ModelIdSchema } from '../../schemas';
+import { cycleScheduleId, scheduledCycleWorkflowId } from '../../workflows/cycle-ids';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
+import { EXIT } from '../exit-codes';
 
-/** Schedule id of a model's retraining cycles (one per model). */
-export function cycleScheduleId(modelId: string): string {
-  return `cycle-schedule-${modelId}`;
+export { cycleScheduleId } from '../../workflows/cycle-ids';
+
+const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/**
+ * A cron expression's shape: 5 to 7 fields of cron characters, or a macro. The server checks the
+ * values; this catches what is plainly not a cron expression with a clear message first.
+ */
+function checkCron(expr: string): void {
+  const text = expr.trim();
+  if (CRON_MACROS.includes(text) || /^@every \S+$/.test(text)) return;
+  const fields = text.split(/\s+/);
+  if (fields.length < 5 || fields.length > 7 || fields.some((f) => !/^[0-9A-Za-z*?/,#LW-]+$/.test(f)))
+    throw new CliError(
+      `--cron "${expr}": expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or a macro such as @daily`,
+      EXIT.usage,
+    );
 }
 
 function spec(opts: { every?: string; cron?: string }): ScheduleSpec {
   if (opts.every && opts.cron) throw new CliError('give --every or --cron, not both');
-  if (opts.cron) return { cronExpressions: [opts.cron] };
+  if (opts.cron) {
+    checkCron(opts.cron);
+    return { cronExpressions: [opts.cron] };
+  }
   const every = opts.every ?? '1d';
   if (!/^\d+(ms|s|m|h|d)$/.test(every))
     throw new CliError(`--every "${every}": expected a duration such as 30m, 6h or 1d`);
@@ -67,20 +86,21 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
         const modelId = model(o.model);
         const windowDays = o.windowDays ? Number(o.windowDays) : c.config.ingest.windowDays;
         if (!Number.isInteger(windowDays) || windowDays < 1)
-          throw new CliError(`--window-days "${o.windowDays}": expected a positive integer`);
+          throw new CliError(`--window-days "${o.windowDays}": expected a positive integer`, EXIT.usage);
+        const scheduleSpec = spec(o);
+        const client = await c.client();
+        const store = await c.storeIdentity();
         try {
-          const h = await (
-            await c.client()
-          ).schedule.create({
+          const h = await client.schedule.create({
             scheduleId: cycleScheduleId(modelId),
-            spec: spec(o),
+            spec: scheduleSpec,
             action: {
               type: 'startWorkflow',
               workflowType: 'continuousLearningCycle',
               // The window is computed from the workflow's start time, so each run covers the days before it.
-              args: [{ modelId, windowDays }],
+              args: [{ modelId, windowDays, store }],
               taskQueue: c.config.temporal.taskQueue,
-              workflowId: `cycle-${modelId}-scheduled`,
+              workflowId: scheduledCycleWorkflowId(modelId),
             },
             // A cycle still running when the next is due is skipped: two cycles of one model never overlap.
             policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
@@ -101,6 +121,10 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
             throw new CliError(
               `a schedule for model "${modelId}" already exists (${cycleScheduleId(modelId)}); delete it first or use pause/unpause`,
             );
+          // The server's verdict on a spec it refuses (e.g. a cron value out of range), as one line;
+          // the client reports INVALID_ARGUMENT as a TypeError.
+          if (err instanceof TypeError || (err as { code?: number }).code === 3 /* INVALID_ARGUMENT */)
+            throw new CliError(`schedule refused: ${(err as Error).message.split('\n')[0]}`, EXIT.usage);
           throw err;
         }
       },

@@ -1,25 +1,36 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { unreachable } from '../context';
 import { connectWorker } from '../../workers/connect';
 import { createLoopkeeperWorker, installWorkerLogging } from '../../workers/worker';
 
-/** `loopkeeper worker`: one worker process on the configured task queue, until Ctrl-C. */
+/**
+ * `loopkeeper worker`: one worker process for this store's installation (its namespace, the configured
+ * task queue), until Ctrl-C. The store must exist (`--init` creates it); work started for another
+ * store is refused (`ForeignStore`).
+ */
 export function registerWorker(program: Command, ctx: () => CliContext): void {
   program
     .command('worker')
-    .description('run a worker (workflows + activities) on the configured task queue until Ctrl-C')
+    .description("run a worker (workflows + activities) for this store's installation until Ctrl-C")
     .action(async () => {
       const c = ctx();
       installWorkerLogging();
-      const connection = await connectWorker(c.config.temporal);
+      const installation = await c.installation();
+      // The client first: it reaches the server and claims the namespace for this store.
+      const client = await c.client();
+      const { temporal } = c.config;
+      const connection = await connectWorker(temporal).catch((err: unknown) => {
+        throw unreachable(temporal.address, err);
+      });
       const worker = await createLoopkeeperWorker({
         connection,
-        namespace: c.config.temporal.namespace,
-        taskQueue: c.config.temporal.taskQueue,
-        deps: { store: c.store, config: c.config, client: await c.client() },
+        namespace: temporal.namespace,
+        taskQueue: temporal.taskQueue,
+        deps: { store: c.store, config: c.config, client },
       });
       console.log(
-        `worker on task queue "${c.config.temporal.taskQueue}" at ${c.config.temporal.address}, store ${c.store.uri}`,
+        `worker on task queue "${temporal.taskQueue}" in namespace ${temporal.namespace} at ${temporal.address}, store ${c.store.uri} (installation ${installation.id})`,
       );
       await worker.run();
       await connection.close();
