@@ -1,0 +1,116 @@
+import type { Client } from '@temporalio/client';
+import { readLines } from '../../src/storage/ndjson';
+import { layout } from '../../src/storage/layout';
+import { WorkerProcess } from '../support/processes';
+import {
+  awaitCycles,
+  chaosSeed,
+  connectClient,
+  registryProblems,
+  scenarioEnv,
+  simulate,
+  startCycle,
+  strayObjects,
+} from './harness';
+import type { CycleEnd, ScenarioEnv } from './harness';
+import { killLoop } from './kill-loop';
+import { cleanUp, cycleProblems } from './checks';
+import { newTally } from './tally';
+
+const WINDOWS = [
+  { from: '2026-06-08', to: '2026-06-15' },
+  { from: '2026-06-15', to: '2026-06-22' },
+];
+const MIN_KILLS = 20;
+/** After the last kill, every cycle must close within this (heartbeat timeouts decide the wait). */
+const RECOVERY_MS = Number(process.env.LOOPKEEPER_CHAOS_RECOVERY_S ?? 100) * 1000;
+
+/**
+ * kill -9 of the worker at seeded random points of continuous-learning cycles, at least 20 times, on a
+ * file store (so interrupted writes would leave `.lk-tmp` files): three models, two weekly windows each,
+ * one worker process that is killed and restarted. Every cycle must complete (a crash is not bad
+ * input), with one version per cycle, a consistent alias history, no duplicate auto label and no stray
+ * partial object.
+ */
+test('kill -9 the worker at random points of cycles, 20+ times', async () => {
+  const tally = newTally('worker-kill-9');
+  const base = scenarioEnv('kills', 'file');
+  const models = ['a', 'b', 'c'].map((x) => `${base.modelId}${x}`);
+  const client: Client = await connectClient();
+  const worker = new WorkerProcess('kills', base.env);
+  try {
+    await Promise.all(models.map((m, i) => simulate(base, { model: m, seed: 7 + i })));
+    await worker.start();
+    const open = new Set<string>();
+    const ends: CycleEnd[] = [];
+    let killsDone = false;
+    let lastKillAt = Date.now();
+    // Each model runs its windows one after the other (a cycle of one model at a time, as in production).
+    const drivers = models.map(async (m) => {
+      for (const w of WINDOWS) {
+        const id = await startCycle(client, base, w, m);
+        tally.cyclesStarted++;
+        open.add(id);
+        // Wait while kills go on, then at most RECOVERY_MS after the last kill.
+        let end: CycleEnd;
+        for (;;) {
+          const remaining = killsDone ? Math.max(0, lastKillAt + RECOVERY_MS - Date.now()) : 5_000;
+          [end] = await awaitCycles(client, [id], remaining);
+          if (end.outcome !== 'stuck' || killsDone) break;
+        }
+        open.delete(id);
+        ends.push(end);
+        if (end.outcome !== 'completed') break;
+      }
+    });
+    const loop = await killLoop({
+      client,
+      worker,
+      workflowIds: () => [...open],
+      maxKills: MIN_KILLS + 2,
+      seed: chaosSeed(),
+      budgetMs: 180_000,
+      warmupMs: 1_000,
+      onKill: () => tally.fault('worker-kill'),
+    });
+    lastKillAt = loop.lastKillAt || Date.now();
+    killsDone = true;
+    tally.killPoints = loop.killPoints;
+    await Promise.all(drivers);
+
+    const problems = cycleProblems(ends, tally, { allowFailures: false });
+    if (loop.kills < MIN_KILLS)
+      problems.push(`only ${loop.kills} kills landed while cycles ran (want ${MIN_KILLS}): cycles ended too early`);
+    for (const m of models) {
+      const reg = await registryProblems(base.store, m);
+      problems.push(...reg.problems.map((p) => `${m}: ${p}`));
+      tally.duplicates += reg.duplicates + (await duplicateAutoLabels(base, m, problems));
+    }
+    const stray = await strayObjects(base.store);
+    tally.strayObjects = stray.length;
+    if (stray.length) problems.push(`stray partial objects: ${stray.slice(0, 5).join(', ')}`);
+    tally.problems.push(...problems);
+    expect(problems).toEqual([]);
+  } finally {
+    tally.record();
+    await cleanUp(client, base.taskQueue);
+    await worker.kill9();
+    await client.connection.close();
+  }
+});
+
+/** Auto labels of one model with a request id written twice (a retried write must replace, not add). */
+async function duplicateAutoLabels(s: ScenarioEnv, modelId: string, problems: string[]): Promise<number> {
+  const seen = new Set<string>();
+  let dup = 0;
+  for await (const info of s.store.list(layout.labelsPrefix(modelId, 'auto'))) {
+    for await (const { line } of readLines(s.store, info.key)) {
+      if (!line.trim()) continue;
+      const id = (JSON.parse(line) as { requestId: string }).requestId;
+      if (seen.has(id)) dup++;
+      seen.add(id);
+    }
+  }
+  if (dup) problems.push(`${modelId}: ${dup} auto labels stored twice`);
+  return dup;
+}
