@@ -54,9 +54,10 @@ test('kill -9 the worker at random points of cycles, 20+ times', async () => {
         // Wait while kills go on, then at most RECOVERY_MS after the last kill.
         let end: CycleEnd;
         for (;;) {
-          const remaining = killsDone ? Math.max(0, lastKillAt + RECOVERY_MS - Date.now()) : 5_000;
+          const final = killsDone;
+          const remaining = final ? Math.max(0, lastKillAt + RECOVERY_MS - Date.now()) : 5_000;
           [end] = await awaitCycles(client, [id], remaining);
-          if (end.outcome !== 'stuck' || killsDone) break;
+          if (end.outcome !== 'stuck' || final) break;
         }
         open.delete(id);
         ends.push(end);
