@@ -108,7 +108,7 @@ test('worker outage with 10k+ labels sent meanwhile', async () => {
   await labelRun({
     name: 'labels-10k-outage',
     total: 10_200,
-    settleMs: 150_000,
+    settleMs: 120_000,
     before: (w) => w.kill9(),
     after: (w) => w.start(),
   });

@@ -23,7 +23,7 @@ const WINDOWS = [
 ];
 const MIN_KILLS = 20;
 /** After the last kill, every cycle must close within this (heartbeat timeouts decide the wait). */
-const RECOVERY_MS = Number(process.env.LOOPKEEPER_CHAOS_RECOVERY_S ?? 100) * 1000;
+const RECOVERY_MS = Number(process.env.LOOPKEEPER_CHAOS_RECOVERY_S ?? 90) * 1000;
 
 /**
  * kill -9 of the worker at seeded random points of continuous-learning cycles, at least 20 times, on a
@@ -70,7 +70,7 @@ test('kill -9 the worker at random points of cycles, 20+ times', async () => {
       workflowIds: () => [...open],
       maxKills: MIN_KILLS + 2,
       seed: chaosSeed(),
-      budgetMs: 180_000,
+      budgetMs: 150_000,
       warmupMs: 1_000,
       onKill: () => tally.fault('worker-kill'),
     });
