@@ -20,7 +20,9 @@ export function cycleProblems(
         ([, s]) => s.state === 'running' || s.state === 'pending',
       );
       if (unfinished.length)
-        problems.push(`${e.workflowId} completed with stages ${unfinished.map(([n]) => n).join(', ')} unfinished`);
+        problems.push(
+          `${e.workflowId} completed with stages ${unfinished.map(([n]) => n).join(', ')} unfinished`,
+        );
     } else if (e.outcome === 'failed') {
       if (opts.allowFailures && e.reason.trim().length > 10) tally.cyclesFailedClearly++;
       else problems.push(`${e.workflowId} failed: ${e.reason}`);

@@ -154,7 +154,11 @@ export async function pendingActivities(
  * Waits until each cycle has closed or the deadline passes. A completed cycle brings its status; a
  * failed one its root reason; one still open at the deadline is `stuck`, with what it waits for.
  */
-export async function awaitCycles(client: Client, workflowIds: string[], deadlineMs: number): Promise<CycleEnd[]> {
+export async function awaitCycles(
+  client: Client,
+  workflowIds: string[],
+  deadlineMs: number,
+): Promise<CycleEnd[]> {
   const until = Date.now() + deadlineMs;
   return Promise.all(
     workflowIds.map(async (workflowId): Promise<CycleEnd> => {
@@ -199,7 +203,8 @@ export async function strayObjects(store: BlobStore): Promise<string[]> {
     if (fs.existsSync(root)) walk(root);
     return stray;
   }
-  for await (const info of store.listSizes('')) if (/\.lk-tmp|\.tmp$|\.lock$/.test(info.key)) stray.push(info.key);
+  for await (const info of store.listSizes(''))
+    if (/\.lk-tmp|\.tmp$|\.lock$/.test(info.key)) stray.push(info.key);
   return stray;
 }
 

@@ -39,17 +39,37 @@ test('duplicate, late and out-of-order signals', async () => {
     await enqueueTasks(client, s, makeTasks(s.modelId, 's', 0, 50));
     let sent = 0;
     // Out of order: labels for tasks that arrive only afterwards.
-    sent += await submitLabels(client, s, range(50, 70).map((i) => label(i)));
+    sent += await submitLabels(
+      client,
+      s,
+      range(50, 70).map((i) => label(i)),
+    );
     await enqueueTasks(client, s, makeTasks(s.modelId, 's', 50, 70));
-    sent += await submitLabels(client, s, range(0, 40).map((i) => label(i)));
+    sent += await submitLabels(
+      client,
+      s,
+      range(0, 40).map((i) => label(i)),
+    );
     await worker.kill9();
     tally.fault('worker-kill');
     // Duplicates (same annotator, same label) and late conflicting labels, sent while the worker is down.
-    sent += await submitLabels(client, s, range(0, 20).map((i) => label(i)));
-    sent += await submitLabels(client, s, range(0, 10).map((i) => label(i, 'bob', 'stay')));
+    sent += await submitLabels(
+      client,
+      s,
+      range(0, 20).map((i) => label(i)),
+    );
+    sent += await submitLabels(
+      client,
+      s,
+      range(0, 10).map((i) => label(i, 'bob', 'stay')),
+    );
     await sleep(seededRng(chaosSeed() + 5).between(200, 1500));
     await worker.start();
-    sent += await submitLabels(client, s, range(40, 50).map((i) => label(i)));
+    sent += await submitLabels(
+      client,
+      s,
+      range(40, 50).map((i) => label(i)),
+    );
     tally.labelsSent = sent;
     let stats = await queueStats(client, s);
     const until = Date.now() + 60_000;
@@ -61,7 +81,8 @@ test('duplicate, late and out-of-order signals', async () => {
     tally.labelsStored = stored.distinct.size;
     tally.duplicates = stored.duplicates;
     const accounted = stats.labelsAccepted + stats.duplicateLabels + stats.rejected;
-    tally.labelsLost = Math.max(0, sent - accounted) + Math.max(0, stats.labelsAccepted - stored.distinct.size);
+    tally.labelsLost =
+      Math.max(0, sent - accounted) + Math.max(0, stats.labelsAccepted - stored.distinct.size);
     if (accounted !== sent)
       problems.push(
         `${sent} labels sent, but ${stats.labelsAccepted} accepted + ${stats.duplicateLabels} duplicate + ${stats.rejected} rejected`,
@@ -69,11 +90,15 @@ test('duplicate, late and out-of-order signals', async () => {
     if (stored.distinct.size !== stats.labelsAccepted)
       problems.push(`${stats.labelsAccepted} labels accepted, ${stored.distinct.size} stored`);
     if (stored.duplicates) problems.push(`${stored.duplicates} labels stored twice`);
-    if (stats.duplicateTasks < 50) problems.push(`re-sent task batch counted ${stats.duplicateTasks} duplicates, want 50`);
-    if (stats.duplicateLabels < 20) problems.push(`duplicate labels counted ${stats.duplicateLabels}, want ≥ 20`);
+    if (stats.duplicateTasks < 50)
+      problems.push(`re-sent task batch counted ${stats.duplicateTasks} duplicates, want 50`);
+    if (stats.duplicateLabels < 20)
+      problems.push(`duplicate labels counted ${stats.duplicateLabels}, want ≥ 20`);
     const reasons = new Set(stats.rejections.map((r) => r.code));
-    if (stats.rejected && !stats.rejections.every((r) => r.detail)) problems.push('a rejection without detail');
-    if (!reasons.has('task-finished')) problems.push(`late labels not rejected as task-finished (${[...reasons]})`);
+    if (stats.rejected && !stats.rejections.every((r) => r.detail))
+      problems.push('a rejection without detail');
+    if (!reasons.has('task-finished'))
+      problems.push(`late labels not rejected as task-finished (${[...reasons]})`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
   } finally {
@@ -100,7 +125,8 @@ test('two `cycle run` for the same window at once', async () => {
     tally.fault('concurrent-cycle-run');
     tally.cyclesStarted = runs.filter((r) => r.code === 0).length;
     const refused = runs.filter((r) => r.code !== 0);
-    if (tally.cyclesStarted !== 1) problems.push(`${tally.cyclesStarted} of 2 concurrent runs started a cycle`);
+    if (tally.cyclesStarted !== 1)
+      problems.push(`${tally.cyclesStarted} of 2 concurrent runs started a cycle`);
     for (const r of refused)
       if (!/already running/.test(r.err) || /\n\s+at /.test(r.err))
         problems.push(`refused run did not say why in one line: ${r.err.slice(0, 300)}`);
@@ -154,7 +180,15 @@ test('concurrent promote and rollback', async () => {
       versions.push(version);
     }
     const first = await runCliProcess(s.env, [
-      'models', 'promote', '--model', s.modelId, '--version', versions[0], '--force', '--reason', 'chaos seed',
+      'models',
+      'promote',
+      '--model',
+      s.modelId,
+      '--version',
+      versions[0],
+      '--force',
+      '--reason',
+      'chaos seed',
     ]);
     if (first.code !== 0) throw new Error(`first promote failed: ${first.err}`);
     const rng = seededRng(chaosSeed() + 7);
@@ -165,9 +199,29 @@ test('concurrent promote and rollback', async () => {
       const calls = Array.from({ length: CALLERS }, (_, c) => {
         const rollback = rng.next() < 0.4;
         const args = rollback
-          ? ['models', 'rollback', '--model', s.modelId, '--reason', `chaos r${round} c${c}`, '--actor', `c${c}`]
-          : ['models', 'promote', '--model', s.modelId, '--version', versions[Math.floor(rng.between(0, 3))],
-             '--force', '--reason', `chaos r${round} c${c}`, '--actor', `c${c}`];
+          ? [
+              'models',
+              'rollback',
+              '--model',
+              s.modelId,
+              '--reason',
+              `chaos r${round} c${c}`,
+              '--actor',
+              `c${c}`,
+            ]
+          : [
+              'models',
+              'promote',
+              '--model',
+              s.modelId,
+              '--version',
+              versions[Math.floor(rng.between(0, 3))],
+              '--force',
+              '--reason',
+              `chaos r${round} c${c}`,
+              '--actor',
+              `c${c}`,
+            ];
         return runCliProcess(s.env, args);
       });
       const results = await Promise.all(calls);

@@ -39,7 +39,12 @@ async function waitMidCycle(client: Client, id: string, delayMs: number, maxMs =
 async function cycleUnderFault(opts: {
   name: string;
   recoveryMs: number;
-  fault: (ctx: { client: Client; worker: WorkerProcess; s: ScenarioEnv; count: (kind: string) => void }) => Promise<void>;
+  fault: (ctx: {
+    client: Client;
+    worker: WorkerProcess;
+    s: ScenarioEnv;
+    count: (kind: string) => void;
+  }) => Promise<void>;
 }): Promise<void> {
   const tally = newTally(opts.name);
   const s = scenarioEnv(opts.name);

@@ -71,7 +71,16 @@ function sum(ts: ScenarioTally[], f: (t: ScenarioTally) => number): number {
 /** The compact table printed at the end of `npm run test:chaos`. */
 export function formatTallies(ts: ScenarioTally[]): string {
   const faultsOf = (t: ScenarioTally) => Object.values(t.faults).reduce((a, b) => a + b, 0);
-  const head = ['scenario', 'faults', 'cycles ok/fail/all', 'labels sent/stored/lost', 'dups', 'stray', 's', 'verdict'];
+  const head = [
+    'scenario',
+    'faults',
+    'cycles ok/fail/all',
+    'labels sent/stored/lost',
+    'dups',
+    'stray',
+    's',
+    'verdict',
+  ];
   const rows = ts.map((t) => [
     t.scenario,
     String(faultsOf(t)),
@@ -101,9 +110,19 @@ export function formatTallies(ts: ScenarioTally[]): string {
     for (const [k, n] of Object.entries(t.faults)) kinds[k] = (kinds[k] ?? 0) + n;
     for (const [k, n] of Object.entries(t.killPoints ?? {})) points[k] = (points[k] ?? 0) + n;
   }
-  out.push(`faults by kind: ${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  out.push(
+    `faults by kind: ${
+      Object.entries(kinds)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
   if (Object.keys(points).length)
-    out.push(`worker kills landed in: ${Object.entries(points).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    out.push(
+      `worker kills landed in: ${Object.entries(points)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
   for (const t of ts) for (const p of t.problems) out.push(`  ${t.scenario}: ${p}`);
   return out.join('\n');
 }

@@ -81,7 +81,9 @@ test('kill -9 the worker at random points of cycles, 20+ times', async () => {
 
     const problems = cycleProblems(ends, tally, { allowFailures: false });
     if (loop.kills < MIN_KILLS)
-      problems.push(`only ${loop.kills} kills landed while cycles ran (want ${MIN_KILLS}): cycles ended too early`);
+      problems.push(
+        `only ${loop.kills} kills landed while cycles ran (want ${MIN_KILLS}): cycles ended too early`,
+      );
     for (const m of models) {
       const reg = await registryProblems(base.store, m);
       problems.push(...reg.problems.map((p) => `${m}: ${p}`));

@@ -1,5 +1,6 @@
 'use strict';
-/* global require, process, console */
+/* global require, process, console, __dirname */
+/* eslint-disable @typescript-eslint/no-require-imports */
 // The body of `loopkeeper worker` (src/cli/commands/worker.ts) over the built dist/, with the workflow
 // code bundled once per chaos run (LOOPKEEPER_CHAOS_WORKFLOW_BUNDLE) instead of at every start: the suite
 // kills and restarts workers dozens of times, and a webpack build per start would dominate its budget.

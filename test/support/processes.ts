@@ -15,7 +15,8 @@ const root = packageRoot();
 
 function stateDir(): string {
   const dir = process.env.LOOPKEEPER_TEST_STATE_DIR;
-  if (!dir) throw new Error('LOOPKEEPER_TEST_STATE_DIR unset: run through jest (global setup starts the servers)');
+  if (!dir)
+    throw new Error('LOOPKEEPER_TEST_STATE_DIR unset: run through jest (global setup starts the servers)');
   return dir;
 }
 
@@ -214,7 +215,9 @@ export class WorkerProcess {
       });
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`worker ${this.name} exited during start (${code ?? signal}); see ${this.logFile()}`));
+        reject(
+          new Error(`worker ${this.name} exited during start (${code ?? signal}); see ${this.logFile()}`),
+        );
       });
     });
   }
