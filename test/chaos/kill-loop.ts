@@ -12,7 +12,7 @@ export interface KillLoopResult {
 /**
  * Kills `worker` with SIGKILL over and over while `workflowIds()` has open work, restarting it each
  * time. Each round waits (seeded delay) until an activity runs on the current process, or a random
- * deadline passes, then waits a random 0–1.5 s more and kills: so kills land inside activities (ingest,
+ * deadline passes, then waits a random 0–1 s more and kills: so kills land inside activities (ingest,
  * training, evaluation, registry writes, label flushes) as well as between them (workflow tasks).
  * Records which activities were running on the killed process at that moment.
  */
@@ -37,7 +37,7 @@ export async function killLoop(opts: {
   while (kills < opts.maxKills && Date.now() - started < opts.budgetMs) {
     const ids = opts.workflowIds();
     if (!ids.length) break;
-    const randomDeadline = Date.now() + rng.between(1500, 6000);
+    const randomDeadline = Date.now() + rng.between(1000, 4000);
     const own = (): string | undefined => opts.worker.identityPrefix();
     // Wait for an activity on this process (or the random deadline), then a random delay more.
     while (Date.now() < randomDeadline) {
@@ -46,7 +46,7 @@ export async function killLoop(opts: {
       if (prefix && acts.some((a) => a.identity.startsWith(prefix) && isStarted(a.state))) break;
       await sleep(150);
     }
-    await sleep(rng.between(0, 1500));
+    await sleep(rng.between(0, 1000));
     const prefix = own();
     const running = (await pendingActivities(opts.client, opts.workflowIds()).catch(() => []))
       .filter((a) => prefix && a.identity.startsWith(prefix) && isStarted(a.state))
@@ -57,7 +57,7 @@ export async function killLoop(opts: {
     lastKillAt = Date.now();
     killPoints[point] = (killPoints[point] ?? 0) + 1;
     opts.onKill?.(point);
-    await sleep(rng.between(100, 1500));
+    await sleep(rng.between(100, 800));
     await opts.worker.start();
   }
   return { kills, killPoints, lastKillAt };

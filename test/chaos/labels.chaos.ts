@@ -71,6 +71,9 @@ async function labelRun(opts: {
     if (stray.length) problems.push(`stray partial objects: ${stray.slice(0, 5).join(', ')}`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
+  } catch (err) {
+    tally.failed(err);
+    throw err;
   } finally {
     tally.faults['worker-kill'] = worker.kills;
     tally.record();

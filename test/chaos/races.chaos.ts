@@ -101,6 +101,9 @@ test('duplicate, late and out-of-order signals', async () => {
       problems.push(`late labels not rejected as task-finished (${[...reasons]})`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
+  } catch (err) {
+    tally.failed(err);
+    throw err;
   } finally {
     tally.faults['worker-kill'] = worker.kills;
     tally.record();
@@ -140,6 +143,9 @@ test('two `cycle run` for the same window at once', async () => {
     if (reg.versions !== 1) problems.push(`${reg.versions} versions registered for one window`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
+  } catch (err) {
+    tally.failed(err);
+    throw err;
   } finally {
     tally.record();
     await cleanUp(client, s.taskQueue);
@@ -247,6 +253,9 @@ test('concurrent promote and rollback', async () => {
     if (stray.length) problems.push(`stray partial objects: ${stray.slice(0, 5).join(', ')}`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
+  } catch (err) {
+    tally.failed(err);
+    throw err;
   } finally {
     tally.record();
   }

@@ -70,6 +70,9 @@ async function cycleUnderFault(opts: {
     if (stray.length) problems.push(`stray partial objects: ${stray.slice(0, 5).join(', ')}`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
+  } catch (err) {
+    tally.failed(err);
+    throw err;
   } finally {
     tally.record();
     await cleanUp(client, s.taskQueue);
@@ -138,6 +141,9 @@ test('two workers on one task queue, one killed mid-cycle', async () => {
     if (stray.length) problems.push(`stray partial objects: ${stray.slice(0, 5).join(', ')}`);
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
+  } catch (err) {
+    tally.failed(err);
+    throw err;
   } finally {
     tally.record();
     await cleanUp(client, s.taskQueue);

@@ -22,7 +22,9 @@ export interface ScenarioTally {
 }
 
 /** A tally being filled in by a scenario; `record()` appends it to the run's file once. */
-export function newTally(scenario: string): ScenarioTally & { record(): void; fault(kind: string): void } {
+export function newTally(
+  scenario: string,
+): ScenarioTally & { record(): void; fault(kind: string): void; failed(err: unknown): void } {
   const started = Date.now();
   let recorded = false;
   const t: ScenarioTally = {
@@ -42,6 +44,10 @@ export function newTally(scenario: string): ScenarioTally & { record(): void; fa
   return Object.assign(t, {
     fault(kind: string): void {
       t.faults[kind] = (t.faults[kind] ?? 0) + 1;
+    },
+    /** A scenario that threw before its checks: its first line counts as the problem. */
+    failed(err: unknown): void {
+      if (!t.problems.length) t.problems.push(String((err as Error)?.message ?? err).split('\n')[0]);
     },
     record(): void {
       if (recorded) return;

@@ -209,6 +209,7 @@ export class WorkerProcess {
         out += d.toString();
         fs.appendFileSync(this.logFile(), d);
         if (out.includes('worker on task queue')) {
+          fs.appendFileSync(this.logFile(), `--- ready at ${new Date().toISOString()}\n`);
           clearTimeout(timer);
           resolve();
         }
