@@ -8,6 +8,7 @@ import type { BlobStore } from '../../src/storage/blob-store';
 import { ModelRegistry } from '../../src/storage/model-registry';
 import { openBlobStore } from '../../src/storage/open-store';
 import type { CycleStatus } from '../../src/workflows/cycle-status';
+import type { RolloutStatus } from '../../src/workflows/rollout';
 import { runCliProcess, s3Server, serviceEnv, sleep, temporalServer } from '../support/processes';
 import { testBucket } from '../support/services';
 
@@ -119,9 +120,27 @@ export async function describeWaiting(client: Client, workflowId: string): Promi
     for (const c of d.raw.pendingChildren ?? []) {
       parts.push(`child ${c.workflowId}: ${await describeWaiting(client, c.workflowId ?? '')}`);
     }
+    if (workflowId.startsWith('rollout-') && d.status.name === 'RUNNING')
+      parts.push(await rolloutPhase(client, workflowId));
     return parts.join('; ') || `status ${d.status.name}, no pending activity`;
   } catch (err) {
     return `describe failed: ${(err as Error).message}`;
+  }
+}
+
+/** A running rollout's phase, weight and what it waits for (its status query, answered by a worker). */
+async function rolloutPhase(client: Client, workflowId: string): Promise<string> {
+  try {
+    const st = await client.workflow.getHandle(workflowId).query<RolloutStatus>('rolloutStatus');
+    const last = st.decisions[st.decisions.length - 1];
+    return (
+      `rollout phase ${st.phase} at ${st.weightPercent}%` +
+      (st.awaitingApproval ? `, awaiting approval: ${st.awaitingApproval.reason}` : '') +
+      (st.paused ? `, paused by ${st.paused.actor}` : '') +
+      (last ? `, last decision ${last.decision}: ${last.reason}` : '')
+    );
+  } catch (err) {
+    return `rollout status unavailable: ${(err as Error).message}`;
   }
 }
 
@@ -286,6 +305,15 @@ export function seededRng(seed: number): { next(): number; between(lo: number, h
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return { next, between: (lo, hi) => lo + (hi - lo) * next() };
+}
+
+/**
+ * How long cycles get to finish after the last fault (LOOPKEEPER_CHAOS_RECOVERY_S, default 90 s): a
+ * crashed activity is noticed after its heartbeat timeout, so this bounds the timeouts the suite accepts.
+ */
+export function recoveryMs(): number {
+  const s = Number(process.env.LOOPKEEPER_CHAOS_RECOVERY_S ?? 90);
+  return (Number.isFinite(s) && s > 0 ? s : 90) * 1000;
 }
 
 /** The chaos seed (LOOPKEEPER_CHAOS_SEED, default 16), printed so a failing run can be repeated. */

@@ -35,6 +35,7 @@ async function labelRun(opts: {
   const client: Client = await connectClient();
   const worker = new WorkerProcess(opts.name, s.env);
   const problems: string[] = [];
+  const sent = { sent: 0 };
   try {
     await worker.start();
     // The queue exists before the faults (as in production: it lives as long as the model).
@@ -46,7 +47,16 @@ async function labelRun(opts: {
       const from = b * BATCH;
       const to = Math.min(opts.total, from + BATCH);
       await enqueueTasks(client, s, makeTasks(s.modelId, 't', from, to));
-      tally.labelsSent += await submitLabels(client, s, labelsFor(from, to, 't'));
+      const refused = await submitLabels(client, s, labelsFor(from, to, 't'), 32, sent).then(
+        () => undefined,
+        (err: Error) => `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`,
+      );
+      tally.labelsSent = sent.sent;
+      if (refused) {
+        // Refused loudly (the annotator sees an error), but the label is not kept: count it and stop sending.
+        problems.push(`the server refused labels after ${sent.sent} of ${opts.total} (${refused})`);
+        break;
+      }
       await opts.between?.(b, worker);
     }
     await opts.after?.(worker);
@@ -72,6 +82,7 @@ async function labelRun(opts: {
     tally.problems.push(...problems);
     expect(problems).toEqual([]);
   } catch (err) {
+    tally.labelsSent = Math.max(tally.labelsSent, sent.sent);
     tally.failed(err);
     throw err;
   } finally {

@@ -54,13 +54,15 @@ export async function enqueueTasks(client: Client, s: ScenarioEnv, tasks: Review
 
 /**
  * Submits labels as annotators do today (the `submitLabel` signal, fire and forget), `concurrency` at a
- * time. Returns how many the server accepted (a signal the server refused is retried by the client).
+ * time. Returns how many the server accepted, also counted in `counter` as they go; a signal the
+ * server refuses for good (e.g. its per-run signal limit) throws.
  */
 export async function submitLabels(
   client: Client,
   s: ScenarioEnv,
   labels: SubmitLabel[],
   concurrency = 32,
+  counter: { sent: number } = { sent: 0 },
 ): Promise<number> {
   const handle = client.workflow.getHandle(reviewQueueWorkflowId(s.modelId));
   let next = 0;
@@ -71,6 +73,7 @@ export async function submitLabels(
         const l = labels[next++];
         await handle.signal(submitLabel, l);
         sent++;
+        counter.sent++;
       }
     }),
   );

@@ -9,6 +9,7 @@ import {
   awaitCycles,
   chaosSeed,
   connectClient,
+  recoveryMs,
   registryProblems,
   scenarioEnv,
   seededRng,
@@ -116,9 +117,11 @@ test('kill -9 the worker during rollout steps', async () => {
       await sleep(rng.between(200, 1500));
       await worker.start();
     }
-    const [second] = await awaitCycles(client, [c2], 120_000);
+    const [second] = await awaitCycles(client, [c2], recoveryMs());
     trafficOn = false;
     await load;
+    // Serving instances write their fleet reports until closed; close them before looking for strays.
+    await Promise.all(fleet.splice(0).map((f) => f.close()));
     problems.push(...cycleProblems([second], tally, { allowFailures: false }));
     if (second.outcome === 'completed' && !second.status.rollout?.reason)
       problems.push(

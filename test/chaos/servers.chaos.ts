@@ -5,6 +5,7 @@ import {
   chaosSeed,
   connectClient,
   pendingActivities,
+  recoveryMs,
   registryProblems,
   s3Server,
   scenarioEnv,
@@ -84,7 +85,7 @@ async function cycleUnderFault(opts: {
 test('the Temporal server restarts on its persisted database mid-cycle', async () => {
   await cycleUnderFault({
     name: 'temporal-restart',
-    recoveryMs: 120_000,
+    recoveryMs: recoveryMs(),
     fault: async ({ count }) => {
       await temporalServer.stop();
       count('temporal-restart');
@@ -97,7 +98,7 @@ test('the Temporal server restarts on its persisted database mid-cycle', async (
 test('the S3 server is stopped for 30 s mid-cycle', async () => {
   await cycleUnderFault({
     name: 's3-outage',
-    recoveryMs: 120_000,
+    recoveryMs: recoveryMs(),
     fault: async ({ count }) => {
       await s3Server.stop();
       count('s3-outage-30s');
@@ -129,7 +130,7 @@ test('two workers on one task queue, one killed mid-cycle', async () => {
     await waitMidCycle(client, ids[0], seededRng(chaosSeed() + 3).between(0, 2000));
     await a.kill9();
     tally.fault('worker-kill');
-    const ends = await awaitCycles(client, ids, 120_000);
+    const ends = await awaitCycles(client, ids, recoveryMs());
     const problems = cycleProblems(ends, tally, { allowFailures: false });
     for (const m of models) {
       const reg = await registryProblems(s.store, m);
