@@ -1,0 +1,129 @@
+import type { Client } from '@temporalio/client';
+import type { SubmitLabel } from '../../src/schemas/review';
+import { WorkerProcess } from '../support/processes';
+import { chaosSeed, connectClient, scenarioEnv, seededRng, sleep, strayObjects } from './harness';
+import type { ScenarioEnv } from './harness';
+import { cleanUp } from './checks';
+import { enqueueTasks, makeTasks, storedLabels, submitLabels } from './review-path';
+import { newTally } from './tally';
+
+const BATCH = 300;
+
+function labelsFor(from: number, to: number, prefix: string): SubmitLabel[] {
+  return Array.from({ length: to - from }, (_, k) => ({
+    taskId: `${prefix}-${from + k}`,
+    label: (from + k) % 3 === 0 ? 'stay' : 'churn',
+    annotator: `ann-${(from + k) % 7}`,
+  }));
+}
+
+/**
+ * Sends `total` labels in batches (tasks of a batch first, then their labels, so the queue never holds
+ * more than one batch of open tasks), calling `between(batch)` after each batch; then waits until every
+ * label is stored or `settleMs` passes, and checks stored = sent, no duplicate, no stray object.
+ */
+async function labelRun(opts: {
+  name: string;
+  total: number;
+  settleMs: number;
+  before?: (w: WorkerProcess) => Promise<void>;
+  between?: (batch: number, w: WorkerProcess) => Promise<void>;
+  after?: (w: WorkerProcess) => Promise<void>;
+}): Promise<void> {
+  const tally = newTally(opts.name);
+  const s: ScenarioEnv = scenarioEnv(opts.name);
+  const client: Client = await connectClient();
+  const worker = new WorkerProcess(opts.name, s.env);
+  const problems: string[] = [];
+  const sent = { sent: 0 };
+  try {
+    await worker.start();
+    // The queue exists before the faults (as in production: it lives as long as the model).
+    await enqueueTasks(client, s, makeTasks(s.modelId, 'warm', 0, 1));
+    await submitLabels(client, s, labelsFor(0, 1, 'warm'));
+    await opts.before?.(worker);
+    const batches = Math.ceil(opts.total / BATCH);
+    for (let b = 0; b < batches; b++) {
+      const from = b * BATCH;
+      const to = Math.min(opts.total, from + BATCH);
+      await enqueueTasks(client, s, makeTasks(s.modelId, 't', from, to));
+      const refused = await submitLabels(client, s, labelsFor(from, to, 't'), 32, sent).then(
+        () => undefined,
+        (err: Error) => `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`,
+      );
+      tally.labelsSent = sent.sent;
+      if (refused) {
+        // Refused loudly (the annotator sees an error), but the label is not kept: count it and stop sending.
+        problems.push(`the server refused labels after ${sent.sent} of ${opts.total} (${refused})`);
+        break;
+      }
+      await opts.between?.(b, worker);
+    }
+    await opts.after?.(worker);
+    const until = Date.now() + opts.settleMs;
+    let stored = await storedLabels(s);
+    while (Date.now() < until) {
+      if ([...stored.distinct].filter((id) => id.startsWith('t-')).length >= tally.labelsSent) break;
+      await sleep(1000);
+      stored = await storedLabels(s);
+    }
+    const ours = [...stored.distinct].filter((id) => id.startsWith('t-'));
+    tally.labelsStored = ours.length;
+    tally.labelsLost = tally.labelsSent - ours.length;
+    tally.duplicates = stored.duplicates;
+    if (tally.labelsLost)
+      problems.push(
+        `${tally.labelsLost} of ${tally.labelsSent} labels not stored ${Math.round(opts.settleMs / 1000)} s after the last was sent`,
+      );
+    if (stored.duplicates) problems.push(`${stored.duplicates} labels stored twice`);
+    const stray = await strayObjects(s.store);
+    tally.strayObjects = stray.length;
+    if (stray.length) problems.push(`stray partial objects: ${stray.slice(0, 5).join(', ')}`);
+    tally.problems.push(...problems);
+    expect(problems).toEqual([]);
+  } catch (err) {
+    tally.labelsSent = Math.max(tally.labelsSent, sent.sent);
+    tally.failed(err);
+    throw err;
+  } finally {
+    tally.faults['worker-kill'] = worker.kills;
+    tally.record();
+    await cleanUp(client, s.taskQueue);
+    await worker.kill9();
+    await client.connection.close();
+  }
+}
+
+/** 3,000 labels while the worker is killed 3 times (seeded batches): all stored once. */
+test('3,000 labels while the worker is killed 3 times', async () => {
+  const rng = seededRng(chaosSeed() + 1);
+  const killAfter = new Set<number>();
+  while (killAfter.size < 3) killAfter.add(Math.floor(rng.between(0, 9)));
+  await labelRun({
+    name: 'labels-3k-3-kills',
+    total: 3000,
+    settleMs: 90_000,
+    between: async (b, w) => {
+      if (!killAfter.has(b)) return;
+      // A kill at a random moment while the queue applies labels and flushes them.
+      await sleep(rng.between(0, 1500));
+      await w.kill9();
+      await sleep(rng.between(200, 2000));
+      await w.start();
+    },
+  });
+});
+
+/**
+ * A worker outage while 10,200 labels are sent (the worker is killed before and restarted after): the
+ * queue must catch up and store every label.
+ */
+test('worker outage with 10k+ labels sent meanwhile', async () => {
+  await labelRun({
+    name: 'labels-10k-outage',
+    total: 10_200,
+    settleMs: 120_000,
+    before: (w) => w.kill9(),
+    after: (w) => w.start(),
+  });
+});

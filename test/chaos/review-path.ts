@@ -1,0 +1,106 @@
+import type { Client } from '@temporalio/client';
+import { sendReviewTasks } from '../../src/activities/enqueue-review-tasks';
+import { ReviewTaskSchema } from '../../src/schemas/review';
+import type { ReviewQueueConfig, ReviewStats, ReviewTask, SubmitLabel } from '../../src/schemas/review';
+import { layout } from '../../src/storage/layout';
+import { readLines } from '../../src/storage/ndjson';
+import { reviewStats, submitLabel } from '../../src/workflows/messages';
+import { reviewQueueWorkflowId } from '../../src/workflows/review-ids';
+import type { ScenarioEnv } from './harness';
+
+/**
+ * The review path as the chaos suite drives it, in one place: how tasks get into a model's review queue,
+ * how an annotator's label is submitted, and where stored labels are read back. When the durable label
+ * inbox lands, only `submitLabels` (and perhaps `enqueueTasks`) change.
+ */
+
+/** Small review tasks `{prefix}-{i}` for i in [from, to). */
+export function makeTasks(modelId: string, prefix: string, from: number, to: number): ReviewTask[] {
+  const tasks: ReviewTask[] = [];
+  for (let i = from; i < to; i++)
+    tasks.push(
+      ReviewTaskSchema.parse({
+        taskId: `${prefix}-${i}`,
+        modelId,
+        requestId: `req-${prefix}-${i}`,
+        timestamp: '2026-06-01T12:00:00.000Z',
+        features: { tenure_days: i % 97, plan: 'pro' },
+        predictedLabel: 'stay',
+        scores: { churn: 0.3, stay: 0.7 },
+        givenLabel: 'churn',
+        labelSource: 'user-report',
+        routeReason: 'model-disputes-label',
+        hard: false,
+        audit: false,
+        classes: ['churn', 'stay'],
+        createdAt: '2026-06-09T00:00:00.000Z',
+      }),
+    );
+  return tasks;
+}
+
+/** Queue tuning for the suite: flush often, so stored labels catch up within seconds. */
+export const chaosQueueConfig: ReviewQueueConfig = { flushEveryMs: 1000, flushBatchSize: 200 };
+
+/** Adds tasks to the model's queue the way the cycle does (signal-with-start, batches of 200). */
+export async function enqueueTasks(client: Client, s: ScenarioEnv, tasks: ReviewTask[]): Promise<void> {
+  await sendReviewTasks(client, {
+    taskQueue: s.taskQueue,
+    modelId: s.modelId,
+    tasks,
+    config: chaosQueueConfig,
+  });
+}
+
+/**
+ * Submits labels as annotators do today (the `submitLabel` signal, fire and forget), `concurrency` at a
+ * time. Returns how many the server accepted, also counted in `counter` as they go; a signal the
+ * server refuses for good (e.g. its per-run signal limit) throws.
+ */
+export async function submitLabels(
+  client: Client,
+  s: ScenarioEnv,
+  labels: SubmitLabel[],
+  concurrency = 32,
+  counter: { sent: number } = { sent: 0 },
+): Promise<number> {
+  const handle = client.workflow.getHandle(reviewQueueWorkflowId(s.modelId));
+  let next = 0;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < labels.length) {
+        const l = labels[next++];
+        await handle.signal(submitLabel, l);
+        sent++;
+        counter.sent++;
+      }
+    }),
+  );
+  return sent;
+}
+
+/** The queue's counters (answered by a worker). */
+export async function queueStats(client: Client, s: ScenarioEnv): Promise<ReviewStats> {
+  return client.workflow.getHandle(reviewQueueWorkflowId(s.modelId)).query(reviewStats);
+}
+
+/** Task ids of every human label row stored for the model (one entry per row, duplicates kept). */
+export async function storedLabelTaskIds(s: ScenarioEnv): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const info of s.store.list(layout.labelsPrefix(s.modelId, 'human'))) {
+    for await (const { line } of readLines(s.store, info.key)) {
+      if (!line.trim()) continue;
+      const row = JSON.parse(line) as { lineage?: { taskId?: string } };
+      ids.push(String(row.lineage?.taskId));
+    }
+  }
+  return ids;
+}
+
+/** Counts of stored label rows: distinct tasks and rows beyond the first per task. */
+export async function storedLabels(s: ScenarioEnv): Promise<{ distinct: Set<string>; duplicates: number }> {
+  const ids = await storedLabelTaskIds(s);
+  const distinct = new Set(ids);
+  return { distinct, duplicates: ids.length - distinct.size };
+}
