@@ -85,6 +85,19 @@ function problems(objects: Validated['objects']): string[] {
       }
     }
   }
+  const deploymentNames = new Set(deployments.map((d) => d.metadata.name as string));
+  for (const hpa of byKind('HorizontalPodAutoscaler'))
+    if (!deploymentNames.has(hpa.spec.scaleTargetRef.name))
+      out.push(
+        `HorizontalPodAutoscaler ${hpa.metadata.name}: scales ${hpa.spec.scaleTargetRef.name}, not defined`,
+      );
+  for (const pdb of byKind('PodDisruptionBudget')) {
+    const wanted = Object.entries(pdb.spec.selector.matchLabels ?? {});
+    const covers = deployments.some((d) =>
+      wanted.every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+    );
+    if (!covers) out.push(`PodDisruptionBudget ${pdb.metadata.name}: selects no Deployment's pods`);
+  }
   return out;
 }
 
@@ -102,6 +115,8 @@ describe('Kubernetes manifests (infra/deploy/k8s)', () => {
         'Deployment/loopkeeper-training-worker',
         'Deployment/loopkeeper-serve-churn',
         'Service/loopkeeper-serve-churn',
+        'PodDisruptionBudget/loopkeeper-serve-churn',
+        'HorizontalPodAutoscaler/loopkeeper-serve-churn',
       ]),
     );
   });
@@ -180,6 +195,16 @@ describe('Kubernetes manifests (infra/deploy/k8s)', () => {
         '10-config.yaml',
         (t: string) => t.replace('TEMPORAL_NAMESPACE:', 'TEMPORAL_NAMESPAC:'),
         /TEMPORAL_NAMESPAC is not/,
+      ],
+      [
+        'HPA target',
+        '30-serve.yaml',
+        (t: string) =>
+          t.replace(
+            'kind: Deployment, name: loopkeeper-serve-churn',
+            'kind: Deployment, name: loopkeeper-serve',
+          ),
+        /scales loopkeeper-serve, not defined/,
       ],
       [
         'unknown command',
