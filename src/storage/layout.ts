@@ -45,6 +45,14 @@ export const layout = {
   /** Serving instances' health reports (src/serving/fleet-report.ts), one object per instance. */
   fleetPrefix: (model: string) => `models/${model}/fleet/`,
   fleetReport: (model: string, instanceId: string) => `models/${model}/fleet/${instanceId}.json`,
+  /** Everything one version holds (model.json, manifest.json, profile.json, ...): what retention deletes. */
+  modelVersionPrefix: (model: string, version: string) => `models/${model}/versions/${version}/`,
+  /**
+   * Retention's record of each deleted version, one object per deletion named so that key order is
+   * time order (the alias audit log only holds alias changes; see storage/registry-retention.ts).
+   */
+  retentionPrefix: (model: string) => `models/${model}/retention/`,
+  retentionRecord: (model: string, name: string) => `models/${model}/retention/${name}.json`,
   /** Reference profile of a registered version (drift and skew monitoring compare windows with it). */
   versionProfile: (model: string, version: string) => `models/${model}/versions/${version}/profile.json`,
   /** Reference profile built without a champion (bootstrap history) or from a pinned window of logs. */

@@ -30,6 +30,7 @@ import { readRollout, writeRollout } from './registry-rollout';
 import type { AliasAudit, AliasChange, AliasHistoryItem, RolloutConfig } from './registry-schemas';
 import { AliasNameSchema, CHAMPION, PREVIOUS, ROLLED_BACK, VersionIdSchema } from './registry-schemas';
 import type { ManifestFields } from './registry-versions';
+import { readRetentionRecords, versionKeys, writeRetentionRecord } from './registry-retention';
 import {
   listManifests,
   readArtifact,
@@ -43,6 +44,7 @@ export * from './registry-schemas';
 export type { ManifestFields } from './registry-versions';
 export type { AliasRecovery, AliasTable } from './registry-aliases';
 export type { RolloutState } from './registry-rollout';
+export type { RetentionRecord } from './registry-retention';
 
 /** Arguments of {@link ModelRegistry.registerVersion}. */
 export interface RegisterVersionInput {
@@ -112,6 +114,37 @@ export interface UpdateRolloutInput extends Actor {
   modelId: string;
   update: (current: RolloutConfig) => RolloutConfig;
   expectedEtag?: string | null;
+}
+
+/** Arguments of {@link ModelRegistry.prune}. */
+export interface PruneInput extends Actor {
+  modelId: string;
+  /** The newest `keep` versions (by createdAt) are never deleted. */
+  keep: number;
+  /** List what would be deleted and delete (and write) nothing. */
+  dryRun: boolean;
+}
+
+/** A version retention deleted (or, in a dry run, would delete). */
+export interface PrunedVersion {
+  version: string;
+  createdAt: string;
+  /** Every key under the version's prefix. */
+  keys: string[];
+  /** The retention record written before deleting (absent in a dry run). */
+  record?: string;
+}
+
+/** What {@link ModelRegistry.prune} did. */
+export interface PruneResult {
+  modelId: string;
+  keep: number;
+  dryRun: boolean;
+  versions: PrunedVersion[];
+  /** Prunable when listed, but pointed at (or gone) by the time of deletion: kept, with the reason. */
+  skipped: Array<{ version: string; reason: string }>;
+  /** Versions an earlier prune recorded and unregistered but did not finish deleting: finished now. */
+  resumed: Array<{ version: string; keys: string[] }>;
 }
 
 /** Registry over a BlobStore. Stateless apart from the clock: any number of instances may share a store. */
@@ -387,6 +420,105 @@ export class ModelRegistry {
       .filter((m) => !referenced.has(m.version))
       .map((m) => m.version)
       .reverse();
+  }
+
+  /**
+   * Deletes the versions {@link prunable} lists (every key under each version's prefix), or with
+   * `dryRun` only says which. Per version: a retention record (models/{m}/retention/) with the manifest
+   * and keys is written first; then manifest.json is deleted, which unregisters the version so no alias
+   * or rollout can be pointed at it any more; then aliases and rollout are read again, and a version
+   * pointed at meanwhile gets its manifest back and is kept (`skipped`); only then go the other keys.
+   * Versions an earlier, interrupted prune unregistered are finished (`resumed`). A version directory
+   * without a manifest and without a record is a registration in progress and is left alone.
+   */
+  async prune(input: PruneInput): Promise<PruneResult> {
+    const modelId = ModelIdSchema.parse(input.modelId);
+    if (!input.dryRun) this.audit(input, false);
+    const candidates = await this.prunable(modelId, input.keep);
+    const manifests = new Map((await this.listVersions(modelId)).map((m) => [m.version, m]));
+    const result: PruneResult = {
+      modelId,
+      keep: input.keep,
+      dryRun: input.dryRun,
+      versions: [],
+      skipped: [],
+      resumed: [],
+    };
+    for (const version of candidates) {
+      const manifest = manifests.get(version);
+      const manifestKey = layout.modelManifest(modelId, version);
+      const keys = await versionKeys(this.store, modelId, version);
+      if (!manifest || !keys.includes(manifestKey)) {
+        result.skipped.push({ version, reason: 'its manifest is gone (deleted by someone else meanwhile)' });
+        continue;
+      }
+      if (input.dryRun) {
+        result.versions.push({ version, createdAt: manifest.createdAt, keys });
+        continue;
+      }
+      const stored = await this.store.getVersioned(manifestKey);
+      if (!stored) {
+        result.skipped.push({ version, reason: 'its manifest is gone (deleted by someone else meanwhile)' });
+        continue;
+      }
+      const record = await writeRetentionRecord(this.store, {
+        modelId,
+        version,
+        at: this.now().toISOString(),
+        actor: input.actor,
+        reason: input.reason,
+        keep: input.keep,
+        keys,
+        manifest,
+      });
+      await this.store.delete(manifestKey);
+      const pointing = await this.references(modelId, version);
+      if (pointing.length > 0) {
+        // Pointed at between listing and deleting: nothing but the manifest is gone yet, so put it back.
+        await this.store.putIfMatch(manifestKey, stored.body, null);
+        await this.store.delete(record);
+        result.skipped.push({ version, reason: `${pointing.join(', ')} pointed at it during the prune` });
+        continue;
+      }
+      await this.deleteVersionKeys(modelId, version);
+      result.versions.push({ version, createdAt: manifest.createdAt, keys, record });
+    }
+    result.resumed = await this.resumePrunes(modelId, input.dryRun);
+    return result;
+  }
+
+  /** Aliases and rollout roles that name `version` now. */
+  private async references(modelId: string, version: string): Promise<string[]> {
+    const [aliases, rollout] = await Promise.all([this.getAliases(modelId), this.getRollout(modelId)]);
+    return [
+      ...Object.entries(aliases.aliases)
+        .filter(([, v]) => v === version)
+        .map(([alias]) => `alias ${alias}`),
+      ...(rollout.config.canary?.version === version ? ['rollout canary'] : []),
+      ...(rollout.config.shadow?.version === version ? ['rollout shadow'] : []),
+    ];
+  }
+
+  /** Deletes every key under a version's prefix, listing again until none is left (a late writer). */
+  private async deleteVersionKeys(modelId: string, version: string): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      const keys = await versionKeys(this.store, modelId, version);
+      if (keys.length === 0) return;
+      for (const key of keys) await this.store.delete(key);
+    }
+  }
+
+  /** Versions with a retention record whose manifest is gone but other keys remain: delete the rest. */
+  private async resumePrunes(modelId: string, dryRun: boolean): Promise<PruneResult['resumed']> {
+    const recorded = new Set((await readRetentionRecords(this.store, modelId)).map((r) => r.version));
+    const resumed: PruneResult['resumed'] = [];
+    for (const version of recorded) {
+      const keys = await versionKeys(this.store, modelId, version);
+      if (keys.length === 0 || keys.includes(layout.modelManifest(modelId, version))) continue;
+      if (!dryRun) await this.deleteVersionKeys(modelId, version);
+      resumed.push({ version, keys });
+    }
+    return resumed;
   }
 
   /** True when the blessing check is overridden; throws NotBlessedError when it fails without force. */

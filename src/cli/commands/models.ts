@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import type { Command } from 'commander';
 import type { ModelManifest } from '../../schemas/manifests';
 import { ModelIdSchema } from '../../schemas/records';
-import type { AliasResult } from '../../storage/model-registry';
+import type { AliasResult, PruneResult } from '../../storage/model-registry';
 import { CorruptObjectError, UnreadableObjectError } from '../../storage/cas-json';
 import {
   AliasConflictError,
@@ -166,7 +166,29 @@ function describeChange(result: AliasResult): string {
   ].join('\n');
 }
 
-/** `loopkeeper models list|show|promote|rollback|history`. */
+function describePrune(r: PruneResult): string {
+  const objects = r.versions.reduce((n, v) => n + v.keys.length, 0);
+  const head = r.dryRun
+    ? `model ${r.modelId} (dry run, keeping the newest ${r.keep} and every version an alias or the rollout names): would delete ${r.versions.length} version(s), ${objects} object(s)`
+    : `model ${r.modelId}: deleted ${r.versions.length} version(s), ${objects} object(s) (newest ${r.keep} and every version an alias or the rollout names kept)`;
+  return [
+    head,
+    ...r.versions.map(
+      (v) =>
+        `  ${v.version}  created ${v.createdAt}  ${v.keys.length} object(s)${v.record ? `  record ${v.record}` : ''}`,
+    ),
+    ...r.skipped.map((s) => `  kept ${s.version}: ${s.reason}`),
+    ...r.resumed.map(
+      (v) =>
+        `  ${r.dryRun ? 'would finish' : 'finished'} ${v.version}: an earlier prune left ${v.keys.length} object(s)`,
+    ),
+    ...(r.dryRun && (r.versions.length > 0 || r.resumed.length > 0)
+      ? [`nothing deleted: run again with --yes to delete`]
+      : []),
+  ].join('\n');
+}
+
+/** `loopkeeper models list|show|promote|rollback|repair|prune|history`. */
 export function registerModels(program: Command, ctx: () => CliContext): void {
   const models = program
     .command('models')
@@ -355,6 +377,51 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
           : `model ${modelId}: aliases.json reads fine (revision ${result.revision}); nothing to repair`,
       );
     });
+
+  models
+    .command('prune')
+    .description(
+      'delete old versions retention may drop (never one an alias or the rollout names, never the newest --keep); a dry run unless --yes',
+    )
+    .requiredOption('--model <id>', 'model id')
+    .requiredOption('--keep <n>', 'how many of the newest versions to keep whatever their aliases')
+    .option('--dry-run', 'only list what would be deleted (the default)')
+    .option('--yes', 'delete them (each deletion is recorded under models/{model}/retention/)')
+    .option('--reason <text>', 'why (recorded with each deletion)', 'retention from the CLI')
+    .option('--actor <name>', 'who (recorded with each deletion; default cli:<user>)')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        model: string;
+        keep: string;
+        dryRun?: boolean;
+        yes?: boolean;
+        reason: string;
+        actor?: string;
+        json?: boolean;
+      }) => {
+        const modelId = modelIdOf(opts.model);
+        if (!/^\d+$/.test(opts.keep)) {
+          throw new CliError(
+            `--keep must be a whole number of versions (0 or more), got "${opts.keep}"`,
+            EXIT_USAGE,
+          );
+        }
+        if (opts.yes && opts.dryRun)
+          throw new CliError('--yes and --dry-run contradict each other', EXIT_USAGE);
+        const registry = new ModelRegistry(ctx().store);
+        const result = await userErrors(() =>
+          registry.prune({
+            modelId,
+            keep: Number(opts.keep),
+            dryRun: !opts.yes,
+            actor: opts.actor ?? defaultActor(),
+            reason: opts.reason,
+          }),
+        );
+        output(opts.json, result, () => describePrune(result));
+      },
+    );
 
   models
     .command('history')
