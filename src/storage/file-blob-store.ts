@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +17,18 @@ const LOCK_WAIT_MS = 10_000;
  * written to continuously (mtime moves), and the writes that leave one behind are small.
  */
 export const STALE_TEMP_MS = 15 * 60_000;
+/**
+ * Temp files are named `.{target}.{host}~{pid}~{random}.lk-tmp`, so a writer on the same host can tell
+ * at once that the process which left one behind is gone (kill -9) and remove it; a temp file of another
+ * host (a shared file system) is removed only once it is STALE_TEMP_MS old.
+ */
+const HOST_TAG =
+  os
+    .hostname()
+    .replace(/[^A-Za-z0-9.-]/g, '_')
+    .slice(0, 64) || 'host';
+/** A directory is swept by plain writes at most this often per process (putIfMatch always sweeps). */
+const SWEEP_EVERY_MS = 60_000;
 const DEFAULT_LIMIT = 1000;
 /** Bounds the etag cache; past this it is simply dropped and rebuilt on demand. */
 const READ_CHUNK_BYTES = 1 << 18;
@@ -32,6 +45,8 @@ export class FileBlobStore implements BlobStore {
   readonly uri: string;
   /** sha256 by file identity, so head/list do not re-hash unchanged (possibly large) files. */
   private readonly etags = new Map<string, { id: string; etag: string }>();
+  /** When each directory was last swept of dead writers' temp files by a plain write. */
+  private readonly swept = new Map<string, number>();
 
   constructor(opts: { root: string; uri: string }) {
     this.root = path.resolve(opts.root);
@@ -187,10 +202,18 @@ export class FileBlobStore implements BlobStore {
     file: string,
     chunks: Iterable<Buffer> | AsyncIterable<Buffer | string>,
   ): Promise<BlobInfo> {
-    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    await fs.promises.mkdir(dir, { recursive: true });
+    // A retried write after a crash lands in the same directory: clear what the killed writer left.
+    const last = this.swept.get(dir);
+    if (last === undefined || Date.now() - last >= SWEEP_EVERY_MS) {
+      if (this.swept.size >= ETAG_CACHE_MAX) this.swept.clear();
+      this.swept.set(dir, Date.now());
+      await sweepStaleTemps(dir);
+    }
     const temp = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
+      dir,
+      `.${path.basename(file)}.${HOST_TAG}~${process.pid}~${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`,
     );
     const handle = await fs.promises.open(temp, 'wx');
     const hash = createHash('sha256');
@@ -259,7 +282,24 @@ function isInternalFile(name: string): boolean {
   return name.endsWith(LOCK_SUFFIX) || name.endsWith(TEMP_SUFFIX);
 }
 
-/** Removes temp files in `dir` whose last write is older than STALE_TEMP_MS; racing removals are fine. */
+/** Whether a temp file was left by a process of this host that no longer runs. */
+function writerIsGone(name: string): boolean {
+  const m = /~(\d+)~[0-9a-f]+\.lk-tmp$/.exec(name);
+  if (!m || !name.endsWith(`.${HOST_TAG}${m[0]}`)) return false;
+  const pid = Number(m[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return isErrno(err, 'ESRCH');
+  }
+}
+
+/**
+ * Removes temp files in `dir` left by dead writers of this host, or older than STALE_TEMP_MS (any
+ * host); racing removals are fine.
+ */
 async function sweepStaleTemps(dir: string): Promise<void> {
   let names: string[];
   try {
@@ -273,7 +313,7 @@ async function sweepStaleTemps(dir: string): Promise<void> {
     if (!name.endsWith(TEMP_SUFFIX)) continue;
     const temp = path.join(dir, name);
     const st = await fs.promises.stat(temp).catch(() => undefined);
-    if (st && st.mtimeMs < cutoff) await fs.promises.rm(temp, { force: true });
+    if (writerIsGone(name) || (st && st.mtimeMs < cutoff)) await fs.promises.rm(temp, { force: true });
   }
 }
 

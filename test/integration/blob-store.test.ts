@@ -1,4 +1,5 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -489,6 +490,29 @@ describe('FileBlobStore specifics', () => {
       'models/churn/aliases.json',
     ]);
     expect((await store.listPage('models/')).items.map((i) => i.key)).toEqual(['models/churn/aliases.json']);
+  });
+
+  test('a plain write removes the temp file of a killed writer on this host at once, not a live one', async () => {
+    await store.put('datasets/churn/joined/c1/part-a.ndjson', 'a');
+    const dir = path.join(store.root, 'datasets', 'churn', 'joined', 'c1');
+    const host =
+      os
+        .hostname()
+        .replace(/[^A-Za-z0-9.-]/g, '_')
+        .slice(0, 64) || 'host';
+    // A process that has exited: its pid no longer runs (kill -9 mid-write leaves such a file).
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => child.on('exit', resolve));
+    const dead = path.join(dir, `.part-b.ndjson.${host}~${child.pid}~0123456789ab.lk-tmp`);
+    const alive = path.join(dir, `.part-c.ndjson.${host}~${process.ppid}~ba9876543210.lk-tmp`);
+    await fs.promises.writeFile(dead, 'half of a part');
+    await fs.promises.writeFile(alive, 'being written');
+    const fresh = new FileBlobStore({ root: store.root, uri: store.uri });
+    await fresh.put('datasets/churn/joined/c1/part-b.ndjson', 'b');
+    const under = (name: string): string => `datasets/churn/joined/c1/${name}`;
+    expect(await filesUnder(dir)).toEqual(
+      [under(path.basename(alive)), under('part-a.ndjson'), under('part-b.ndjson')].sort(),
+    );
   });
 
   test('lock and temp file names are reserved and never listed', async () => {
