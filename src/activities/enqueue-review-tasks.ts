@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
+import { defaults } from '../config/defaults';
 import { ModelIdSchema } from '../schemas/records';
 import { AddTaskSegmentResultSchema, ReviewQueueConfigSchema } from '../schemas/review';
 import type { ReviewQueueConfig } from '../schemas/review';
@@ -82,6 +83,8 @@ export async function sendReviewTasks(
         taskQueue: opts.taskQueue,
         args: [{ modelId: opts.modelId, ...(opts.config ? { config: opts.config } : {}) }],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // Catching up on thousands of buffered signals may take one workflow task several seconds.
+        workflowTaskTimeout: defaults.reviewQueueWorkflowTaskTimeoutMs,
       }),
     });
     const answer = AddTaskSegmentResultSchema.parse(raw);

@@ -765,3 +765,34 @@ describe('ReviewQueueState: the backlog lives in the store by reference', () => 
     expect(roundTrip(q).stats(T0)).toMatchObject({ backlog: 3, claimed: 1 });
   });
 });
+
+describe('ReviewQueueState: labels from the store inbox', () => {
+  test('an inbox label is applied once, read twice counts once, and is deletable only after its row is written', () => {
+    const q = queue();
+    q.addTasks([makeTask('t1'), makeTask('t2', { hard: true })], T0);
+    const label = { taskId: 't1', label: 'churn', annotator: 'alice' };
+    expect(q.applyInboxLabel('e1', label, T0)).toMatchObject({ accepted: true, status: 'done' });
+    // Its row waits in the outbox: the entry must stay in the store until the row is written.
+    expect(q.ackableInbox()).toEqual([]);
+    expect(q.inboxWaitsForFlush()).toBe(true);
+    // Read again (before it was deleted): a duplicate, not a second label.
+    expect(q.applyInboxLabel('e1', label, T0)).toMatchObject({ accepted: true, reason: 'duplicate' });
+    // A first label of a hard task makes no row: deletable once the rows before it are written.
+    q.applyInboxLabel('e2', { taskId: 't2', label: 'stay', annotator: 'bob' }, T0);
+    q.rejectInboxEntry('e3', 'not JSON', T0);
+    expect(q.ackableInbox()).toEqual(['e3']);
+    q.markFlushed(q.outboxSize());
+    expect(q.ackableInbox()).toEqual(['e1', 'e1', 'e2', 'e3']);
+    q.inboxAcked(q.ackableInbox());
+    expect(q.inboxPendingCount()).toBe(0);
+    const s = q.stats(T0);
+    expect(s).toMatchObject({
+      labelsAccepted: 2,
+      duplicateLabels: 1,
+      done: 1,
+      flushedRows: 1,
+      inboxLabels: 3,
+    });
+    expect(s.rejections.map((r) => [r.via, r.code])).toEqual([['inbox', 'invalid-payload']]);
+  });
+});
