@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defaults } from '../config/defaults';
 import { ModelIdSchema } from '../schemas/records';
 import { AddTaskSegmentResultSchema, ReviewQueueConfigSchema } from '../schemas/review';
-import type { ReviewQueueConfig } from '../schemas/review';
+import type { AddTaskSegment, ReviewQueueConfig } from '../schemas/review';
 import type { BlobStore } from '../storage/blob-store';
 import { addTaskSegment } from '../workflows/messages';
 import { REVIEW_QUEUE_WORKFLOW_TYPE, reviewQueueWorkflowId } from '../workflows/review-ids';
@@ -50,6 +50,47 @@ const ProgressSchema = z.object({
 });
 type Progress = z.infer<typeof ProgressSchema>;
 
+/** gRPC status FAILED_PRECONDITION. */
+const GRPC_FAILED_PRECONDITION = 9;
+/** Attempts at announcing one segment while the queue's run is closing (continue-as-new). */
+const ANNOUNCE_ATTEMPTS = 8;
+
+/**
+ * Announces one segment with update-with-start. While the queue's run is closing (continue-as-new) the
+ * server refuses the multi-operation with FAILED_PRECONDITION without executing it: that is retried
+ * (a fresh start operation each time: they are single-use).
+ */
+async function announceSegment(
+  client: Client,
+  o: {
+    workflowId: string;
+    taskQueue: string;
+    modelId: string;
+    config?: ReviewQueueConfig;
+    ref: AddTaskSegment;
+  },
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.workflow.executeUpdateWithStart(addTaskSegment, {
+        args: [o.ref],
+        startWorkflowOperation: new WithStartWorkflowOperation(REVIEW_QUEUE_WORKFLOW_TYPE, {
+          workflowId: o.workflowId,
+          taskQueue: o.taskQueue,
+          args: [{ modelId: o.modelId, ...(o.config ? { config: o.config } : {}) }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          // Catching up on thousands of buffered signals may take one workflow task several seconds.
+          workflowTaskTimeout: defaults.reviewQueueWorkflowTaskTimeoutMs,
+        }),
+      });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== GRPC_FAILED_PRECONDITION || attempt >= ANNOUNCE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+}
+
 /**
  * Sends tasks to a model's review queue: validates each (refusals are counted with reasons, never
  * sent), writes them as backlog segments to the store, and announces each segment with the
@@ -76,16 +117,12 @@ export async function sendReviewTasks(
   const progress: Progress = opts.resume ?? { segmentsDone: 0, accepted: 0, duplicate: 0, backlog: 0 };
   for (let i = progress.segmentsDone; i < segments.length; i++) {
     await writeReviewSegment(store, segments[i]);
-    const raw = await client.workflow.executeUpdateWithStart(addTaskSegment, {
-      args: [segments[i].ref],
-      startWorkflowOperation: new WithStartWorkflowOperation(REVIEW_QUEUE_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: opts.taskQueue,
-        args: [{ modelId: opts.modelId, ...(opts.config ? { config: opts.config } : {}) }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        // Catching up on thousands of buffered signals may take one workflow task several seconds.
-        workflowTaskTimeout: defaults.reviewQueueWorkflowTaskTimeoutMs,
-      }),
+    const raw = await announceSegment(client, {
+      workflowId,
+      taskQueue: opts.taskQueue,
+      modelId: opts.modelId,
+      config: opts.config,
+      ref: segments[i].ref,
     });
     const answer = AddTaskSegmentResultSchema.parse(raw);
     progress.segmentsDone = i + 1;

@@ -508,15 +508,18 @@ export class ReviewQueueState {
   /**
    * What to page in next from the oldest backlog segment, or undefined: the window is refilled once it
    * falls to half of `windowTasks`. `force` (a claim found nothing for its annotator) asks for more
-   * even above half, up to twice the window.
+   * even above half, up to twice the window; `'fill'` fills the window to `windowTasks`.
    */
-  pageInRequest(force = false): PageInRequest | undefined {
+  pageInRequest(force: boolean | 'fill' = false): PageInRequest | undefined {
     const g = this.s.backlog[0];
     if (!g) return undefined;
     const open = this.s.order.length;
     const target = this.opts.windowTasks;
-    if (!force && open > Math.floor(target / 2)) return undefined;
-    const limit = force ? Math.max(target - open, Math.min(target, 2 * target - open)) : target - open;
+    // 'fill' (a segment was just added): up to the window's size even above half, so tasks labelled
+    // by id right after they were sent are found when the window has room for them.
+    if (force === false && open > Math.floor(target / 2)) return undefined;
+    const limit =
+      force === true ? Math.max(target - open, Math.min(target, 2 * target - open)) : target - open;
     if (limit <= 0) return undefined;
     const bytes = this.openBytes();
     if (!force && bytes >= this.opts.windowBytes) return undefined;

@@ -197,6 +197,9 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   // --- backlog: staged tasks are written as segments, the window is paged in from the store ---
   /** Claims waiting for a page-in (they found nothing for their annotator while a backlog waits). */
   let claimsWaiting = 0;
+  /** addTaskSegment answers waiting for the window to be filled from their segment. */
+  let fillsWaiting = 0;
+  const pageInMode = (): boolean | 'fill' => (claimsWaiting > 0 ? true : fillsWaiting > 0 ? 'fill' : false);
   /** Page-in attempts so far (success or not): waiting claims retry after each. */
   let pageInRound = 0;
   let pageInBlockedUntil = 0;
@@ -215,7 +218,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   const backlogDueAt = (): number => {
     let due = inboxDueAt();
     if (q.stagedCount() > 0) due = Math.min(due, stageBlockedUntil);
-    if (q.pageInRequest(claimsWaiting > 0)) due = Math.min(due, pageInBlockedUntil);
+    if (q.pageInRequest(pageInMode())) due = Math.min(due, pageInBlockedUntil);
     return due;
   };
   const nextWakeAt = (): number => Math.min(q.nextDueMs(), flushDueAt(), backlogDueAt());
@@ -416,10 +419,15 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
         throw ApplicationFailure.nonRetryable('addTaskSegment failed inside the queue', 'InternalError');
       // Answer once the window is filled from it (when it has room): a client that labels tasks by id
       // right after adding them finds them, as it did when tasks were sent inline.
-      if (r.accepted > 0 && q.pageInRequest(false)) {
+      if (r.accepted > 0 && q.pageInRequest('fill')) {
         const round = pageInRound;
+        fillsWaiting++;
         wake = true;
-        await condition(() => pageInRound !== round || closing);
+        try {
+          await condition(() => pageInRound !== round || closing);
+        } finally {
+          fillsWaiting--;
+        }
       }
       return { ...r, backlog: q.backlogSize() };
     },
@@ -482,7 +490,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
         await spillStaged();
         continue;
       }
-      const page = t >= pageInBlockedUntil ? q.pageInRequest(claimsWaiting > 0) : undefined;
+      const page = t >= pageInBlockedUntil ? q.pageInRequest(pageInMode()) : undefined;
       if (page) {
         await pageIn(page);
         continue;
