@@ -1,6 +1,6 @@
 /**
- * Review queue benchmark: enqueues 10,000 tasks into one model's queue (signal-with-start, as the cycle
- * does) and answers every one of them with a `submitLabel` signal, with a real worker on a real Temporal
+ * Review queue benchmark: enqueues 10,000 tasks into one model's queue (store segments announced by
+ * update-with-start, as the cycle does) and answers every one of them with a `submitLabel` signal, with a real worker on a real Temporal
  * dev server. Prints labels/s end to end (first enqueue → last label in the store), the longest history
  * of any run in the continue-as-new chain, and labels in the store vs labels submitted.
  *
@@ -118,6 +118,9 @@ export async function benchReview(): Promise<void> {
   const workflowId = reviewQueueWorkflowId(modelId);
   const queueConfig: ReviewQueueConfig = {
     flushEveryMs: 1000,
+    // Labels go by signal, without a claim, to tasks up to MAX_AHEAD beyond the last labelled one:
+    // the active window must hold them all (a task still in the backlog is not labelled by id).
+    activeWindowTasks: 2 * MAX_AHEAD,
     ...(process.env.LOOPKEEPER_BENCH_REVIEW_MAX_HISTORY
       ? { maxHistoryEvents: Number(process.env.LOOPKEEPER_BENCH_REVIEW_MAX_HISTORY) }
       : {}),
@@ -147,7 +150,7 @@ export async function benchReview(): Promise<void> {
       // Warm-up: start the queue with the first batch and wait until the worker has loaded it (the
       // first workflow task of a fresh worker also builds its sandbox). The clock starts afterwards.
       const warmStart = Date.now();
-      await sendReviewTasks(client, {
+      await sendReviewTasks(client, store, {
         taskQueue,
         modelId,
         tasks: tasks.slice(0, BATCH),
@@ -166,7 +169,7 @@ export async function benchReview(): Promise<void> {
             continue;
           }
           const batch = tasks.slice(enqueued, enqueued + BATCH);
-          await sendReviewTasks(client, { taskQueue, modelId, tasks: batch, config: queueConfig });
+          await sendReviewTasks(client, store, { taskQueue, modelId, tasks: batch, config: queueConfig });
           enqueued += batch.length;
         }
       };

@@ -1,24 +1,23 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
+import { defaults } from '../config/defaults';
 import { ModelIdSchema } from '../schemas/records';
-import { MAX_TASKS_PER_SIGNAL, ReviewQueueConfigSchema, ReviewTaskSchema } from '../schemas/review';
-import type { ReviewQueueConfig, ReviewTask } from '../schemas/review';
-import { addTasks } from '../workflows/messages';
+import { AddTaskSegmentResultSchema, ReviewQueueConfigSchema } from '../schemas/review';
+import type { AddTaskSegment, ReviewQueueConfig } from '../schemas/review';
+import type { BlobStore } from '../storage/blob-store';
+import { addTaskSegment } from '../workflows/messages';
 import { REVIEW_QUEUE_WORKFLOW_TYPE, reviewQueueWorkflowId } from '../workflows/review-ids';
 import type { ActivityDeps } from './deps';
 import { heartbeat, lastHeartbeat } from './heartbeat';
-
-/** Tasks per `addTasks` signal unless told otherwise. */
-export const DEFAULT_TASKS_PER_SIGNAL = 200;
-/** A signal's tasks are also cut at about this JSON size, far below Temporal's payload limits. */
-const MAX_SIGNAL_BYTES = 256 * 1024;
+import { buildReviewSegments, validateReviewTasks, writeReviewSegment } from './review-segments';
+import type { ReviewTaskRejections } from './review-segments';
 
 export const EnqueueReviewTasksInputSchema = z.object({
   modelId: ModelIdSchema,
-  tasks: z.array(ReviewTaskSchema),
-  /** Tasks per signal [200]. */
-  batchSize: z.number().int().min(1).max(MAX_TASKS_PER_SIGNAL).optional(),
+  /** Validated one by one: an invalid task is refused and counted, the others are sent. */
+  tasks: z.array(z.unknown()),
   /** Queue config, used only when this call starts the queue (a running queue keeps its own). */
   config: ReviewQueueConfigSchema.optional(),
   /** Task queue of the review queue workflow; default: the configured one. */
@@ -26,79 +25,134 @@ export const EnqueueReviewTasksInputSchema = z.object({
 });
 export type EnqueueReviewTasksInput = z.infer<typeof EnqueueReviewTasksInputSchema>;
 
-export interface EnqueueReviewTasksResult {
+/**
+ * What happened to the tasks a sender sent: `sent = accepted + duplicate + rejected`. Accepted tasks
+ * are in the queue's backlog (in the store) until paged in, labelled or expired by policy.
+ */
+export interface SendReviewTasksResult extends ReviewTaskRejections {
   workflowId: string;
-  /** Tasks sent, including batches sent by an earlier attempt (the queue ignores known task ids). */
   sent: number;
-  /** Signals sent by this attempt. */
-  signals: number;
+  accepted: number;
+  /** Repeated within the batch, or in a segment the queue already had. */
+  duplicate: number;
+  segments: number;
+  /** Tasks waiting in the store, not yet paged in (after the last segment). */
+  backlog: number;
 }
+/** Kept for callers of the former name. */
+export type EnqueueReviewTasksResult = SendReviewTasksResult;
 
-/** Splits tasks into signal batches of at most `batchSize` tasks and about MAX_SIGNAL_BYTES. */
-export function reviewTaskBatches(tasks: ReviewTask[], batchSize = DEFAULT_TASKS_PER_SIGNAL): ReviewTask[][] {
-  const batches: ReviewTask[][] = [];
-  let current: ReviewTask[] = [];
-  let bytes = 0;
-  for (const t of tasks) {
-    const size = JSON.stringify(t).length;
-    if (current.length > 0 && (current.length >= batchSize || bytes + size > MAX_SIGNAL_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
+const ProgressSchema = z.object({
+  segmentsDone: z.number().int().min(0),
+  accepted: z.number().int().min(0),
+  duplicate: z.number().int().min(0),
+  backlog: z.number().int().min(0),
+});
+type Progress = z.infer<typeof ProgressSchema>;
+
+/** gRPC status FAILED_PRECONDITION. */
+const GRPC_FAILED_PRECONDITION = 9;
+/** Attempts at announcing one segment while the queue's run is closing (continue-as-new). */
+const ANNOUNCE_ATTEMPTS = 8;
+
+/**
+ * Announces one segment with update-with-start. While the queue's run is closing (continue-as-new) the
+ * server refuses the multi-operation with FAILED_PRECONDITION without executing it: that is retried
+ * (a fresh start operation each time: they are single-use).
+ */
+async function announceSegment(
+  client: Client,
+  o: {
+    workflowId: string;
+    taskQueue: string;
+    modelId: string;
+    config?: ReviewQueueConfig;
+    ref: AddTaskSegment;
+  },
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.workflow.executeUpdateWithStart(addTaskSegment, {
+        args: [o.ref],
+        startWorkflowOperation: new WithStartWorkflowOperation(REVIEW_QUEUE_WORKFLOW_TYPE, {
+          workflowId: o.workflowId,
+          taskQueue: o.taskQueue,
+          args: [{ modelId: o.modelId, ...(o.config ? { config: o.config } : {}) }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          // Catching up on thousands of buffered signals may take one workflow task several seconds.
+          workflowTaskTimeout: defaults.reviewQueueWorkflowTaskTimeoutMs,
+        }),
+      });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== GRPC_FAILED_PRECONDITION || attempt >= ANNOUNCE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     }
-    current.push(t);
-    bytes += size;
   }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }
 
 /**
- * Sends tasks to a model's review queue with signal-with-start (the queue is started when absent), one
- * `addTasks` signal per batch. Used by the enqueue activity and by `loopkeeper review add`.
+ * Sends tasks to a model's review queue: validates each (refusals are counted with reasons, never
+ * sent), writes them as backlog segments to the store, and announces each segment with the
+ * `addTaskSegment` update (update-with-start: the queue is started when absent), which answers how
+ * many tasks it accepted and how many it already had. Nothing is dropped: the backlog has no cap.
+ * Used by mineAndRoute, the enqueue activity and `loopkeeper review add`.
  */
 export async function sendReviewTasks(
   client: Client,
+  store: BlobStore,
   opts: {
     taskQueue: string;
     modelId: string;
-    tasks: ReviewTask[];
-    batchSize?: number;
+    tasks: unknown[];
     config?: ReviewQueueConfig;
-    /** Batches already sent by an earlier attempt: skipped. */
-    skipBatches?: number;
-    onBatch?: (sentBatches: number) => void;
+    /** Progress of an earlier attempt (from its heartbeat): segments already announced are skipped. */
+    resume?: Progress;
+    onSegment?: (progress: Progress) => void;
   },
-): Promise<EnqueueReviewTasksResult> {
+): Promise<SendReviewTasksResult> {
   const workflowId = reviewQueueWorkflowId(opts.modelId);
-  const batches = reviewTaskBatches(opts.tasks, opts.batchSize);
-  const skip = Math.min(opts.skipBatches ?? 0, batches.length);
-  let sent = batches.slice(0, skip).reduce((n, b) => n + b.length, 0);
-  let signals = 0;
-  for (let i = skip; i < batches.length; i++) {
-    await client.workflow.signalWithStart(REVIEW_QUEUE_WORKFLOW_TYPE, {
+  const checked = validateReviewTasks(opts.tasks, opts.modelId);
+  const segments = buildReviewSegments(opts.modelId, checked.tasks);
+  const progress: Progress = opts.resume ?? { segmentsDone: 0, accepted: 0, duplicate: 0, backlog: 0 };
+  for (let i = progress.segmentsDone; i < segments.length; i++) {
+    await writeReviewSegment(store, segments[i]);
+    const raw = await announceSegment(client, {
       workflowId,
       taskQueue: opts.taskQueue,
-      args: [{ modelId: opts.modelId, ...(opts.config ? { config: opts.config } : {}) }],
-      signal: addTasks,
-      signalArgs: [{ tasks: batches[i] }],
+      modelId: opts.modelId,
+      config: opts.config,
+      ref: segments[i].ref,
     });
-    sent += batches[i].length;
-    signals++;
-    opts.onBatch?.(i + 1);
+    const answer = AddTaskSegmentResultSchema.parse(raw);
+    progress.segmentsDone = i + 1;
+    progress.accepted += answer.accepted;
+    progress.duplicate += answer.duplicate;
+    progress.backlog = answer.backlog;
+    opts.onSegment?.({ ...progress });
   }
-  return { workflowId, sent, signals };
+  return {
+    workflowId,
+    sent: opts.tasks.length,
+    accepted: progress.accepted,
+    duplicate: progress.duplicate + checked.duplicate,
+    rejected: checked.rejected,
+    reasons: checked.reasons,
+    examples: checked.examples,
+    segments: segments.length,
+    backlog: progress.backlog,
+  };
 }
 
 /**
- * Activity: adds review tasks to the model's queue (workflow `review-{modelId}`, started if absent).
- * Needs a Temporal client in the deps; without one it fails at once, non-retryably. Resumes after the
- * last batch it heartbeated; re-sent batches are harmless because the queue ignores known task ids.
+ * Activity: adds review tasks to the model's queue (workflow `review-{modelId}`, started if absent)
+ * through the store (see sendReviewTasks). Needs a Temporal client in the deps; without one it fails
+ * at once, non-retryably. A retry resumes after the last segment it heartbeated.
  */
 export function createEnqueueReviewTasks(deps: ActivityDeps) {
   return async function enqueueReviewTasks(
     rawInput: EnqueueReviewTasksInput,
-  ): Promise<EnqueueReviewTasksResult> {
+  ): Promise<SendReviewTasksResult> {
     const client = deps.client;
     if (!client) {
       throw ApplicationFailure.nonRetryable(
@@ -110,27 +164,19 @@ export function createEnqueueReviewTasks(deps: ActivityDeps) {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw ApplicationFailure.nonRetryable(
-        `invalid review tasks at ${issue.path.map(String).join('.') || '(input)'}: ${issue.message}`,
+        `invalid enqueueReviewTasks input at ${issue.path.map(String).join('.') || '(input)'}: ${issue.message}`,
         'InvalidReviewTasks',
       );
     }
     const input = parsed.data;
-    const foreign = input.tasks.find((t) => t.modelId !== input.modelId);
-    if (foreign) {
-      throw ApplicationFailure.nonRetryable(
-        `task ${foreign.taskId} is for model "${foreign.modelId}", not "${input.modelId}"`,
-        'InvalidReviewTasks',
-      );
-    }
-    const progress = z.object({ sentBatches: z.number().int().min(0) }).safeParse(lastHeartbeat());
-    return sendReviewTasks(client, {
+    const resume = ProgressSchema.safeParse(lastHeartbeat());
+    return sendReviewTasks(client, deps.store, {
       taskQueue: input.taskQueue ?? deps.config.temporal.taskQueue,
       modelId: input.modelId,
       tasks: input.tasks,
-      batchSize: input.batchSize,
       config: input.config,
-      skipBatches: progress.success ? progress.data.sentBatches : 0,
-      onBatch: (sentBatches) => heartbeat({ sentBatches }),
+      ...(resume.success ? { resume: resume.data } : {}),
+      onSegment: (p) => heartbeat(p),
     });
   };
 }

@@ -1,6 +1,8 @@
 import type { ActivityDeps } from './deps';
 import { createEnqueueReviewTasks } from './enqueue-review-tasks';
 import { createFlushReviewLabels } from './flush-review-labels';
+import { createReadReviewSegment, createWriteReviewSegment } from './review-backlog-activities';
+import { createAckReviewInbox, createReadReviewInbox } from './review-inbox';
 import { createEvaluateCandidate } from './evaluate-candidate';
 import { createIngestWindow } from './ingest-window';
 import { createLoadCycleContext } from './load-cycle-context';
@@ -42,6 +44,10 @@ export function createActivities(given: ActivityDeps) {
     promoteCandidate: createPromoteCandidate(deps),
     flushReviewLabels: createFlushReviewLabels(deps),
     enqueueReviewTasks: createEnqueueReviewTasks(deps),
+    readReviewSegment: createReadReviewSegment(deps),
+    writeStagedReviewSegment: createWriteReviewSegment(deps),
+    readReviewInbox: createReadReviewInbox(deps),
+    ackReviewInbox: createAckReviewInbox(deps),
     buildReferenceProfile: createBuildReferenceProfile(deps),
     computeDrift: createComputeDrift(deps),
     analyseRolloutStep: createAnalyseRolloutStep(deps),

@@ -17,7 +17,8 @@ import { layout } from '../storage/layout';
 import { writeNdjson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
 import { sendReviewTasks } from './enqueue-review-tasks';
-import { heartbeat } from './heartbeat';
+import type { SendReviewTasksResult } from './enqueue-review-tasks';
+import { heartbeat, lastHeartbeat } from './heartbeat';
 import { readRows } from './read-rows';
 
 export const MineAndRouteInputSchema = z.object({
@@ -38,17 +39,26 @@ export interface MineAndRouteResult {
   routing: RoutingSummary;
   autoLabelsKey: string | null;
   decisionsKey: string;
+  /** Tasks routed to human review (sent to the queue). */
   reviewTasks: number;
   reviewQueueWorkflowId: string | null;
+  /**
+   * What the review queue did with them: `sent = accepted + duplicate + rejected` (rejected: refused by
+   * validation, by reason). Null when no task was sent.
+   */
+  review: ReviewSendSummary | null;
   cutoffs: Record<string, number>;
   rareSlices: string[];
 }
 
+/** The routing summary's view of a send (see SendReviewTasksResult). */
+export type ReviewSendSummary = Omit<SendReviewTasksResult, 'workflowId'>;
+
 /**
  * Mining + routing step: from the joined window, the misclassified and suspicious rows (confidently
  * wrong, sources disagreeing) are routed by the per-model policy. Auto-relabels are written to
- * `labels/{model}/auto/{cycle}.ndjson` with lineage; human tasks go to the model's review queue by
- * signal-with-start; every decision with its reason goes to `reports/{model}/{cycle}/routing.ndjson`.
+ * `labels/{model}/auto/{cycle}.ndjson` with lineage; human tasks are written to the store as backlog
+ * segments and announced to the model's review queue (update-with-start); every decision with its reason goes to `reports/{model}/{cycle}/routing.ndjson`.
  * Keys are per cycle and task ids per request, so a retry rewrites and re-sends the same things.
  */
 export function createMineAndRoute(deps: ActivityDeps) {
@@ -133,6 +143,7 @@ export function createMineAndRoute(deps: ActivityDeps) {
     if (autoLabelsKey) await writeNdjson(deps.store, autoLabelsKey, autoRows);
 
     let reviewQueueWorkflowId: string | null = null;
+    let review: ReviewSendSummary | null = null;
     if (tasks.length) {
       if (!deps.client) {
         throw ApplicationFailure.nonRetryable(
@@ -140,13 +151,18 @@ export function createMineAndRoute(deps: ActivityDeps) {
           'MissingClient',
         );
       }
-      const sent = await sendReviewTasks(deps.client, {
+      // Segments are content-addressed and announced in order; a retried attempt resumes after the
+      // last one it heartbeated, so the queue's answers (accepted / duplicate) are not counted twice.
+      const prior = lastHeartbeat<{ review?: Parameters<typeof sendReviewTasks>[2]['resume'] }>();
+      const { workflowId, ...summary } = await sendReviewTasks(deps.client, deps.store, {
         taskQueue: deps.config.temporal.taskQueue,
         modelId,
         tasks,
-        onBatch: (n) => heartbeat({ sentBatches: n }),
+        ...(prior?.review ? { resume: prior.review } : {}),
+        onSegment: (p) => heartbeat({ review: p }),
       });
-      reviewQueueWorkflowId = sent.workflowId;
+      reviewQueueWorkflowId = workflowId;
+      review = summary;
     }
     return {
       labelled,
@@ -157,6 +173,7 @@ export function createMineAndRoute(deps: ActivityDeps) {
       decisionsKey,
       reviewTasks: tasks.length,
       reviewQueueWorkflowId,
+      review,
       cutoffs,
       rareSlices: [...rare].sort().slice(0, 50),
     };

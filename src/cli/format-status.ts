@@ -56,7 +56,15 @@ export function formatStatus(st: CycleStatus): string {
     lines.push(`  reasons: ${reasons || 'none'}`);
     if (st.routing.reviewQueueWorkflowId)
       lines.push(
-        `  review queue: ${st.routing.reviewQueueWorkflowId} (${st.routing.reviewTasks} tasks sent)`,
+        `  review queue: ${st.routing.reviewQueueWorkflowId}: ` +
+          (st.routing.review
+            ? `${st.routing.review.sent} tasks sent = ${st.routing.review.accepted} accepted + ${st.routing.review.duplicate} duplicate + ${st.routing.review.rejected} rejected` +
+              (st.routing.review.rejected > 0
+                ? ` (${Object.entries(st.routing.review.reasons)
+                    .map(([k, n]) => `${k} ${n}`)
+                    .join(', ')})`
+                : '')
+            : `${st.routing.reviewTasks} tasks sent`),
       );
   }
   if (st.testSet) {

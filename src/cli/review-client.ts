@@ -4,8 +4,11 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import { deleteInboxEntry, storeInboxLabel } from '../activities/review-inbox';
 import { parseLine } from '../schemas/parse-line';
-import { ReviewTaskSchema } from '../schemas/review';
+import { ReviewTaskSchema, SubmitLabelSchema } from '../schemas/review';
+import type { BlobStore } from '../storage/blob-store';
 import type {
   ClaimedTask,
   ClaimResult,
@@ -28,6 +31,7 @@ import {
   task as taskQuery,
 } from '../workflows/messages';
 import { reviewQueueWorkflowId } from '../workflows/review-ids';
+import type { SendReviewTasksResult } from '../activities/enqueue-review-tasks';
 import { CliError } from './context';
 import { parseModelId } from './user-input';
 
@@ -65,8 +69,60 @@ export function claimNextTask(
   return call(modelId, (h) => h.executeUpdate(claimTask, { args: [p] }), client);
 }
 
-export function submitReviewLabel(client: Client, modelId: string, p: SubmitLabel): Promise<SubmitResult> {
-  return call(modelId, (h) => h.executeUpdate(submitLabelUpdate, { args: [p] }), client);
+/** How long the submit path waits for the queue's verdict before it settles for "stored". */
+export const DEFAULT_SUBMIT_DEADLINE_MS = 3000;
+
+/**
+ * Outcome of a durable submit: the queue's verdict when its worker answered in time, else the label is
+ * stored in the inbox and will be applied (with the same rules) when the queue's worker is back.
+ */
+export type DurableSubmitResult =
+  (SubmitResult & { applied: true }) | { applied: false; stored: true; key: string; detail: string };
+
+/**
+ * Submits a label durably: it is written to the queue's store inbox FIRST (one object per task and
+ * annotator: a resend rewrites it), then offered to the queue with the `submitLabelUpdate` update and a
+ * short deadline. Answered (accepted or rejected): the inbox entry is removed, the answer returned.
+ * No answer in time (worker down, queue busy): the label stays in the inbox and the queue applies it
+ * when it drains the inbox, so an outage of any length loses nothing. A label read twice (update and
+ * inbox) counts once: the queue answers the second as a duplicate.
+ */
+export async function submitReviewLabel(
+  client: Client,
+  modelId: string,
+  p: SubmitLabel,
+  opts: { store: BlobStore; deadlineMs?: number },
+): Promise<DurableSubmitResult> {
+  const label = SubmitLabelSchema.parse(p);
+  const { entryId, key } = await storeInboxLabel(opts.store, modelId, label);
+  const deadline = Date.now() + (opts.deadlineMs ?? DEFAULT_SUBMIT_DEADLINE_MS);
+  // The update id names this label, so the server folds a resend of the same label into one update.
+  const updateId = `label-${entryId}-${createHash('sha256').update(label.label).digest('hex').slice(0, 12)}`;
+  let verdict: SubmitResult;
+  try {
+    verdict = await client.withDeadline(deadline, () =>
+      handleFor(client, modelId).executeUpdate(submitLabelUpdate, { args: [label], updateId }),
+    );
+  } catch (err) {
+    if (
+      err instanceof WorkflowNotFoundError ||
+      err instanceof WorkflowUpdateFailedError ||
+      /workflow execution already completed/i.test(String(err))
+    ) {
+      // No queue to apply it later, or a payload the queue refuses: nothing to keep.
+      await deleteInboxEntry(opts.store, modelId, entryId);
+      return call(modelId, () => Promise.reject(err), client);
+    }
+    return {
+      applied: false,
+      stored: true,
+      key,
+      detail: `the review queue did not answer in time (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the label is stored and will be applied when the queue's worker is back`,
+    };
+  }
+  // Answered: the label is in the queue's history now; the inbox entry is no longer needed.
+  await deleteInboxEntry(opts.store, modelId, entryId).catch(() => undefined);
+  return { ...verdict, applied: true };
 }
 
 export function renewReviewLease(
@@ -217,15 +273,34 @@ export function formatTaskList(views: TaskView[], nowMs = Date.now()): string {
     .join('\n');
 }
 
+/** What `review add` (and the cycle's routing summary) say about a send: sent = accepted + duplicate + rejected. */
+export function formatSendResult(
+  r: Omit<SendReviewTasksResult, 'workflowId'> & { workflowId?: string },
+  modelId: string,
+): string {
+  const reasons = Object.entries(r.reasons)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const lines = [
+    `sent ${r.sent} tasks${r.workflowId ? ` to ${r.workflowId}` : ''}: ${r.accepted} accepted, ${r.duplicate} duplicate, ${r.rejected} rejected${reasons ? ` (${reasons})` : ''}`,
+    `  backlog in the store: ${r.backlog} tasks not yet paged in (${r.segments} segment(s) written)`,
+    ...r.examples.map((e) => `  rejected: ${e}`),
+    `  loopkeeper review stats --model ${modelId}`,
+  ];
+  return lines.join('\n');
+}
+
 /** `review stats`. */
 export function formatReviewStats(s: ReviewStats, workflowId: string): string {
   const lines = [
     `review queue ${workflowId} (model ${s.modelId})`,
+    `  backlog:  ${s.backlog} tasks in the store (${s.backlogSegments} segments), ${s.pagedIn} paged in so far` +
+      (s.unreadable ? ` · ${s.unreadable} unreadable` : ''),
     `  open:     ${s.pending} pending, ${s.claimed} claimed` +
       (s.oldestPendingAgeMs !== null ? `; oldest pending ${duration(s.oldestPendingAgeMs)}` : ''),
     `  finished: ${s.done} done · ${s.escalated} escalated · ${s.expired} expired`,
     `  messages: ${s.labelsAccepted} labels accepted (${s.duplicateLabels} duplicates) · ${s.rejected} rejected · ` +
-      `${s.added} tasks added (${s.duplicateTasks} known, ${s.droppedTasks} dropped) · ${s.leaseExpiries} leases expired`,
+      `${s.added} tasks added (${s.duplicateTasks} known${s.droppedTasks ? `, ${s.droppedTasks} dropped before the backlog redesign` : ''}) · ${s.leaseExpiries} leases expired`,
     `  written:  ${s.flushedRows} labels in ${s.flushedBatches} batches · ${s.outbox} waiting` +
       (s.flushFailures ? ` · ${s.flushFailures} failed writes` : ''),
     `  runs:     ${s.continuedAsNew + 1} (history ${s.historyLength} events in this one)`,

@@ -4,6 +4,18 @@ export const defaults = {
   temporalAddress: '127.0.0.1:7233',
   temporalNamespace: 'default',
   taskQueue: 'loopkeeper',
+  /**
+   * Longest one workflow activation may run on the worker (the SDK's default is 5 s). A review queue
+   * that catches up on thousands of signals buffered during a worker outage needs more: the SDK spends
+   * about 1-2 ms per signal (a stack trace captured per promise), so 3,000 take 3-7 s on a busy 2-core VM.
+   */
+  workflowActivationTimeoutMs: 15_000,
+  /**
+   * Workflow task timeout of the review queue (server side; must exceed workflowActivationTimeoutMs).
+   * Not longer: a workflow task lost under load is only retried after it (60 s cut the review bench
+   * from ~100 to 20 labels/s).
+   */
+  reviewQueueWorkflowTaskTimeoutMs: 20_000,
   storeUri: 'file:.loopkeeper/store',
   s3Region: 'us-east-1',
   temporalUiPort: 8233,

@@ -103,6 +103,38 @@ export const MAX_TASKS_PER_SIGNAL = 1000;
 export const AddTasksSchema = z.object({ tasks: z.array(ReviewTaskSchema).max(MAX_TASKS_PER_SIGNAL) });
 export type AddTasks = z.infer<typeof AddTasksSchema>;
 
+/** Most tasks in one backlog segment: a page-in reads at most one segment's lines. */
+export const SEGMENT_MAX_TASKS = 1000;
+
+/** Key-safe, content-addressed id of a backlog segment. */
+export const SegmentIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{7,79}$/, 'segment id: 8-80 of a-z, 0-9, "-"');
+
+/**
+ * Payload of `addTaskSegment` (update): a segment of tasks the sender wrote to the store as NDJSON
+ * (`review/{model}/backlog/{segmentId}.ndjson`, validated, oldest first). The queue keeps only this
+ * reference and pages the tasks in as they are needed; the same segment sent again is a duplicate.
+ */
+export const AddTaskSegmentSchema = z.strictObject({
+  segmentId: SegmentIdSchema,
+  key: z.string().min(1).max(400),
+  count: z.number().int().min(1).max(SEGMENT_MAX_TASKS),
+  /** createdAt of the first and last task (ISO-8601), for the backlog's age. */
+  createdAtFirst: TimestampSchema,
+  createdAtLast: TimestampSchema,
+});
+export type AddTaskSegment = z.infer<typeof AddTaskSegmentSchema>;
+
+/** Answer to `addTaskSegment`: tasks taken into the backlog, or counted as a duplicate segment. */
+export const AddTaskSegmentResultSchema = z.object({
+  accepted: z.number().int(),
+  duplicate: z.number().int(),
+  /** Tasks in the store not yet paged in, after this segment. */
+  backlog: z.number().int(),
+});
+export type AddTaskSegmentResult = z.infer<typeof AddTaskSegmentResultSchema>;
+
 /** Payload of the `task` query. */
 export const TaskQuerySchema = z.object({ taskId: TaskIdSchema });
 export type TaskQuery = z.infer<typeof TaskQuerySchema>;
@@ -124,7 +156,10 @@ export const RejectionCodeSchema = z.enum([
   'unknown-message',
   'invalid-task',
   'wrong-model',
+  /** Only in state carried from before the backlog redesign: the queue no longer drops tasks. */
   'queue-full',
+  /** A backlog segment (or a line of one) could not be read: its tasks are counted as `unreadable`. */
+  'unreadable-segment',
   'empty-annotator',
   'unknown-task',
   'task-finished',
@@ -195,7 +230,7 @@ export interface TaskView {
 export interface RejectionView {
   at: string;
   message: string;
-  via: 'signal' | 'update';
+  via: 'signal' | 'update' | 'inbox';
   code: RejectionCode;
   detail: string;
   taskId?: string;
@@ -205,7 +240,13 @@ export interface RejectionView {
 /** Answer to the `reviewStats` query. */
 export interface ReviewStats {
   modelId: string;
-  /** Tasks in the queue now. */
+  /** Tasks accepted but still in the store (backlog segments and staged tasks), not yet paged in. */
+  backlog: number;
+  /** Backlog segments waiting (each is one NDJSON object in the store). */
+  backlogSegments: number;
+  /** Tasks paged in now (pending + claimed + escalated) — the active window. */
+  window: number;
+  /** Tasks in the active window now. */
   pending: number;
   claimed: number;
   /** Cumulative counts (across continue-as-new). */
@@ -215,7 +256,17 @@ export interface ReviewStats {
   rejected: number;
   added: number;
   duplicateTasks: number;
+  /** Only from state carried from before the backlog redesign (the queue no longer drops tasks). */
   droppedTasks: number;
+  segmentsAdded: number;
+  duplicateSegments: number;
+  pagedIn: number;
+  /** Tasks of backlog segments that could not be read (missing object, bad line): counted, with a rejection. */
+  unreadable: number;
+  /** Labels applied from the store inbox (stored by a client before the queue saw them). */
+  inboxLabels: number;
+  /** Inbox entries applied and not yet deleted (they are deleted once their rows are written). */
+  inboxPending: number;
   labelsAccepted: number;
   duplicateLabels: number;
   leaseExpiries: number;
@@ -253,9 +304,16 @@ export const ReviewQueueConfigSchema = z.object({
   flushEveryMs: z.number().int().min(100).optional(),
   /** Continue-as-new once a run's history reaches this many events [2000]. */
   maxHistoryEvents: z.number().int().min(20).optional(),
-  /** Open tasks held at most; further tasks are dropped and counted [2000]. */
+  /**
+   * Tasks paged in from the backlog (the active window) [200]; it is refilled once it falls to half.
+   * The backlog itself is unbounded: it lives in the store.
+   */
+  activeWindowTasks: z.number().int().min(1).max(2000).optional(),
+  /** Backstop: the label inbox in the store is read at least this often [60000]. */
+  inboxPollMs: z.number().int().min(1000).optional(),
+  /** Accepted for queues started before the backlog redesign; ignored (nothing is dropped any more). */
   maxOpenTasks: z.number().int().min(1).max(20_000).optional(),
-  /** Total JSON size of open tasks held at most, so the state fits a continue-as-new payload [600000]. */
+  /** As maxOpenTasks: accepted and ignored. */
   maxOpenTaskBytes: z.number().int().min(1000).max(1_200_000).optional(),
 });
 export type ReviewQueueConfig = z.infer<typeof ReviewQueueConfigSchema>;

@@ -41,6 +41,15 @@ export const layout = {
   /** One flushed part of a serving process's prediction log. */
   predictionPart: (model: string, day: string, name: string) =>
     `logs/${model}/predictions/date=${day}/${name}.ndjson`,
+  /** One segment of a review queue's backlog: validated tasks, oldest first, content-addressed id. */
+  reviewBacklogSegment: (model: string, segmentId: string) => `review/${model}/backlog/${segmentId}.ndjson`,
+  reviewBacklogPrefix: (model: string) => `review/${model}/backlog/`,
+  /**
+   * A label accepted by a client before the queue saw it (one object per task and annotator, so a resend
+   * rewrites it): the queue drains these and deletes them once the resulting rows are written.
+   */
+  reviewInboxEntry: (model: string, entryId: string) => `review/${model}/inbox/${entryId}.json`,
+  reviewInboxPrefix: (model: string) => `review/${model}/inbox/`,
   policy: (model: string) => `config/${model}/policy.json`,
   /** Serving instances' health reports (src/serving/fleet-report.ts), one object per instance. */
   fleetPrefix: (model: string) => `models/${model}/fleet/`,

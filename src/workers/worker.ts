@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { defaults } from '../config/defaults';
 import type { ActivityDeps } from '../activities';
 
 /** Options for one loopkeeper worker process. */
@@ -28,6 +29,8 @@ export async function createLoopkeeperWorker(opts: LoopkeeperWorkerOptions): Pro
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: 4,
+    // Not in WorkerOptions' type but honoured by the SDK (it overrides the 5 s default): see defaults.
+    ...({ isolateExecutionTimeout: defaults.workflowActivationTimeoutMs } as object),
   });
 }
 

@@ -184,7 +184,15 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       finish(
         'mine-route',
         'done',
-        `${routing.candidates} candidates: ${r['auto-relabel'] ?? 0} auto-relabel, ${r['human-review'] ?? 0} human review, ${r.drop ?? 0} dropped`,
+        `${routing.candidates} candidates: ${r['auto-relabel'] ?? 0} auto-relabel, ${r['human-review'] ?? 0} human review, ${r.drop ?? 0} dropped` +
+          (routing.review
+            ? `; review tasks sent ${routing.review.sent} = ${routing.review.accepted} accepted + ${routing.review.duplicate} duplicate + ${routing.review.rejected} rejected` +
+              (routing.review.rejected > 0
+                ? ` (${Object.entries(routing.review.reasons)
+                    .map(([k, n]) => `${k} ${n}`)
+                    .join(', ')})`
+                : '')
+            : ''),
       );
     }
 

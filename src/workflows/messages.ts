@@ -1,5 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  AddTaskSegment,
+  AddTaskSegmentResult,
   AddTasks,
   ClaimResult,
   ClaimTask,
@@ -25,17 +27,29 @@ export const driftStatus = defineQuery<DriftMonitorStatus>('driftStatus');
 
 // --- reviewQueue (workflow id `review-{modelId}`; payloads in src/schemas/review.ts, see REVIEW.md) ---
 
-/** Adds review tasks `{ tasks: ReviewTask[] }` (a few hundred at most per signal); known task ids are ignored. */
+/** Adds review tasks inline `{ tasks: ReviewTask[] }` (plain clients; at most 1000 per signal); known task ids are ignored. */
 export const addTasks = defineSignal<[AddTasks]>('addTasks');
 
 /** Labels a task `{ taskId, label, annotator, note? }`; rejections are recorded in `reviewStats.rejections`. */
 export const submitLabel = defineSignal<[SubmitLabel]>('submitLabel');
+
+/**
+ * Cheap hint (no payload needed) that labels wait in the store inbox `review/{model}/inbox/`: the queue
+ * reads it soon instead of at its next periodic check.
+ */
+export const nudgeInbox = defineSignal<[Record<string, never>?]>('nudgeInbox');
 
 /** The annotator will not label this task `{ taskId, annotator, reason? }`; it is offered to others. */
 export const skipTask = defineSignal<[SkipTask]>('skipTask');
 
 /** Gives a claimed task back before its lease ends `{ taskId, annotator }`. */
 export const releaseTask = defineSignal<[ReleaseTask]>('releaseTask');
+
+/**
+ * Adds a backlog segment by reference `{ segmentId, key, count, createdAtFirst, createdAtLast }` (tasks
+ * written to the store by the sender); answered `{ accepted, duplicate, backlog }`. A known segment is a duplicate.
+ */
+export const addTaskSegment = defineUpdate<AddTaskSegmentResult, [AddTaskSegment]>('addTaskSegment');
 
 /** Same payload as `submitLabel`, answered: `{ accepted, reason?, detail?, status }`. Malformed payloads are rejected by the validator. */
 export const submitLabelUpdate = defineUpdate<SubmitResult, [SubmitLabel]>('submitLabelUpdate');

@@ -10,6 +10,8 @@
  */
 import type { LabeledRow } from '../schemas/records';
 import type {
+  AddTaskSegment,
+  AddTaskSegmentResult,
   ClaimResult,
   RejectionCode,
   RejectionView,
@@ -29,8 +31,12 @@ export interface ReviewQueueOptions {
   lifetimeMs: number;
   consensusK: number;
   maxAnnotatorsPerHardTask: number;
-  maxOpenTasks: number;
-  maxOpenTaskBytes: number;
+  /** Active window: tasks paged in from the backlog; refilled once it falls to half. */
+  windowTasks: number;
+  /** Task JSON held in the window at most (so the state fits a continue-as-new payload). */
+  windowBytes: number;
+  /** Backlog segment ids remembered to answer a re-sent segment as a duplicate. */
+  maxSegmentIdsKept: number;
   /** Rejections kept for `reviewStats` (the counter counts all). */
   maxRejectionsKept: number;
   /** Finished tasks remembered (status + labels) to answer duplicates and the `task` query. */
@@ -38,6 +44,8 @@ export interface ReviewQueueOptions {
 }
 
 const HOUR_MS = 3_600_000;
+/** Finished tasks are forgotten in steps of this many beyond maxFinishedKept. */
+const FINISHED_TRIM_STEP = 64;
 const DAY_MS = 86_400_000;
 
 export const defaultReviewQueueOptions: ReviewQueueOptions = {
@@ -45,8 +53,9 @@ export const defaultReviewQueueOptions: ReviewQueueOptions = {
   lifetimeMs: 10 * DAY_MS,
   consensusK: 2,
   maxAnnotatorsPerHardTask: 3,
-  maxOpenTasks: 2000,
-  maxOpenTaskBytes: 600_000,
+  windowTasks: 200,
+  windowBytes: 600_000,
+  maxSegmentIdsKept: 2000,
   maxRejectionsKept: 100,
   maxFinishedKept: 1000,
 };
@@ -65,8 +74,8 @@ export function reviewQueueOptions(config: ReviewQueueConfig = {}, modelId?: str
       consensusK,
       config.maxAnnotatorsPerHardTask ?? d.maxAnnotatorsPerHardTask,
     ),
-    maxOpenTasks: config.maxOpenTasks ?? d.maxOpenTasks,
-    maxOpenTaskBytes: config.maxOpenTaskBytes ?? d.maxOpenTaskBytes,
+    // maxOpenTasks / maxOpenTaskBytes of older configs are accepted and ignored: nothing is dropped.
+    windowTasks: config.activeWindowTasks ?? d.windowTasks,
   };
 }
 
@@ -86,7 +95,7 @@ export interface OpenTaskRecord {
   lease?: { annotator: string; expiresAtMs: number; leaseMs: number };
   labels: ReceivedLabel[];
   skippedBy: string[];
-  /** JSON size of `task`, counted against maxOpenTaskBytes. */
+  /** JSON size of `task`, counted against the window's byte bound. */
   bytes: number;
   escalatedAtMs?: number;
 }
@@ -106,7 +115,7 @@ export interface FinishedTaskRecord {
 export interface Rejection {
   atMs: number;
   message: string;
-  via: 'signal' | 'update';
+  via: 'signal' | 'update' | 'inbox';
   code: RejectionCode;
   detail: string;
   taskId?: string;
@@ -122,9 +131,30 @@ export interface AnnotatorCounters {
 /** A labelled row produced by the queue, waiting to be written to `labels/{model}/human/`. */
 export type ReviewLabelRow = LabeledRow & { lineage: Record<string, string> };
 
+/**
+ * A segment of the backlog: tasks in the store (`key`, NDJSON, oldest first), of which the first
+ * `offset` were paged in. Every task of a segment counts as enqueued when the segment was accepted.
+ */
+export interface BacklogSegment {
+  id: string;
+  key: string;
+  count: number;
+  offset: number;
+  addedAtMs: number;
+}
+
+/** What the workflow asks the page-in activity for: the next lines of the oldest segment. */
+export interface PageInRequest {
+  segmentId: string;
+  key: string;
+  offset: number;
+  limit: number;
+  maxBytes: number;
+}
+
 /** The whole queue as plain JSON. */
 export interface ReviewQueueStateData {
-  version: 1;
+  version: 2;
   tasks: Record<string, OpenTaskRecord>;
   /** Ids of `tasks`, oldest first (enqueue order; a batch is ordered by createdAt). */
   order: string[];
@@ -132,12 +162,30 @@ export interface ReviewQueueStateData {
   /** Ids of `finished`, oldest first, for bounding it. */
   finishedOrder: string[];
   outbox: ReviewLabelRow[];
+  /** The backlog: segments in the store, oldest first. Only references travel in the state. */
+  backlog: BacklogSegment[];
+  /** Tasks sent inline (`addTasks` signal) while a backlog exists, waiting to be written as a segment. */
+  staged: ReviewTask[];
+  /** When the oldest staged task arrived. */
+  stagedSinceMs: number | null;
+  /** Ids of segments accepted so far (bounded), to answer a re-sent segment as a duplicate. */
+  segmentIds: string[];
+  /**
+   * Inbox entries applied (or refused), each deletable once `flushedRows` reaches `afterRows`: the rows
+   * the label produced are written by then. Bounded by the drain batch.
+   */
+  inboxAcks: Array<{ id: string; afterRows: number }>;
   /** Sequence number of the next flushed batch (names the batch: runId-independent, so retries rewrite it). */
   flushSeq: number;
   counters: {
     added: number;
     duplicateTasks: number;
     droppedTasks: number;
+    segmentsAdded: number;
+    duplicateSegments: number;
+    pagedIn: number;
+    unreadable: number;
+    inboxLabels: number;
     done: number;
     escalated: number;
     expired: number;
@@ -156,17 +204,27 @@ export interface ReviewQueueStateData {
 
 export function emptyReviewQueueState(): ReviewQueueStateData {
   return {
-    version: 1,
+    version: 2,
     tasks: {},
     order: [],
     finished: {},
     finishedOrder: [],
     outbox: [],
+    backlog: [],
+    staged: [],
+    stagedSinceMs: null,
+    segmentIds: [],
+    inboxAcks: [],
     flushSeq: 1,
     counters: {
       added: 0,
       duplicateTasks: 0,
       droppedTasks: 0,
+      segmentsAdded: 0,
+      duplicateSegments: 0,
+      pagedIn: 0,
+      unreadable: 0,
+      inboxLabels: 0,
       done: 0,
       escalated: 0,
       expired: 0,
@@ -185,24 +243,46 @@ export function emptyReviewQueueState(): ReviewQueueStateData {
 }
 
 /**
- * Restores state carried through continue-as-new. A missing field (state written by an older version)
- * takes its empty value; anything that is not a state object gives an empty queue and `false`.
+ * Restores state carried through continue-as-new. Version 1 (before the backlog redesign: every task
+ * held in the state) is migrated: its tasks become the active window and its backlog is empty. A
+ * missing field takes its empty value; anything that is not a state object gives an empty queue and
+ * `false`.
  */
 export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateData; ok: boolean } {
   const empty = emptyReviewQueueState();
   if (raw === undefined || raw === null) return { data: empty, ok: true };
-  if (typeof raw !== 'object' || Array.isArray(raw) || (raw as { version?: unknown }).version !== 1) {
+  const version = (raw as { version?: unknown }).version;
+  if (typeof raw !== 'object' || Array.isArray(raw) || (version !== 1 && version !== 2)) {
     return { data: empty, ok: false };
   }
   const r = raw as Partial<ReviewQueueStateData>;
   const isRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isSegment = (v: unknown): v is BacklogSegment => {
+    const g = v as BacklogSegment;
+    return (
+      isRecord(v) &&
+      typeof g.id === 'string' &&
+      typeof g.key === 'string' &&
+      Number.isInteger(g.count) &&
+      Number.isInteger(g.offset) &&
+      typeof g.addedAtMs === 'number' &&
+      g.offset < g.count
+    );
+  };
   const data: ReviewQueueStateData = {
-    version: 1,
+    version: 2,
     tasks: isRecord(r.tasks) ? r.tasks! : {},
     order: Array.isArray(r.order) ? r.order : [],
     finished: isRecord(r.finished) ? r.finished! : {},
     finishedOrder: Array.isArray(r.finishedOrder) ? r.finishedOrder : [],
     outbox: Array.isArray(r.outbox) ? r.outbox : [],
+    backlog: Array.isArray(r.backlog) ? r.backlog.filter(isSegment) : [],
+    staged: Array.isArray(r.staged) ? r.staged : [],
+    stagedSinceMs: typeof r.stagedSinceMs === 'number' ? r.stagedSinceMs : null,
+    segmentIds: Array.isArray(r.segmentIds) ? r.segmentIds.filter((x) => typeof x === 'string') : [],
+    inboxAcks: Array.isArray(r.inboxAcks)
+      ? r.inboxAcks.filter((a) => isRecord(a) && typeof a.id === 'string' && typeof a.afterRows === 'number')
+      : [],
     flushSeq: typeof r.flushSeq === 'number' ? r.flushSeq : 1,
     counters: { ...empty.counters, ...(isRecord(r.counters) ? r.counters : {}) },
     annotators: isRecord(r.annotators) ? r.annotators! : {},
@@ -216,6 +296,7 @@ export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateD
     return true;
   });
   for (const id of Object.keys(data.tasks)) if (!seen.has(id)) data.order.push(id);
+  if (data.staged.length > 0 && data.stagedSinceMs === null) data.stagedSinceMs = 0;
   return { data, ok: true };
 }
 
@@ -238,7 +319,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** Bounds free-form text copied from a message into state or a rejection. */
 const clip = (s: string, max = 200): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
-type Via = 'signal' | 'update';
+type Via = 'signal' | 'update' | 'inbox';
 
 /** Everything a message handler needs to know to answer: the result and, on rejection, its record. */
 function rejected(code: RejectionCode, detail: string, status: SubmitResult['status']): SubmitResult {
@@ -292,6 +373,13 @@ export class ReviewQueueState {
         this.finish(id, 'expired', nowMs);
       }
     }
+    // A backlog segment past its lifetime expires whole, without being read: its tasks were never
+    // offered, so they are counted as expired (not finished one by one, and not remembered by id).
+    this.s.backlog = this.s.backlog.filter((g) => {
+      if (g.addedAtMs + this.opts.lifetimeMs > nowMs) return true;
+      this.s.counters.expired += g.count - g.offset;
+      return false;
+    });
     this.dueCache = undefined;
     this.dueCache = this.nextDueMs();
   }
@@ -305,6 +393,7 @@ export class ReviewQueueState {
       due = Math.min(due, t.enqueuedAtMs + this.opts.lifetimeMs);
       if (t.lease) due = Math.min(due, t.lease.expiresAtMs);
     }
+    for (const g of this.s.backlog) due = Math.min(due, g.addedAtMs + this.opts.lifetimeMs);
     this.dueCache = due;
     return due;
   }
@@ -312,26 +401,32 @@ export class ReviewQueueState {
   // --- messages ------------------------------------------------------------------------------------
 
   /**
-   * Adds tasks (already validated), ignoring ids already known (adding is idempotent). Tasks for another
-   * model, or beyond the queue's capacity, are dropped and recorded as rejections.
+   * Adds tasks sent inline (already validated), ignoring ids already known (adding is idempotent).
+   * Tasks for another model are refused and recorded. Nothing is dropped for lack of room: while the
+   * backlog is empty and the window has room, tasks join the window; otherwise they are staged, to be
+   * written to the store as a backlog segment (`takeStaged` / `addSegment`), so they queue behind older
+   * backlog and the state stays bounded.
    */
-  addTasks(tasks: ReviewTask[], nowMs: number): { added: number; duplicates: number; dropped: number } {
+  addTasks(tasks: ReviewTask[], nowMs: number): { added: number; duplicates: number; rejected: number } {
     this.tick(nowMs);
     let added = 0;
     let duplicates = 0;
-    let dropped = 0;
+    let rejectedCount = 0;
     // Oldest first within a batch; the sort is stable, so equal timestamps keep the sender's order.
     const sorted = [...tasks].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
     let bytes = this.openBytes();
     for (const task of sorted) {
-      if (hasOwn(this.s.tasks, task.taskId) || hasOwn(this.s.finished, task.taskId)) {
+      if (
+        hasOwn(this.s.tasks, task.taskId) ||
+        hasOwn(this.s.finished, task.taskId) ||
+        this.s.staged.some((t) => t.taskId === task.taskId)
+      ) {
         duplicates++;
         this.s.counters.duplicateTasks++;
         continue;
       }
       if (this.opts.modelId !== undefined && task.modelId !== this.opts.modelId) {
-        dropped++;
-        this.s.counters.droppedTasks++;
+        rejectedCount++;
         this.reject(
           nowMs,
           'addTasks',
@@ -343,34 +438,165 @@ export class ReviewQueueState {
         continue;
       }
       const size = JSON.stringify(task).length;
-      if (this.s.order.length >= this.opts.maxOpenTasks || bytes + size > this.opts.maxOpenTaskBytes) {
-        dropped++;
-        this.s.counters.droppedTasks++;
-        this.reject(
-          nowMs,
-          'addTasks',
-          'signal',
-          'queue-full',
-          `queue full (${this.s.order.length} tasks, ${bytes} bytes; limits ${this.opts.maxOpenTasks} tasks, ${this.opts.maxOpenTaskBytes} bytes)`,
-          task.taskId,
-        );
-        continue;
+      const roomInWindow =
+        this.s.backlog.length === 0 &&
+        this.s.staged.length === 0 &&
+        this.s.order.length < this.opts.windowTasks &&
+        bytes + size <= this.opts.windowBytes;
+      if (roomInWindow) {
+        bytes += size;
+        this.enter(task, nowMs, size);
+      } else {
+        if (this.s.staged.length === 0) this.s.stagedSinceMs = nowMs;
+        this.s.staged.push(task);
       }
-      bytes += size;
-      setOwn(this.s.tasks, task.taskId, {
-        task,
-        status: 'pending',
-        enqueuedAtMs: nowMs,
-        labels: [],
-        skippedBy: [],
-        bytes: size,
-      });
-      this.s.order.push(task.taskId);
       this.s.counters.added++;
       added++;
     }
     this.dueCache = undefined;
-    return { added, duplicates, dropped };
+    return { added, duplicates, rejected: rejectedCount };
+  }
+
+  // --- backlog -------------------------------------------------------------------------------------
+
+  /**
+   * Takes a backlog segment by reference (its tasks stay in the store). A segment already known is a
+   * duplicate: its tasks are counted once. Tasks are enqueued now, for their lifetime.
+   */
+  addSegment(ref: AddTaskSegment, nowMs: number): AddTaskSegmentResult {
+    this.tick(nowMs);
+    if (this.s.segmentIds.includes(ref.segmentId) || this.s.backlog.some((g) => g.id === ref.segmentId)) {
+      this.s.counters.duplicateSegments++;
+      this.s.counters.duplicateTasks += ref.count;
+      return { accepted: 0, duplicate: ref.count, backlog: this.backlogSize() };
+    }
+    this.appendSegment(ref, nowMs);
+    this.s.counters.added += ref.count;
+    return { accepted: ref.count, duplicate: 0, backlog: this.backlogSize() };
+  }
+
+  /** Tasks staged for the backlog (sent inline while a backlog exists). */
+  stagedCount(): number {
+    return this.s.staged.length;
+  }
+
+  /** The staged tasks to write as one segment (oldest first), or none. */
+  stagedTasks(): ReviewTask[] {
+    return this.s.staged.slice(0, 1000);
+  }
+
+  /**
+   * The first `n` staged tasks were written to the store as `ref`: they join the backlog as a segment
+   * (already counted as added when they arrived). Enqueued when they were staged.
+   */
+  stagedWritten(n: number, ref: AddTaskSegment, nowMs: number): void {
+    const since = this.s.stagedSinceMs ?? nowMs;
+    this.s.staged.splice(0, n);
+    this.s.stagedSinceMs = this.s.staged.length > 0 ? nowMs : null;
+    if (this.s.segmentIds.includes(ref.segmentId) || this.s.backlog.some((g) => g.id === ref.segmentId))
+      return;
+    this.appendSegment(ref, since);
+  }
+
+  /** Tasks accepted but not paged in: backlog segments plus staged tasks. */
+  backlogSize(): number {
+    let n = this.s.staged.length;
+    for (const g of this.s.backlog) n += g.count - g.offset;
+    return n;
+  }
+
+  /**
+   * What to page in next from the oldest backlog segment, or undefined: the window is refilled once it
+   * falls to half of `windowTasks`. `force` (a claim found nothing for its annotator) asks for more
+   * even above half, up to twice the window; `'fill'` fills the window to `windowTasks`.
+   */
+  pageInRequest(force: boolean | 'fill' = false): PageInRequest | undefined {
+    const g = this.s.backlog[0];
+    if (!g) return undefined;
+    const open = this.s.order.length;
+    const target = this.opts.windowTasks;
+    // 'fill' (a segment was just added): up to the window's size even above half, so tasks labelled
+    // by id right after they were sent are found when the window has room for them.
+    if (force === false && open > Math.floor(target / 2)) return undefined;
+    const limit =
+      force === true ? Math.max(target - open, Math.min(target, 2 * target - open)) : target - open;
+    if (limit <= 0) return undefined;
+    const bytes = this.openBytes();
+    if (!force && bytes >= this.opts.windowBytes) return undefined;
+    return {
+      segmentId: g.id,
+      key: g.key,
+      offset: g.offset,
+      limit: Math.min(limit, g.count - g.offset),
+      maxBytes: Math.max(0, this.opts.windowBytes - bytes),
+    };
+  }
+
+  /**
+   * The tasks read for `req` (validated by the activity), and the lines that could not be read. Known
+   * task ids are skipped as duplicates, tasks for another model refused; the rest join the window with
+   * their segment's enqueue time. A stale answer (the segment moved on meanwhile) is ignored.
+   */
+  pagedIn(
+    req: { segmentId: string; offset: number },
+    read: { tasks: ReviewTask[]; nextOffset: number; invalid: Array<{ line: number; detail: string }> },
+    nowMs: number,
+  ): void {
+    const g = this.s.backlog[0];
+    if (!g || g.id !== req.segmentId || g.offset !== req.offset) return;
+    for (const task of read.tasks) {
+      if (hasOwn(this.s.tasks, task.taskId) || hasOwn(this.s.finished, task.taskId)) {
+        // Accepted with its segment, found known only now: counted as a duplicate instead.
+        this.s.counters.duplicateTasks++;
+        this.s.counters.added--;
+        continue;
+      }
+      if (this.opts.modelId !== undefined && task.modelId !== this.opts.modelId) {
+        this.s.counters.added--;
+        this.s.counters.unreadable++;
+        this.reject(
+          nowMs,
+          'page-in',
+          'signal',
+          'wrong-model',
+          `segment ${g.id}: task for "${task.modelId}"`,
+          task.taskId,
+        );
+        continue;
+      }
+      this.enter(task, g.addedAtMs, JSON.stringify(task).length);
+      this.s.counters.pagedIn++;
+    }
+    for (const bad of read.invalid) {
+      this.s.counters.added--;
+      this.s.counters.unreadable++;
+      this.reject(
+        nowMs,
+        'page-in',
+        'signal',
+        'unreadable-segment',
+        `segment ${g.id} line ${bad.line}: ${bad.detail}`,
+      );
+    }
+    g.offset = Math.min(g.count, Math.max(read.nextOffset, g.offset + 1));
+    if (g.offset >= g.count) this.s.backlog.shift();
+    this.dueCache = undefined;
+  }
+
+  /** The oldest segment cannot be read at all (its object is gone): its remaining tasks are counted. */
+  segmentUnreadable(segmentId: string, detail: string, nowMs: number): void {
+    const g = this.s.backlog[0];
+    if (!g || g.id !== segmentId) return;
+    this.s.counters.unreadable += g.count - g.offset;
+    this.s.counters.added -= g.count - g.offset;
+    this.reject(
+      nowMs,
+      'page-in',
+      'signal',
+      'unreadable-segment',
+      `segment ${g.id} (${g.count - g.offset} tasks): ${detail}`,
+    );
+    this.s.backlog.shift();
   }
 
   /** Records a message that could not even be read (bad payload): counted and kept, never thrown. */
@@ -395,7 +621,7 @@ export class ReviewQueueState {
     via: Via = 'signal',
   ): SubmitResult {
     this.tick(nowMs);
-    const msg = via === 'signal' ? 'submitLabel' : 'submitLabelUpdate';
+    const msg = via === 'update' ? 'submitLabelUpdate' : 'submitLabel';
     const fail = (code: RejectionCode, detail: string, status: SubmitResult['status']): SubmitResult => {
       this.reject(nowMs, msg, via, code, detail, p.taskId, p.annotator);
       return rejected(code, detail, status);
@@ -404,7 +630,7 @@ export class ReviewQueueState {
       return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
     const open = getOwn(this.s.tasks, p.taskId);
     const fin = open ? undefined : getOwn(this.s.finished, p.taskId);
-    if (!open && !fin) return fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
+    if (!open && !fin) return fail('unknown-task', this.unknownTaskDetail(p.taskId), 'unknown');
     const mine = open
       ? open.labels.find((l) => l.annotator === p.annotator)?.label
       : getOwn(fin!.labels, p.annotator);
@@ -538,6 +764,64 @@ export class ReviewQueueState {
     return { accepted: true, status: 'pending' };
   }
 
+  // --- inbox: labels stored by clients before the queue saw them ---------------------------------
+
+  /**
+   * Applies a label read from the store inbox, with the same rules as a signal or update (a label read
+   * twice counts once: the second is a `duplicate`). The entry may be deleted once the rows written
+   * so far include the row this label produced (see `ackableInbox`).
+   */
+  applyInboxLabel(
+    entryId: string,
+    p: { taskId: string; label: string; annotator: string; note?: string },
+    nowMs: number,
+  ): SubmitResult {
+    const r = this.submitLabel(p, nowMs, 'inbox');
+    this.s.counters.inboxLabels++;
+    this.s.inboxAcks.push({ id: entryId, afterRows: this.s.counters.flushedRows + this.s.outbox.length });
+    return r;
+  }
+
+  /** An inbox entry that is not a label: recorded as a rejection, deletable at once. */
+  rejectInboxEntry(entryId: string, detail: string, nowMs: number): void {
+    this.reject(nowMs, 'submitLabel', 'inbox', 'invalid-payload', `inbox entry ${entryId}: ${detail}`);
+    this.s.inboxAcks.push({ id: entryId, afterRows: 0 });
+  }
+
+  /** Inbox entries applied and not yet deleted (the drain skips them). */
+  inboxPending(): string[] {
+    return this.s.inboxAcks.map((a) => a.id);
+  }
+
+  /** How many inbox entries wait to be deleted. */
+  inboxPendingCount(): number {
+    return this.s.inboxAcks.length;
+  }
+
+  /** True when some inbox entry can be deleted (its rows are written). */
+  hasAckableInbox(): boolean {
+    const written = this.s.counters.flushedRows;
+    return this.s.inboxAcks.some((a) => a.afterRows <= written);
+  }
+
+  /** Inbox entries whose rows are written: safe to delete. */
+  ackableInbox(): string[] {
+    const written = this.s.counters.flushedRows;
+    return this.s.inboxAcks.filter((a) => a.afterRows <= written).map((a) => a.id);
+  }
+
+  /** True while applied inbox labels wait for their rows to be written. */
+  inboxWaitsForFlush(): boolean {
+    const written = this.s.counters.flushedRows;
+    return this.s.inboxAcks.some((a) => a.afterRows > written);
+  }
+
+  /** The given entries were deleted from the store. */
+  inboxAcked(ids: string[]): void {
+    const done = new Set(ids);
+    this.s.inboxAcks = this.s.inboxAcks.filter((a) => !done.has(a.id));
+  }
+
   // --- outbox --------------------------------------------------------------------------------------
 
   outboxSize(): number {
@@ -619,12 +903,18 @@ export class ReviewQueueState {
         if (oldest === null || t.enqueuedAtMs < oldest) oldest = t.enqueuedAtMs;
       } else if (t.status === 'claimed') claimed++;
     }
+    // The backlog is older than anything paged in after it: its first segment (or staged task) counts.
+    const backlogSince = this.s.backlog[0]?.addedAtMs ?? this.s.stagedSinceMs;
+    if (backlogSince !== null && (oldest === null || backlogSince < oldest)) oldest = backlogSince;
     const c = this.s.counters;
     const annotators: ReviewStats['annotators'] = {};
     for (const name of Object.keys(this.s.annotators))
       setOwn(annotators, name, { ...this.s.annotators[name] });
     return {
       modelId: extra.modelId ?? this.opts.modelId ?? '',
+      backlog: this.backlogSize(),
+      backlogSegments: this.s.backlog.length,
+      window: this.s.order.length,
       pending,
       claimed,
       done: c.done,
@@ -634,6 +924,12 @@ export class ReviewQueueState {
       added: c.added,
       duplicateTasks: c.duplicateTasks,
       droppedTasks: c.droppedTasks,
+      segmentsAdded: c.segmentsAdded,
+      duplicateSegments: c.duplicateSegments,
+      pagedIn: c.pagedIn,
+      unreadable: c.unreadable,
+      inboxLabels: c.inboxLabels,
+      inboxPending: this.s.inboxAcks.length,
       labelsAccepted: c.labelsAccepted,
       duplicateLabels: c.duplicateLabels,
       leaseExpiries: c.leaseExpiries,
@@ -653,6 +949,35 @@ export class ReviewQueueState {
 
   private statusOf(taskId: string): SubmitResult['status'] {
     return getOwn(this.s.tasks, taskId)?.status ?? getOwn(this.s.finished, taskId)?.status ?? 'unknown';
+  }
+
+  /** A task id not in the window: say so, and whether it may still wait in the backlog. */
+  private unknownTaskDetail(taskId: string): string {
+    const waiting = this.backlogSize();
+    return waiting > 0
+      ? `no task "${clip(taskId)}" in the active window (${waiting} tasks wait in the backlog, not yet paged in: claim tasks with claimTask)`
+      : `no task "${clip(taskId)}" in this queue`;
+  }
+
+  private enter(task: ReviewTask, enqueuedAtMs: number, bytes: number): void {
+    setOwn(this.s.tasks, task.taskId, {
+      task,
+      status: 'pending',
+      enqueuedAtMs,
+      labels: [],
+      skippedBy: [],
+      bytes,
+    });
+    this.s.order.push(task.taskId);
+  }
+
+  private appendSegment(ref: AddTaskSegment, addedAtMs: number): void {
+    this.s.backlog.push({ id: ref.segmentId, key: ref.key, count: ref.count, offset: 0, addedAtMs });
+    this.s.segmentIds.push(ref.segmentId);
+    const extra = this.s.segmentIds.length - this.opts.maxSegmentIdsKept;
+    if (extra > 0) this.s.segmentIds.splice(0, extra);
+    this.s.counters.segmentsAdded++;
+    this.dueCache = undefined;
   }
 
   private openBytes(): number {
@@ -709,7 +1034,7 @@ export class ReviewQueueState {
       const fin = getOwn(this.s.finished, p.taskId);
       return fin
         ? fail('task-finished', `task is ${fin.status}`, fin.status)
-        : fail('unknown-task', `no task "${clip(p.taskId)}" in this queue`, 'unknown');
+        : fail('unknown-task', this.unknownTaskDetail(p.taskId), 'unknown');
     }
     if (open.status === 'escalated') return fail('task-finished', 'task is escalated', open.status);
     return { task: open };
@@ -820,8 +1145,10 @@ export class ReviewQueueState {
     if (finalLabel !== undefined) rec.finalLabel = finalLabel;
     setOwn(this.s.finished, taskId, rec);
     this.s.finishedOrder.push(taskId);
+    // Trimmed in steps, so finishing a task stays cheap (no array shift per label).
     const extra = this.s.finishedOrder.length - this.opts.maxFinishedKept;
-    if (extra > 0) for (const old of this.s.finishedOrder.splice(0, extra)) delete this.s.finished[old];
+    if (extra >= FINISHED_TRIM_STEP || (extra > 0 && this.opts.maxFinishedKept < FINISHED_TRIM_STEP))
+      for (const old of this.s.finishedOrder.splice(0, extra)) delete this.s.finished[old];
     // Removing a task only removes deadlines: a cached earlier due time just costs one extra scan.
   }
 

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -12,7 +13,9 @@ import {
 import type { z } from 'zod';
 import type { Activities } from '../activities';
 import { ModelIdSchema } from '../schemas/records';
+import { layout } from '../storage/layout';
 import {
+  AddTaskSegmentSchema,
   ClaimTaskSchema,
   PendingTasksQuerySchema,
   ReleaseTaskSchema,
@@ -25,8 +28,10 @@ import {
 } from '../schemas/review';
 import type { ClaimResult, ReviewQueueConfig, ReviewTask, SubmitResult } from '../schemas/review';
 import {
+  addTaskSegment,
   addTasks,
   claimTask,
+  nudgeInbox,
   pendingTasks,
   releaseTask,
   renewLease,
@@ -76,6 +81,33 @@ const { flushReviewLabels } = proxyActivities<Activities>({
   },
 });
 
+/** Paging the backlog in: a store outage is retried a few times, then again after flushEveryMs. */
+const { readReviewSegment, writeStagedReviewSegment, readReviewInbox, ackReviewInbox } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '20 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['ZodError', 'ReviewSegmentMissing', 'InvalidReviewTasks'],
+    },
+  });
+
+/** Labels read from the store inbox per batch (a batch is applied, written, then deleted). */
+const INBOX_BATCH = 500;
+const DEFAULT_INBOX_POLL_MS = 60_000;
+
+/** Claims that found nothing while a backlog waits ask for a page-in this many times at most. */
+const CLAIM_PAGE_IN_ROUNDS = 3;
+
+/** The ApplicationFailure type behind an activity failure, if any. */
+function failureType(err: unknown): string | undefined {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure
+    ? (err.cause.type ?? undefined)
+    : undefined;
+}
+
 type Parsed<T> = { ok: true; value: T } | { ok: false; detail: string };
 
 /** Validates a message payload; the detail names the first offending field. */
@@ -120,6 +152,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   const flushBatchSize = config.flushBatchSize ?? DEFAULT_FLUSH_BATCH_SIZE;
   const flushEveryMs = config.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS;
   const maxHistoryEvents = config.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  const inboxPollMs = config.inboxPollMs ?? DEFAULT_INBOX_POLL_MS;
 
   const restored = restoreReviewQueueState(input?.state);
   const q = new ReviewQueueState(
@@ -156,12 +189,42 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   /** After a failed flush, the next attempt waits until then. */
   let flushBlockedUntil = 0;
 
+  // Rows of inbox labels are written at once: their inbox entries can only be deleted after that.
   const flushDueAt = (): number =>
-    outboxSince === undefined ? Infinity : Math.max(flushBlockedUntil, outboxSince + flushEveryMs);
-  const nextWakeAt = (): number => Math.min(q.nextDueMs(), flushDueAt());
+    outboxSince === undefined
+      ? Infinity
+      : Math.max(flushBlockedUntil, q.inboxWaitsForFlush() ? 0 : outboxSince + flushEveryMs);
+  // --- backlog: staged tasks are written as segments, the window is paged in from the store ---
+  /** Claims waiting for a page-in (they found nothing for their annotator while a backlog waits). */
+  let claimsWaiting = 0;
+  /** addTaskSegment answers waiting for the window to be filled from their segment. */
+  let fillsWaiting = 0;
+  const pageInMode = (): boolean | 'fill' => (claimsWaiting > 0 ? true : fillsWaiting > 0 ? 'fill' : false);
+  /** Page-in attempts so far (success or not): waiting claims retry after each. */
+  let pageInRound = 0;
+  let pageInBlockedUntil = 0;
+  let stageBlockedUntil = 0;
+  /** Set while the run is closing (continue-as-new): waiting claims answer instead of waiting. */
+  let closing = false;
+  // --- inbox: read on the start of every run, on a nudge, and every inboxPollMs as a backstop ---
+  let inboxDue = true;
+  let inboxNextPollAt = now() + inboxPollMs;
+  let inboxBlockedUntil = 0;
+  const inboxDueAt = (): number => {
+    if (q.hasAckableInbox()) return inboxBlockedUntil;
+    if (q.inboxPendingCount() >= 2 * INBOX_BATCH) return Infinity; // written first, then drained
+    return Math.max(inboxBlockedUntil, inboxDue ? 0 : inboxNextPollAt);
+  };
+  const backlogDueAt = (): number => {
+    let due = inboxDueAt();
+    if (q.stagedCount() > 0) due = Math.min(due, stageBlockedUntil);
+    if (q.pageInRequest(pageInMode())) due = Math.min(due, pageInBlockedUntil);
+    return due;
+  };
+  const nextWakeAt = (): number => Math.min(q.nextDueMs(), flushDueAt(), backlogDueAt());
   /** After a state too large to carry, continue-as-new is not retried before this history length. */
   let deferContinueUntil = 0;
-  /** Signals received by this run and when it started (workflow time): the run's signal rate. */
+  /** Messages (signals and updates) received by this run and when it started: the run's message rate. */
   let signalsThisRun = 0;
   const runStartMs = now();
   const continueDue = (): boolean => {
@@ -194,6 +257,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
       q.rejectInvalid(now(), message, via, detail);
       return fallback(detail);
     } finally {
+      if (via === 'update') signalsThisRun++;
       afterMessage();
     }
   };
@@ -228,6 +292,9 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
           );
       });
       q.addTasks(valid, now());
+    },
+    nudgeInbox: () => {
+      inboxDue = true;
     },
     submitLabel: (payload) => {
       const p = parsePayload(SubmitLabelSchema, payload);
@@ -276,6 +343,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   setHandler(submitLabel, (payload: unknown) => onSignal('submitLabel', payload));
   setHandler(skipTask, (payload: unknown) => onSignal('skipTask', payload));
   setHandler(releaseTask, (payload: unknown) => onSignal('releaseTask', payload));
+  setHandler(nudgeInbox, (payload?: unknown) => onSignal('nudgeInbox', payload));
 
   // --- updates: validated before they enter history; rule violations are answered, not thrown -----
   setHandler(
@@ -292,15 +360,35 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
       description: 'label a task and get the verdict',
     },
   );
+  const claimNow = (payload: unknown): ClaimResult =>
+    guarded(
+      'claimTask',
+      'update',
+      () => q.claim(ClaimTaskSchema.parse(payload), now()),
+      (detail): ClaimResult => ({ task: null, reason: 'no-task', detail }),
+    );
   setHandler(
     claimTask,
-    (payload) =>
-      guarded(
-        'claimTask',
-        'update',
-        () => q.claim(ClaimTaskSchema.parse(payload), now()),
-        (detail): ClaimResult => ({ task: null, reason: 'no-task', detail }),
-      ),
+    async (payload) => {
+      let r = claimNow(payload);
+      // Nothing in the window for this annotator while the backlog waits in the store: page in more.
+      for (
+        let i = 0;
+        i < CLAIM_PAGE_IN_ROUNDS && !r.task && r.reason === 'no-task' && !closing && q.pageInRequest(true);
+        i++
+      ) {
+        const round = pageInRound;
+        claimsWaiting++;
+        wake = true;
+        try {
+          await condition(() => pageInRound !== round || closing);
+        } finally {
+          claimsWaiting--;
+        }
+        r = claimNow(payload);
+      }
+      return r;
+    },
     {
       validator: validatorFor('claimTask', ClaimTaskSchema),
       description: 'claim the oldest pending task under a lease',
@@ -316,6 +404,46 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
         rejectedResult,
       ),
     { validator: validatorFor('renewLease', RenewLeaseSchema), description: "extend the caller's lease" },
+  );
+
+  setHandler(
+    addTaskSegment,
+    async (payload) => {
+      const r = guarded(
+        'addTaskSegment',
+        'update',
+        () => q.addSegment(AddTaskSegmentSchema.parse(payload), now()),
+        () => undefined,
+      );
+      if (!r)
+        throw ApplicationFailure.nonRetryable('addTaskSegment failed inside the queue', 'InternalError');
+      // Answer once the window is filled from it (when it has room): a client that labels tasks by id
+      // right after adding them finds them, as it did when tasks were sent inline.
+      if (r.accepted > 0 && q.pageInRequest('fill')) {
+        const round = pageInRound;
+        fillsWaiting++;
+        wake = true;
+        try {
+          await condition(() => pageInRound !== round || closing);
+        } finally {
+          fillsWaiting--;
+        }
+      }
+      return { ...r, backlog: q.backlogSize() };
+    },
+    {
+      validator: (payload: unknown): void => {
+        validatorFor('addTaskSegment', AddTaskSegmentSchema)(payload);
+        const ref = AddTaskSegmentSchema.parse(payload);
+        const expected = layout.reviewBacklogSegment(modelId, ref.segmentId);
+        if (ref.key !== expected)
+          throw ApplicationFailure.nonRetryable(
+            `invalid addTaskSegment payload: key must be "${expected}" for this queue, got "${ref.key.slice(0, 200)}"`,
+            'InvalidPayload',
+          );
+      },
+      description: 'add a backlog segment (tasks in the store) by reference',
+    },
   );
 
   // --- queries: read-only ------------------------------------------------------------------------
@@ -347,6 +475,26 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
         await flushOnce(flushBatchSize);
         continue;
       }
+      if (t >= inboxBlockedUntil) {
+        const acks = q.ackableInbox();
+        if (acks.length > 0) {
+          await ackInbox(acks);
+          continue;
+        }
+        if ((inboxDue || t >= inboxNextPollAt) && q.inboxPendingCount() < 2 * INBOX_BATCH) {
+          await drainInbox();
+          continue;
+        }
+      }
+      if (q.stagedCount() > 0 && t >= stageBlockedUntil) {
+        await spillStaged();
+        continue;
+      }
+      const page = t >= pageInBlockedUntil ? q.pageInRequest(pageInMode()) : undefined;
+      if (page) {
+        await pageIn(page);
+        continue;
+      }
       const next = nextWakeAt();
       wake = false;
       waitingUntil = next;
@@ -354,6 +502,85 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
       if (next === Infinity) await condition(woken);
       else await condition(woken, Math.max(1, next - t));
       waitingUntil = Infinity;
+    }
+  };
+
+  /** Reads one bounded batch of the store inbox and applies it; a full batch means: read again. */
+  const drainInbox = async (): Promise<void> => {
+    inboxDue = false;
+    inboxNextPollAt = now() + inboxPollMs;
+    try {
+      const read = await readReviewInbox({ modelId, limit: INBOX_BATCH, skip: q.inboxPending() });
+      const t = now();
+      for (const e of read.labels) q.applyInboxLabel(e.entryId, e.label, t);
+      for (const e of read.invalid) q.rejectInboxEntry(e.entryId, e.detail, t);
+      inboxDue = read.more;
+      if (q.outboxSize() > 0 && outboxSince === undefined) outboxSince = t;
+    } catch (err) {
+      inboxBlockedUntil = now() + flushEveryMs;
+      log.warn('review queue: reading the label inbox failed; trying again later', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+
+  /** Deletes inbox entries whose rows are written. */
+  const ackInbox = async (ids: string[]): Promise<void> => {
+    try {
+      await ackReviewInbox({ modelId, entryIds: ids });
+      q.inboxAcked(ids);
+    } catch (err) {
+      inboxBlockedUntil = now() + flushEveryMs;
+      log.warn('review queue: deleting applied inbox entries failed; trying again later', {
+        entries: ids.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+
+  /** Writes the staged tasks (sent inline) as a backlog segment; on failure they stay staged. */
+  const spillStaged = async (): Promise<void> => {
+    const tasks = q.stagedTasks();
+    try {
+      const ref = await writeStagedReviewSegment({ modelId, tasks });
+      q.stagedWritten(tasks.length, ref, now());
+    } catch (err) {
+      stageBlockedUntil = now() + flushEveryMs;
+      log.warn('review queue: writing staged tasks to the backlog failed; keeping them for the next try', {
+        tasks: tasks.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+
+  /** Reads the next tasks of the oldest backlog segment into the window. */
+  const pageIn = async (req: NonNullable<ReturnType<typeof q.pageInRequest>>): Promise<void> => {
+    try {
+      const read = await readReviewSegment({
+        modelId,
+        segmentId: req.segmentId,
+        offset: req.offset,
+        limit: req.limit,
+        maxBytes: req.maxBytes,
+      });
+      if (read.tasks.length + read.invalid.length === 0)
+        q.segmentUnreadable(req.segmentId, `the object ends before task ${req.offset + 1}`, now());
+      else q.pagedIn(req, read, now());
+    } catch (err) {
+      const detail =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const type = failureType(err);
+      if (type === 'ReviewSegmentMissing' || type === 'ZodError')
+        q.segmentUnreadable(req.segmentId, detail, now());
+      else {
+        pageInBlockedUntil = now() + flushEveryMs;
+        log.warn('review queue: paging the backlog in failed; trying again later', {
+          segment: req.segmentId,
+          error: detail,
+        });
+      }
+    } finally {
+      pageInRound++;
     }
   };
 
@@ -384,6 +611,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
 
     // Continue-as-new: let handlers finish, write the rows waiting now (rows that arrive meanwhile, or
     // that cannot be written, travel in the state), and carry the state as plain JSON.
+    closing = true;
     await condition(allHandlersFinished);
     let toFlush = q.outboxSize();
     for (let i = 0; i < MAX_FLUSHES_BEFORE_CONTINUE && toFlush > 0; i++) {
@@ -404,6 +632,7 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
         outbox: q.outboxSize(),
         historyLength,
       });
+      closing = false;
       continue;
     }
     q.markContinuedAsNew();

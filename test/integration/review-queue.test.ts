@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createEnqueueReviewTasks, sendReviewTasks } from '../../src/activities/enqueue-review-tasks';
+import { createEnqueueReviewTasks } from '../../src/activities/enqueue-review-tasks';
 import { main } from '../../src/cli';
 import { LabeledRowSchema } from '../../src/schemas';
 import type { LabeledRow } from '../../src/schemas';
 import { ReviewTaskSchema } from '../../src/schemas/review';
-import type { ReviewQueueConfig, ReviewStats, ReviewTask } from '../../src/schemas/review';
+import type { ClaimResult, ReviewQueueConfig, ReviewStats, ReviewTask } from '../../src/schemas/review';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { layout } from '../../src/storage/layout';
 import { readLines } from '../../src/storage/ndjson';
@@ -99,6 +99,22 @@ async function waitFor<T>(
     last = await read();
   }
   return last;
+}
+
+/**
+ * Claims a task, retrying when the server failed the workflow task that carried the update (under load
+ * on a shared machine): such an update was not applied, so a retry is safe, as for any client.
+ */
+async function claimRetrying(h: WorkflowHandle, annotator: string): Promise<ClaimResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.executeUpdate(claimTask, { args: [{ annotator }] });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: number } }).cause;
+      if (attempt >= 5 || cause?.code !== 9) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
 }
 
 const stats = (h: WorkflowHandle): Promise<ReviewStats> => h.query(reviewStats);
@@ -391,16 +407,21 @@ describe('reviewQueue workflow on the real server', () => {
       // No worker polls this queue yet: everything below waits for the run's first workflow task, where
       // the SDK holds signals until handlers exist. Order matters: t3 only fits once t1 is labelled.
       const taskQueue = `${stack.taskQueue}-late`;
-      const config: ReviewQueueConfig = { maxOpenTasks: 2, flushEveryMs: 200 };
-      await sendReviewTasks(stack.client, {
-        taskQueue,
-        modelId,
-        tasks: [makeTask(modelId, 't1'), makeTask(modelId, 't2')],
-        config,
-      });
+      // t3 only fits the window (2 tasks) once t1 is labelled. The inline `addTasks` signal is the path
+      // of plain clients (the loopkeeper sender waits for the queue's answer, so it needs a worker).
+      const config: ReviewQueueConfig = { activeWindowTasks: 2, flushEveryMs: 200 };
+      const addInline = (tasks: ReviewTask[]) =>
+        stack.client.workflow.signalWithStart('reviewQueue', {
+          workflowId: reviewQueueWorkflowId(modelId),
+          taskQueue,
+          args: [{ modelId, config }],
+          signal: 'addTasks',
+          signalArgs: [{ tasks }],
+        });
+      await addInline([makeTask(modelId, 't1'), makeTask(modelId, 't2')]);
       const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
       await h.signal('submitLabel', { taskId: 't1', label: 'churn', annotator: 'alice' });
-      await sendReviewTasks(stack.client, { taskQueue, modelId, tasks: [makeTask(modelId, 't3')], config });
+      await addInline([makeTask(modelId, 't3')]);
       await h.signal('submitLabel', { taskId: 't3', label: 'stay', annotator: 'alice' });
 
       const connection = await NativeConnection.connect({ address: testTemporalAddress() });
@@ -483,6 +504,84 @@ describe('reviewQueue workflow on the real server', () => {
       await finish(h);
     });
   });
+
+  test('a backlog far above the old cap (5,200 tasks, 6 segments) lives in the store: nothing dropped, claimed in order', async () => {
+    const { store } = tempFileStore();
+    const modelId = freshModel();
+    await withWorker(store, async (stack) => {
+      const n = 5200;
+      const tasks = Array.from({ length: n }, (_, i) =>
+        makeTask(modelId, `b${String(i).padStart(5, '0')}`, {
+          createdAt: new Date(Date.parse('2026-06-09T00:00:00.000Z') + i).toISOString(),
+          features: { tenure_days: i, plan: 'pro', note: 'x'.repeat(200) },
+        }),
+      );
+      const enqueueReviewTasks = createEnqueueReviewTasks({
+        store,
+        config: stack.config,
+        client: stack.client,
+      });
+      const config: ReviewQueueConfig = { flushEveryMs: 2000, flushBatchSize: 500 };
+      const first = await enqueueReviewTasks({ modelId, tasks: tasks.slice(0, 3000), config });
+      // Sent again with more tasks and two invalid ones: the first segments are duplicates, the invalid
+      // tasks refused with their reason, and every count adds up.
+      const invalid = [{ ...tasks[0], taskId: 'bad-1', classes: [] }, { taskId: 'bad-2' }];
+      const second = await enqueueReviewTasks({ modelId, tasks: [...tasks, ...invalid], config });
+      expect(first).toMatchObject({ sent: 3000, accepted: 3000, duplicate: 0, rejected: 0, segments: 3 });
+      expect(second).toMatchObject({
+        sent: n + 2,
+        accepted: n - 3000,
+        duplicate: 3000,
+        rejected: 2,
+        reasons: { 'invalid-task': 2 },
+      });
+      expect(second.sent).toBe(second.accepted + second.duplicate + second.rejected);
+      const segmentKeys: string[] = [];
+      for await (const info of store.list(layout.reviewBacklogPrefix(modelId))) segmentKeys.push(info.key);
+      expect(segmentKeys.length).toBeGreaterThanOrEqual(6);
+
+      const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+      const before = await stats(h);
+      expect(before).toMatchObject({ added: n, droppedTasks: 0, rejected: 0 });
+      expect(before.backlog + before.window).toBe(n);
+
+      // A team of annotators works through the first segment into the second (page-ins on the way);
+      // each one's claims come oldest first, and together they are exactly the oldest tasks. (Claiming
+      // all 5,200 in order is the pure state's unit test: here every claim is a server round trip.)
+      const toClaim = 1100;
+      const team = Array.from({ length: 4 }, (_, i) => `annotator-${i}`);
+      let handedOut = 0;
+      const claims = await Promise.all(
+        team.map(async (annotator) => {
+          const mine: string[] = [];
+          while (handedOut < toClaim) {
+            handedOut++;
+            const c = await claimRetrying(h, annotator);
+            expect(c.task).not.toBeNull();
+            expect(c.task!.features).toMatchObject({ tenure_days: Number(c.task!.taskId.slice(1)) });
+            mine.push(c.task!.taskId);
+            await h.signal('submitLabel', { taskId: c.task!.taskId, label: 'churn', annotator });
+          }
+          return mine;
+        }),
+      );
+      for (const mine of claims) expect(mine).toEqual([...mine].sort());
+      expect(claims.flat().sort()).toEqual(tasks.slice(0, toClaim).map((t) => t.taskId));
+      const s = await waitFor(
+        () => stats(h),
+        (x) => x.flushedRows === toClaim,
+        'the labels written',
+        120_000,
+      );
+      // Nothing dropped: every task is done, paged in and waiting, or in the store's backlog.
+      expect(s).toMatchObject({ done: toClaim, expired: 0, droppedTasks: 0, rejected: 0, unreadable: 0 });
+      expect(s.done + s.window + s.backlog).toBe(n);
+      expect(s.backlog).toBeGreaterThan(n - toClaim - 2 * 200);
+      const rows = await storedLabels(store, modelId);
+      expect(rows).toHaveLength(toClaim);
+      await finish(h);
+    });
+  }, 600_000);
 
   test('the plain temporal CLI labels a task by signal, update and query', async () => {
     const { store } = tempFileStore();
@@ -577,7 +676,9 @@ describe('reviewQueue workflow on the real server', () => {
       try {
         expect(await run('add', '--model', modelId, '--file', file)).toMatchObject({
           code: 0,
-          text: expect.stringContaining(`sent 3 tasks in 1 signal(s) to review-${modelId}`),
+          text: expect.stringContaining(
+            `sent 3 tasks to review-${modelId}: 3 accepted, 0 duplicate, 0 rejected`,
+          ),
         });
         const list = await run('list', '--model', modelId, '--json');
         expect((JSON.parse(list.text) as { taskId: string }[]).map((t) => t.taskId)).toEqual([

@@ -34,6 +34,17 @@ function makeTask(id: string, overrides: Partial<ReviewTask> = {}): ReviewTask {
   });
 }
 
+/** A backlog segment reference as a sender builds it (the key follows the store layout). */
+function segmentRef(segmentId: string, count: number) {
+  return {
+    segmentId,
+    key: `review/churn/backlog/${segmentId}.ndjson`,
+    count,
+    createdAtFirst: '2026-06-09T00:00:00.000Z',
+    createdAtLast: '2026-06-09T00:00:00.000Z',
+  };
+}
+
 function queue(opts: Partial<ReviewQueueOptions> = {}, data?: ReviewQueueStateData): ReviewQueueState {
   return new ReviewQueueState({ ...defaultReviewQueueOptions, modelId: 'churn', ...opts }, data);
 }
@@ -47,7 +58,7 @@ function roundTrip(q: ReviewQueueState): ReviewQueueState {
 describe('ReviewQueueState: claim, submit, skip, release', () => {
   test('a non-hard task is done on one label and its row lands in the outbox with lineage', () => {
     const q = queue();
-    expect(q.addTasks([makeTask('t1')], T0)).toEqual({ added: 1, duplicates: 0, dropped: 0 });
+    expect(q.addTasks([makeTask('t1')], T0)).toEqual({ added: 1, duplicates: 0, rejected: 0 });
     const claim = q.claim({ annotator: 'alice' }, T0 + SEC);
     expect(claim.task?.taskId).toBe('t1');
     expect(claim.task?.lease).toEqual({
@@ -408,7 +419,7 @@ describe('ReviewQueueState: rejections and duplicates', () => {
     expect(q.addTasks([makeTask('x', { modelId: 'fraud' })], T0)).toEqual({
       added: 0,
       duplicates: 0,
-      dropped: 1,
+      rejected: 1,
     });
 
     const s = q.stats(T0);
@@ -487,30 +498,25 @@ describe('ReviewQueueState: rejections and duplicates', () => {
     expect(q.addTasks([makeTask('t1'), makeTask('t2'), makeTask('t3')], T0)).toEqual({
       added: 1,
       duplicates: 2,
-      dropped: 0,
+      rejected: 0,
     });
     expect(q.stats(T0)).toMatchObject({ added: 3, duplicateTasks: 2, pending: 2 });
   });
 
-  test('capacity: tasks beyond maxOpenTasks or maxOpenTaskBytes are dropped and recorded', () => {
-    const q = queue({ maxOpenTasks: 2 });
+  test('inline tasks beyond the window are staged for the backlog, never dropped', () => {
+    const q = queue({ windowTasks: 2 });
     expect(q.addTasks([makeTask('a'), makeTask('b'), makeTask('c')], T0)).toEqual({
-      added: 2,
+      added: 3,
       duplicates: 0,
-      dropped: 1,
+      rejected: 0,
     });
-    expect(q.stats(T0).rejections[0]).toMatchObject({ code: 'queue-full', taskId: 'c' });
-    q.submitLabel({ taskId: 'a', label: 'churn', annotator: 'x' }, T0);
-    expect(q.addTasks([makeTask('c')], T0).added).toBe(1);
-
-    const size = JSON.stringify(makeTask('a')).length;
-    const small = queue({ maxOpenTaskBytes: size * 2 + 1 });
-    expect(small.addTasks([makeTask('a'), makeTask('b'), makeTask('c')], T0)).toEqual({
-      added: 2,
-      duplicates: 0,
-      dropped: 1,
-    });
-    expect(small.stats(T0).droppedTasks).toBe(1);
+    expect(q.stats(T0)).toMatchObject({ added: 3, window: 2, backlog: 1, droppedTasks: 0, rejected: 0 });
+    expect(q.stagedTasks().map((t) => t.taskId)).toEqual(['c']);
+    // Staged once: sending it again is a duplicate.
+    expect(q.addTasks([makeTask('c')], T0)).toMatchObject({ added: 0, duplicates: 1 });
+    q.stagedWritten(1, segmentRef('stagedseg1', 1), T0 + SEC);
+    expect(q.stats(T0)).toMatchObject({ backlog: 1, backlogSegments: 1 });
+    expect(q.stagedTasks()).toEqual([]);
   });
 
   test('task ids and annotator names that look like Object.prototype members are plain data', () => {
@@ -585,11 +591,208 @@ describe('ReviewQueueState: JSON round trip (continue-as-new)', () => {
   test('restore fills missing fields and refuses what is not a state', () => {
     expect(restoreReviewQueueState(undefined)).toMatchObject({ ok: true });
     expect(restoreReviewQueueState('garbage')).toMatchObject({ ok: false });
-    expect(restoreReviewQueueState({ version: 2 })).toMatchObject({ ok: false });
+    expect(restoreReviewQueueState({ version: 3 })).toMatchObject({ ok: false });
     const partial = restoreReviewQueueState({ version: 1, counters: { done: 7 } });
     expect(partial.ok).toBe(true);
     expect(partial.data.counters.done).toBe(7);
     expect(partial.data.counters.expired).toBe(0);
     expect(partial.data.order).toEqual([]);
+  });
+});
+
+describe('ReviewQueueState: the backlog lives in the store by reference', () => {
+  /** A store of segments: id → tasks, read by offset as the page-in activity does. */
+  function backlogOf(total: number, perSegment: number): Map<string, ReviewTask[]> {
+    const segments = new Map<string, ReviewTask[]>();
+    for (let i = 0; i < total; i += perSegment) {
+      const tasks = Array.from({ length: Math.min(perSegment, total - i) }, (_, j) =>
+        makeTask(`b-${String(i + j).padStart(6, '0')}`),
+      );
+      segments.set(`seg${String(i / perSegment).padStart(5, '0')}`, tasks);
+    }
+    return segments;
+  }
+
+  /** Pages in while the queue asks for it (what the workflow loop does between messages). */
+  function pageIn(q: ReviewQueueState, store: Map<string, ReviewTask[]>, force = false): number {
+    let rounds = 0;
+    for (let req = q.pageInRequest(force); req; req = q.pageInRequest(false)) {
+      const tasks = store.get(req.segmentId)!.slice(req.offset, req.offset + req.limit);
+      q.pagedIn(req, { tasks, nextOffset: req.offset + tasks.length, invalid: [] }, T0);
+      rounds++;
+    }
+    return rounds;
+  }
+
+  test('5,500 tasks in six segments: none dropped, all claimed and labelled in order, counts add up', () => {
+    const q = queue({ windowTasks: 200 });
+    const store = backlogOf(5500, 1000);
+    let accepted = 0;
+    for (const [id, tasks] of store) accepted += q.addSegment(segmentRef(id, tasks.length), T0).accepted;
+    expect(accepted).toBe(5500);
+    // A re-sent segment is a duplicate, not double work.
+    expect(q.addSegment(segmentRef('seg00002', 1000), T0)).toEqual({
+      accepted: 0,
+      duplicate: 1000,
+      backlog: 5500,
+    });
+    // The state holds references, not tasks: a 5,500-task backlog costs a few hundred bytes.
+    expect(JSON.stringify(q.toJSON()).length).toBeLessThan(3000);
+    expect(q.stats(T0)).toMatchObject({ backlog: 5500, backlogSegments: 6, pending: 0, added: 5500 });
+
+    const order: string[] = [];
+    for (let i = 0; i < 5500; i++) {
+      pageIn(q, store);
+      const claim = q.claim({ annotator: 'alice' }, T0 + SEC);
+      expect(claim.task).not.toBeNull();
+      order.push(claim.task!.taskId);
+      expect(
+        q.submitLabel({ taskId: claim.task!.taskId, label: 'churn', annotator: 'alice' }, T0 + SEC).accepted,
+      ).toBe(true);
+      if (q.outboxSize() >= 500) q.markFlushed(q.outboxSize());
+      // The window stays bounded whatever the backlog.
+      expect(q.toJSON().order.length).toBeLessThanOrEqual(200);
+    }
+    expect(order).toEqual([...store.values()].flat().map((t) => t.taskId));
+    expect(q.claim({ annotator: 'alice' }, T0 + SEC)).toMatchObject({ task: null, reason: 'no-task' });
+    const s = q.stats(T0 + SEC);
+    expect(s).toMatchObject({
+      backlog: 0,
+      backlogSegments: 0,
+      pending: 0,
+      done: 5500,
+      pagedIn: 5500,
+      expired: 0,
+      droppedTasks: 0,
+      rejected: 0,
+      duplicateTasks: 1000,
+    });
+    expect(s.flushedRows + s.outbox).toBe(5500);
+  });
+
+  test('100k tasks waiting: the carried state stays small', () => {
+    const q = queue();
+    for (let i = 0; i < 100; i++) q.addSegment(segmentRef(`big${String(i).padStart(5, '0')}`, 1000), T0);
+    expect(q.stats(T0).backlog).toBe(100_000);
+    expect(JSON.stringify(q.toJSON()).length).toBeLessThan(30_000);
+  });
+
+  test('a claim that finds nothing for its annotator may page in past the half-full mark', () => {
+    const q = queue({ windowTasks: 4 });
+    const store = backlogOf(10, 10);
+    q.addSegment(segmentRef('seg00000', 10), T0);
+    pageIn(q, store);
+    expect(q.stats(T0).window).toBe(4);
+    for (const id of ['b-000000', 'b-000001', 'b-000002', 'b-000003'])
+      q.skipTask({ taskId: id, annotator: 'alice' }, T0);
+    expect(q.claim({ annotator: 'alice' }, T0).task).toBeNull();
+    expect(q.pageInRequest(false)).toBeUndefined();
+    expect(q.pageInRequest(true)).toMatchObject({ offset: 4, limit: 4 });
+    pageIn(q, store, true);
+    expect(q.claim({ annotator: 'alice' }, T0).task?.taskId).toBe('b-000004');
+  });
+
+  test('a backlog past its lifetime expires whole, unread, and is counted', () => {
+    const q = queue({ windowTasks: 10, lifetimeMs: DAY });
+    const store = backlogOf(25, 10);
+    for (const [id, tasks] of store) q.addSegment(segmentRef(id, tasks.length), T0);
+    pageIn(q, store);
+    q.addSegment(segmentRef('later0001', 5), T0 + 12 * HOUR);
+    expect(q.stats(T0).backlog).toBe(20);
+    q.tick(T0 + DAY);
+    // The window's 10 tasks and the 15 never read expired; the later segment is still young.
+    expect(q.stats(T0 + DAY)).toMatchObject({ expired: 25, window: 0, backlog: 5, backlogSegments: 1 });
+    expect(q.nextDueMs()).toBe(T0 + 12 * HOUR + DAY);
+    q.tick(T0 + 12 * HOUR + DAY);
+    expect(q.stats(T0 + 2 * DAY)).toMatchObject({ expired: 30, backlog: 0 });
+  });
+
+  test('a missing segment is counted as unreadable with a rejection; a bad line too', () => {
+    const q = queue();
+    q.addSegment(segmentRef('gone00001', 7), T0);
+    q.addSegment(segmentRef('half00001', 3), T0);
+    q.segmentUnreadable('gone00001', 'review backlog segment is missing', T0);
+    const req = q.pageInRequest()!;
+    q.pagedIn(
+      req,
+      { tasks: [makeTask('h1'), makeTask('h2')], nextOffset: 3, invalid: [{ line: 2, detail: 'not JSON' }] },
+      T0,
+    );
+    const s = q.stats(T0);
+    expect(s).toMatchObject({ unreadable: 8, backlog: 0, pending: 2, rejected: 2 });
+    expect(s.rejections.map((r) => r.code)).toEqual(['unreadable-segment', 'unreadable-segment']);
+  });
+
+  test('a label for a task still in the backlog is refused with a reason that says so', () => {
+    const q = queue({ windowTasks: 1 });
+    q.addTasks([makeTask('a'), makeTask('b')], T0);
+    const r = q.submitLabel({ taskId: 'b', label: 'churn', annotator: 'alice' }, T0);
+    expect(r).toMatchObject({ accepted: false, reason: 'unknown-task' });
+    expect(r.detail).toContain('backlog');
+  });
+
+  test('state carried by a queue from before the redesign (version 1) is migrated', () => {
+    const v1 = {
+      version: 1,
+      tasks: {
+        old1: {
+          task: makeTask('old1'),
+          status: 'pending',
+          enqueuedAtMs: T0,
+          labels: [],
+          skippedBy: [],
+          bytes: 500,
+        },
+      },
+      order: ['old1'],
+      finished: {},
+      finishedOrder: [],
+      outbox: [],
+      flushSeq: 4,
+      counters: { added: 900, droppedTasks: 208, done: 3 },
+      annotators: {},
+      rejections: [
+        { atMs: T0, message: 'addTasks', via: 'signal', code: 'queue-full', detail: 'queue full' },
+      ],
+    };
+    const restored = restoreReviewQueueState(JSON.parse(JSON.stringify(v1)));
+    expect(restored.ok).toBe(true);
+    expect(restored.data.version).toBe(2);
+    const q = queue({}, restored.data);
+    expect(q.stats(T0)).toMatchObject({ pending: 1, backlog: 0, droppedTasks: 208, added: 900, done: 3 });
+    expect(q.claim({ annotator: 'alice' }, T0).task?.taskId).toBe('old1');
+    q.addSegment(segmentRef('new000001', 3), T0);
+    expect(roundTrip(q).stats(T0)).toMatchObject({ backlog: 3, claimed: 1 });
+  });
+});
+
+describe('ReviewQueueState: labels from the store inbox', () => {
+  test('an inbox label is applied once, read twice counts once, and is deletable only after its row is written', () => {
+    const q = queue();
+    q.addTasks([makeTask('t1'), makeTask('t2', { hard: true })], T0);
+    const label = { taskId: 't1', label: 'churn', annotator: 'alice' };
+    expect(q.applyInboxLabel('e1', label, T0)).toMatchObject({ accepted: true, status: 'done' });
+    // Its row waits in the outbox: the entry must stay in the store until the row is written.
+    expect(q.ackableInbox()).toEqual([]);
+    expect(q.inboxWaitsForFlush()).toBe(true);
+    // Read again (before it was deleted): a duplicate, not a second label.
+    expect(q.applyInboxLabel('e1', label, T0)).toMatchObject({ accepted: true, reason: 'duplicate' });
+    // A first label of a hard task makes no row: deletable once the rows before it are written.
+    q.applyInboxLabel('e2', { taskId: 't2', label: 'stay', annotator: 'bob' }, T0);
+    q.rejectInboxEntry('e3', 'not JSON', T0);
+    expect(q.ackableInbox()).toEqual(['e3']);
+    q.markFlushed(q.outboxSize());
+    expect(q.ackableInbox()).toEqual(['e1', 'e1', 'e2', 'e3']);
+    q.inboxAcked(q.ackableInbox());
+    expect(q.inboxPendingCount()).toBe(0);
+    const s = q.stats(T0);
+    expect(s).toMatchObject({
+      labelsAccepted: 2,
+      duplicateLabels: 1,
+      done: 1,
+      flushedRows: 1,
+      inboxLabels: 3,
+    });
+    expect(s.rejections.map((r) => [r.via, r.code])).toEqual([['inbox', 'invalid-payload']]);
   });
 });

@@ -11,6 +11,7 @@ import {
   formatClaimedTask,
   formatRejection,
   formatReviewStats,
+  formatSendResult,
   formatTaskList,
   listReviewTasks,
   parseReviewTasksNdjson,
@@ -89,17 +90,25 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
     .action(async (opts: TaskOpts & { label: string; note?: string }) => {
       const modelId = modelOf(opts.model);
       const client = await ctx().client();
-      const r = await submitReviewLabel(client, modelId, {
-        taskId: opts.task,
-        label: opts.label,
-        annotator: opts.annotator,
-        ...(opts.note !== undefined ? { note: opts.note } : {}),
-      });
-      output(opts.json, r, () =>
-        r.accepted
-          ? `accepted${r.reason === 'duplicate' ? ' (duplicate: already counted)' : ''}: task ${opts.task} is ${r.status}`
-          : `rejected (${r.reason}): ${r.detail}`,
+      const r = await submitReviewLabel(
+        client,
+        modelId,
+        {
+          taskId: opts.task,
+          label: opts.label,
+          annotator: opts.annotator,
+          ...(opts.note !== undefined ? { note: opts.note } : {}),
+        },
+        { store: ctx().store },
       );
+      output(opts.json, r, () =>
+        !r.applied
+          ? `stored: ${r.detail} (${r.key})`
+          : r.accepted
+            ? `accepted${r.reason === 'duplicate' ? ' (duplicate: already counted)' : ''}: task ${opts.task} is ${r.status}`
+            : `rejected (${r.reason}): ${r.detail}`,
+      );
+      if (!r.applied) return;
       if (!r.accepted) throw new CliError(`label for task ${opts.task} rejected`, REJECTED_EXIT_CODE);
     });
 
@@ -211,16 +220,11 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
       }
       if (tasks.length === 0) throw new CliError(`${opts.file}: no tasks`);
       const c = ctx();
-      const r = await sendReviewTasks(await c.client(), {
+      const r = await sendReviewTasks(await c.client(), c.store, {
         taskQueue: c.config.temporal.taskQueue,
         modelId,
         tasks,
       });
-      output(
-        opts.json,
-        r,
-        () =>
-          `sent ${r.sent} tasks in ${r.signals} signal(s) to ${r.workflowId}\n  loopkeeper review stats --model ${modelId}`,
-      );
+      output(opts.json, r, () => formatSendResult(r, modelId));
     });
 }
