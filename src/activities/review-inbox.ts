@@ -35,7 +35,7 @@ export async function storeInboxLabel(
 ): Promise<{ entryId: string; key: string }> {
   const p = SubmitLabelSchema.parse(label);
   const entryId = reviewInboxEntryId(p.taskId, p.annotator);
-  const key = layout.reviewInboxEntry(modelId, entryId);
+  const key = layout.reviewInboxEntry(ModelIdSchema.parse(modelId), entryId);
   const entry: InboxEntry = { ...p, storedAt: now.toISOString() };
   await store.put(key, JSON.stringify(entry));
   return { entryId, key };

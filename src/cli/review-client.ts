@@ -93,6 +93,8 @@ export async function submitReviewLabel(
   p: SubmitLabel,
   opts: { store: BlobStore; deadlineMs?: number },
 ): Promise<DurableSubmitResult> {
+  // The model id names a store key here: refuse one that cannot name a queue before anything is written.
+  parseModelId(modelId, 'model id');
   const label = SubmitLabelSchema.parse(p);
   const { entryId, key } = await storeInboxLabel(opts.store, modelId, label);
   const deadline = Date.now() + (opts.deadlineMs ?? DEFAULT_SUBMIT_DEADLINE_MS);

@@ -4,7 +4,7 @@ import { WorkerProcess } from '../support/processes';
 import { chaosSeed, connectClient, scenarioEnv, seededRng, sleep, strayObjects } from './harness';
 import type { ScenarioEnv } from './harness';
 import { cleanUp } from './checks';
-import { enqueueTasks, makeTasks, storedLabels, submitLabels } from './review-path';
+import { enqueueTasks, makeTasks, storedLabels, submitLabelsDurably } from './review-path';
 import { newTally } from './tally';
 
 const BATCH = 300;
@@ -40,14 +40,14 @@ async function labelRun(opts: {
     await worker.start();
     // The queue exists before the faults (as in production: it lives as long as the model).
     await enqueueTasks(client, s, makeTasks(s.modelId, 'warm', 0, 1));
-    await submitLabels(client, s, labelsFor(0, 1, 'warm'));
+    await submitLabelsDurably(client, s, labelsFor(0, 1, 'warm'));
     await opts.before?.(worker);
     const batches = Math.ceil(opts.total / BATCH);
     for (let b = 0; b < batches; b++) {
       const from = b * BATCH;
       const to = Math.min(opts.total, from + BATCH);
       await enqueueTasks(client, s, makeTasks(s.modelId, 't', from, to));
-      const refused = await submitLabels(client, s, labelsFor(from, to, 't'), 32, sent).then(
+      const refused = await submitLabelsDurably(client, s, labelsFor(from, to, 't'), 32, sent).then(
         () => undefined,
         (err: Error) => `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`,
       );

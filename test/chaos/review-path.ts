@@ -6,12 +6,14 @@ import { layout } from '../../src/storage/layout';
 import { readLines } from '../../src/storage/ndjson';
 import { reviewStats, submitLabel } from '../../src/workflows/messages';
 import { reviewQueueWorkflowId } from '../../src/workflows/review-ids';
+import { submitReviewLabel } from '../../src/cli/review-client';
 import type { ScenarioEnv } from './harness';
 
 /**
  * The review path as the chaos suite drives it, in one place: how tasks get into a model's review queue,
  * how an annotator's label is submitted, and where stored labels are read back. When the durable label
- * inbox lands, only `submitLabels` (and perhaps `enqueueTasks`) change.
+ * inbox landed, `submitLabelsDurably` is the annotators' path (CLI, web page); `submitLabels` stays the
+ * plain-signal path of any Temporal client.
  */
 
 /** Small review tasks `{prefix}-{i}` for i in [from, to). */
@@ -44,7 +46,7 @@ export const chaosQueueConfig: ReviewQueueConfig = { flushEveryMs: 1000, flushBa
 
 /** Adds tasks to the model's queue the way the cycle does (signal-with-start, batches of 200). */
 export async function enqueueTasks(client: Client, s: ScenarioEnv, tasks: ReviewTask[]): Promise<void> {
-  await sendReviewTasks(client, {
+  await sendReviewTasks(client, s.store, {
     taskQueue: s.taskQueue,
     modelId: s.modelId,
     tasks,
@@ -103,4 +105,32 @@ export async function storedLabels(s: ScenarioEnv): Promise<{ distinct: Set<stri
   const ids = await storedLabelTaskIds(s);
   const distinct = new Set(ids);
   return { distinct, duplicates: ids.length - distinct.size };
+}
+
+/**
+ * Submits labels the way the CLI does (`submitReviewLabel`): each label is written to the store inbox
+ * first, then offered to the queue with a short deadline; when no worker answers in time the label stays
+ * in the inbox and the queue applies it later. Returns how many were submitted (stored or answered); an
+ * error thrown here means the label was refused for good (e.g. the store is unreachable).
+ */
+export async function submitLabelsDurably(
+  client: Client,
+  s: ScenarioEnv,
+  labels: SubmitLabel[],
+  concurrency = 32,
+  counter: { sent: number } = { sent: 0 },
+): Promise<number> {
+  let next = 0;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < labels.length) {
+        const l = labels[next++];
+        await submitReviewLabel(client, s.modelId, l, { store: s.store, deadlineMs: 300 });
+        sent++;
+        counter.sent++;
+      }
+    }),
+  );
+  return sent;
 }

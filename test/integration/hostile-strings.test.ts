@@ -345,7 +345,13 @@ describe('hostile strings: review queue (real Temporal server, message API)', ()
       for (const [name, s] of HOSTILE) {
         for (const call of [
           () => claimNextTask(stack.client, s, { annotator: 'alice' }),
-          () => submitReviewLabel(stack.client, s, { taskId: 't', label: 'churn', annotator: 'alice' }),
+          () =>
+            submitReviewLabel(
+              stack.client,
+              s,
+              { taskId: 't', label: 'churn', annotator: 'alice' },
+              { store },
+            ),
           () => reviewQueueStats(stack.client, s),
         ]) {
           const err = await call().then(
