@@ -6,6 +6,7 @@
 // A plain ESM script because kubernetes-models 5 is ESM-only; test/unit/deploy-manifests.test.ts runs it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 
