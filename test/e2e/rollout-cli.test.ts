@@ -6,7 +6,7 @@ import { rolloutStatus } from '../../src/workflows/messages';
 import type { RolloutInput } from '../../src/workflows/rollout';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId } from '../../src/workflows/rollout-ids';
 import { runCli } from '../support/cli';
-import { tempFileStore, testTemporalAddress, withWorker } from '../support/temporal';
+import { tempFileStore, testTemporalAddress, withInstalledWorker } from '../support/temporal';
 
 /**
  * Issue 16: a rollout of a version the gate refused, or of a version that does not exist, is refused
@@ -55,7 +55,7 @@ async function setup() {
 
 test('the CLI refuses an unknown or unblessed version with the reason and exit code 3, starting nothing', async () => {
   const { store, model, registry } = await setup();
-  await withWorker(store, async ({ client, taskQueue }) => {
+  await withInstalledWorker(store, async ({ client, taskQueue }) => {
     const env = {
       TEMPORAL_ADDRESS: testTemporalAddress(),
       LOOPKEEPER_TASK_QUEUE: taskQueue,
@@ -93,7 +93,7 @@ test('the CLI refuses an unknown or unblessed version with the reason and exit c
 
 test('a plain Temporal client gets a failed workflow of type UnknownVersion / CandidateNotBlessed, and status says failed', async () => {
   const { store, model, registry } = await setup();
-  await withWorker(store, async ({ client, taskQueue }) => {
+  await withInstalledWorker(store, async ({ client, taskQueue }) => {
     const env = {
       TEMPORAL_ADDRESS: testTemporalAddress(),
       LOOPKEEPER_TASK_QUEUE: taskQueue,

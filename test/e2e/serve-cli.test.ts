@@ -1,3 +1,4 @@
+import { openInstallation } from '../../src/config/installation';
 import { runCli } from '../support/cli';
 import { tempFileStore } from '../support/temporal';
 
@@ -21,7 +22,8 @@ describe('loopkeeper serve (CLI in-process): a bad --busy-poll-ms', () => {
 
 describe('loopkeeper serve (CLI in-process): refuses to start what cannot serve', () => {
   test('a model with no champion (here: a typo) fails at start with one line and exit 69', async () => {
-    const { dir } = tempFileStore();
+    const { dir, store } = tempFileStore();
+    await openInstallation(store, { create: true }); // the store exists; only the model is unknown
     const res = await runCli(
       { LOOPKEEPER_STORE: `file://${dir}` },
       'serve',

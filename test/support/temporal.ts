@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
+import { claimNamespace, installationNamespace, openInstallation } from '../../src/config/installation';
 import type { LoopkeeperConfig } from '../../src/config';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { FileBlobStore } from '../../src/storage/file-blob-store';
@@ -109,4 +110,24 @@ async function terminateRunning(client: Client, taskQueue: string): Promise<void
       .terminate('test finished')
       .catch(() => undefined);
   }
+}
+
+/**
+ * Like `withWorker`, but in the store's own installation namespace (the store is created when new), as
+ * `loopkeeper worker` runs: the CLI, given only LOOPKEEPER_STORE, then talks to this worker.
+ */
+export async function withInstalledWorker<T>(
+  store: BlobStore,
+  fn: (stack: TestStack) => Promise<T>,
+  extraEnv: Record<string, string> = {},
+): Promise<T> {
+  const installation = await openInstallation(store, { create: true });
+  const namespace = installationNamespace(installation);
+  const connection = await Connection.connect({ address: testTemporalAddress() });
+  try {
+    await claimNamespace(new Client({ connection, namespace }), namespace, installation, store);
+  } finally {
+    await connection.close();
+  }
+  return withWorker(store, fn, { TEMPORAL_NAMESPACE: namespace, ...extraEnv });
 }
