@@ -5,7 +5,7 @@ import { createComputeDrift } from '../../activities/compute-drift';
 import type { DriftReportDoc } from '../../activities/compute-drift';
 import { DRIFT_LEVEL_RANK } from '../../monitoring/drift';
 import type { DriftLevel, FeatureDrift } from '../../monitoring/drift';
-import { DaySchema, ModelIdSchema, WindowSchema } from '../../schemas';
+import { DaySchema, WindowSchema } from '../../schemas';
 import { dayOf, windowEndingAt } from '../../schemas/window';
 import type { Window } from '../../schemas/window';
 import { readJson } from '../../storage/ndjson';
@@ -15,6 +15,7 @@ import type { CliContext } from '../context';
 import { CliError } from '../context';
 import { EXIT } from '../exit-codes';
 import { knownModels, modelExists } from '../known-models';
+import { parseModelId } from '../user-input';
 
 /** Exit code when the drift level reaches `--fail-on`. */
 export const DRIFT_FAIL_EXIT_CODE = 3;
@@ -94,8 +95,7 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
     )
     .action(async (opts: DriftOptions) => {
       const c = ctx();
-      const modelId = ModelIdSchema.safeParse(opts.model);
-      if (!modelId.success) throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`);
+      const modelId = parseModelId(opts.model);
       if (opts.failOn !== undefined && opts.failOn !== 'warn' && opts.failOn !== 'alert')
         throw new CliError(`--fail-on "${opts.failOn}": expected warn or alert`);
       const window = parseWindow(opts);
@@ -105,16 +105,16 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
         if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
           throw new CliError(`--html ${opts.html}: folder ${dir} does not exist`, EXIT.cantCreate);
       }
-      if (!(await modelExists(c.store, modelId.data))) {
+      if (!(await modelExists(c.store, modelId))) {
         const known = await knownModels(c.store);
         throw new CliError(
-          `unknown model "${modelId.data}" in store ${c.store.uri}${didYouMean(modelId.data, known)}; known models: ${known.join(', ') || 'none'}`,
+          `unknown model "${modelId}" in store ${c.store.uri}${didYouMean(modelId, known)}; known models: ${known.join(', ') || 'none'}`,
           EXIT.noInput,
         );
       }
       const computeDrift = createComputeDrift({ store: c.store, config: c.config });
       const runId = `drift-${window.from}_${window.to}`;
-      const summary = await computeDrift({ modelId: modelId.data, runId, window });
+      const summary = await computeDrift({ modelId, runId, window });
       const doc = await readJson(c.store, summary.jsonKey, z.custom<DriftReportDoc>());
       if (opts.html) {
         const html = await c.store.get(summary.htmlKey);

@@ -1,7 +1,6 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
 import type { ModelManifest } from '../../schemas/manifests';
-import { ModelIdSchema } from '../../schemas/records';
 import type { AliasResult, PruneResult } from '../../storage/model-registry';
 import { CorruptObjectError, UnreadableObjectError } from '../../storage/cas-json';
 import {
@@ -16,6 +15,7 @@ import {
 import type { AliasRecovery } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
+import { parseModelId } from '../user-input';
 
 /** Exit code when a promotion is refused by policy (unblessed without --force): distinct from failures. */
 export const EXIT_REFUSED = 3;
@@ -39,11 +39,7 @@ export function defaultActor(): string {
   return `cli:${user}`;
 }
 
-function modelIdOf(text: string): string {
-  const parsed = ModelIdSchema.safeParse(text);
-  if (!parsed.success) throw new CliError(`--model "${text}": ${parsed.error.issues[0].message}`, EXIT_USAGE);
-  return parsed.data;
-}
+const modelIdOf = (text: string): string => parseModelId(text);
 
 /** Registry errors are user errors: print them without a stack. */
 async function userErrors<T>(run: () => Promise<T>): Promise<T> {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { checkRolloutCandidate, RolloutRefusedError } from '../../activities/check-rollout-candidate';
-import { ModelIdSchema } from '../../schemas/records';
 import {
   abortRollout,
   approveRollout,
@@ -14,12 +13,9 @@ import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId } from '../../workflows/rollou
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { defaultActor, EXIT_REFUSED, EXIT_USAGE } from './models';
+import { parseModelId } from '../user-input';
 
-function modelIdOf(text: string): string {
-  const parsed = ModelIdSchema.safeParse(text);
-  if (!parsed.success) throw new CliError(`--model "${text}": ${parsed.error.issues[0].message}`, EXIT_USAGE);
-  return parsed.data;
-}
+const modelIdOf = (text: string): string => parseModelId(text);
 
 /** `10m`, `30s`, `2h`, `500ms` or plain milliseconds. */
 export function parseDuration(text: string): number {

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { ScheduleDescription, ScheduleSpec } from '@temporalio/client';
-import { ModelIdSchema } from '../../schemas';
 import { cycleScheduleId, scheduledCycleWorkflowId } from '../../workflows/cycle-ids';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
+import { parseModelId } from '../user-input';
 
 export { cycleScheduleId } from '../../workflows/cycle-ids';
 
@@ -59,11 +59,7 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
   const schedule = program
     .command('schedule')
     .description('scheduled continuous-learning cycles (Temporal Schedules)');
-  const model = (m: string): string => {
-    const r = ModelIdSchema.safeParse(m);
-    if (!r.success) throw new CliError(`--model "${m}": ${r.error.issues[0].message}`);
-    return r.data;
-  };
+  const model = (m: string): string => parseModelId(m);
   const handle = async (m: string) => (await ctx().client()).schedule.getHandle(cycleScheduleId(model(m)));
   const notFound = (m: string) => (err: unknown) => {
     if (err instanceof ScheduleNotFoundError)
