@@ -60,7 +60,11 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
     .command('schedule')
     .description('scheduled continuous-learning cycles (Temporal Schedules)');
   const model = (m: string): string => parseModelId(m);
-  const handle = async (m: string) => (await ctx().client()).schedule.getHandle(cycleScheduleId(model(m)));
+  const handle = async (m: string) => {
+    // Check the id before connecting: a bad --model is a usage error even when Temporal is down.
+    const scheduleId = cycleScheduleId(model(m));
+    return (await ctx().client()).schedule.getHandle(scheduleId);
+  };
   const notFound = (m: string) => (err: unknown) => {
     if (err instanceof ScheduleNotFoundError)
       throw new CliError(
