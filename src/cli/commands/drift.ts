@@ -12,9 +12,10 @@ import { readJson } from '../../storage/ndjson';
 import { z } from 'zod';
 import { didYouMean } from '../../config/did-you-mean';
 import type { CliContext } from '../context';
-import { CliError } from '../context';
+import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { knownModels, modelExists } from '../known-models';
+import { printable as p } from '../printable';
 import { parseModelId } from '../user-input';
 
 /** Exit code when the drift level reaches `--fail-on`. */
@@ -51,7 +52,8 @@ function parseWindow(opts: DriftOptions): Window {
 const fmt = (x: number | null): string => (x === null ? '–' : x.toFixed(4));
 
 function featureLine(f: FeatureDrift): string {
-  return `  ${f.feature.padEnd(24)} ${f.level.padEnd(17)} PSI ${fmt(f.psi).padStart(7)}  KL ${fmt(f.kl).padStart(7)}  JS ${fmt(f.js).padStart(6)}  (${f.rows} rows)`;
+  // Feature names come from the logged data: escaped and cut, like every value shown here.
+  return `  ${p(f.feature, 60).padEnd(24)} ${f.level.padEnd(17)} PSI ${fmt(f.psi).padStart(7)}  KL ${fmt(f.kl).padStart(7)}  JS ${fmt(f.js).padStart(6)}  (${f.rows} rows)`;
 }
 
 /** Human output: skew findings first, then features worst first, then scores. */
@@ -64,7 +66,7 @@ export function formatDriftReport(doc: DriftReportDoc, htmlKey: string): string 
   if (skew.findings.length > 0) {
     lines.push('skew:');
     for (const f of skew.findings)
-      lines.push(`  ${f.severity.padEnd(5)} ${f.feature} (${f.check}): ${f.detail}`);
+      lines.push(`  ${f.severity.padEnd(5)} ${p(f.feature, 60)} (${f.check}): ${p(f.detail, 300)}`);
   } else if (skew.insufficientData) lines.push('skew: insufficient data');
   else lines.push('skew: no findings');
   lines.push('features (worst first):');
@@ -108,7 +110,7 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
       if (!(await modelExists(c.store, modelId))) {
         const known = await knownModels(c.store);
         throw new CliError(
-          `unknown model "${modelId}" in store ${c.store.uri}${didYouMean(modelId, known)}; known models: ${known.join(', ') || 'none'}`,
+          `unknown model "${modelId}" in store ${c.store.uri}${didYouMean(modelId, known)}; known models: ${known.map((k) => p(k, 60)).join(', ') || 'none'}`,
           EXIT.noInput,
         );
       }
@@ -124,9 +126,7 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
           throw new CliError(`--html ${opts.html}: ${(err as Error).message}`, EXIT.cantCreate);
         }
       }
-      console.log(
-        opts.json ? JSON.stringify({ summary, ...doc }, null, 2) : formatDriftReport(doc, summary.htmlKey),
-      );
+      output(opts.json, { summary, ...doc }, () => formatDriftReport(doc, summary.htmlKey));
       if (opts.html && !opts.json) console.log(`wrote ${opts.html}`);
       if (opts.failOn) {
         const level: DriftLevel = summary.skewAlert ? 'alert' : summary.level;
