@@ -76,3 +76,24 @@ describe('--model with a hostile value: one short escaped line, exit 64', () => 
     }
   });
 });
+
+describe('other flags of these commands quote a hostile value the same way, keeping their exit codes', () => {
+  test.each([
+    [['cycle', 'run', '--model', 'churn', '--as-of'], 64],
+    [['cycle', 'run', '--model', 'churn', '--window'], 1],
+    [['drift', '--model', 'churn', '--fail-on'], 1],
+    [['drift', '--model', 'churn', '--as-of'], 1],
+    [['models', 'prune', '--model', 'churn', '--keep'], 64],
+    [['schedule', 'create', '--model', 'churn', '--every'], 1],
+    [['schedule', 'create', '--model', 'churn', '--cron'], 64],
+    [['train', '--model', 'churn', '--seed'], 64],
+  ] as const)('%p', async (args, code) => {
+    for (const [name, value] of HOSTILE) {
+      const r = await runCli(env(), ...args, value);
+      const err = r.err.replace(/\n$/, '');
+      expect({ name, code: r.code, lines: err.split('\n').length }).toEqual({ name, code, lines: 1 });
+      expect(err.length).toBeLessThan(300);
+      expect(RAW_CONTROL.test(err)).toBe(false);
+    }
+  });
+});

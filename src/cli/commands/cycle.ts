@@ -12,7 +12,7 @@ import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { formatStatus } from '../format-status';
-import { parseModelId } from '../user-input';
+import { parseModelId, quoteInput } from '../user-input';
 
 export { cycleWorkflowId } from '../../workflows/cycle-ids';
 
@@ -26,7 +26,9 @@ function parseWindow(text: string): { from: string; to: string } {
   const [from, to] = text.split('..');
   const parsed = WindowSchema.safeParse({ from, to });
   if (!parsed.success)
-    throw new CliError(`--window "${text}": expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`);
+    throw new CliError(
+      `--window ${quoteInput(text)}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
+    );
   return parsed.data;
 }
 
@@ -163,7 +165,7 @@ export function registerCycle(program: Command, ctx: () => CliContext): void {
         const c = ctx();
         const modelId = parseModelId(opts.model);
         if (opts.asOf && !DaySchema.safeParse(opts.asOf).success)
-          throw new CliError(`--as-of "${opts.asOf}": expected YYYY-MM-DD`, EXIT.usage);
+          throw new CliError(`--as-of ${quoteInput(opts.asOf)}: expected YYYY-MM-DD`, EXIT.usage);
         const input: CycleInput = {
           modelId: modelId,
           window: opts.window ? parseWindow(opts.window) : undefined,

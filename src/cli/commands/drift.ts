@@ -16,7 +16,7 @@ import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { knownModels, modelExists } from '../known-models';
 import { printable as p } from '../printable';
-import { parseModelId } from '../user-input';
+import { parseModelId, quoteInput } from '../user-input';
 
 /** Exit code when the drift level reaches `--fail-on`. */
 export const DRIFT_FAIL_EXIT_CODE = 3;
@@ -37,15 +37,15 @@ function parseWindow(opts: DriftOptions): Window {
     const parsed = WindowSchema.safeParse({ from, to });
     if (!parsed.success)
       throw new CliError(
-        `--window "${opts.window}": expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
+        `--window ${quoteInput(opts.window)}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
       );
     return parsed.data;
   }
   if (opts.asOf && !DaySchema.safeParse(opts.asOf).success)
-    throw new CliError(`--as-of "${opts.asOf}": expected YYYY-MM-DD`);
+    throw new CliError(`--as-of ${quoteInput(opts.asOf)}: expected YYYY-MM-DD`);
   const days = opts.days === undefined ? 1 : Number(opts.days);
   if (!Number.isInteger(days) || days < 1)
-    throw new CliError(`--days "${opts.days}": expected a whole number ≥ 1`);
+    throw new CliError(`--days ${quoteInput(String(opts.days))}: expected a whole number ≥ 1`);
   return windowEndingAt(opts.asOf ?? dayOf(Date.now()), days);
 }
 
@@ -99,7 +99,7 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const modelId = parseModelId(opts.model);
       if (opts.failOn !== undefined && opts.failOn !== 'warn' && opts.failOn !== 'alert')
-        throw new CliError(`--fail-on "${opts.failOn}": expected warn or alert`);
+        throw new CliError(`--fail-on ${quoteInput(opts.failOn)}: expected warn or alert`);
       const window = parseWindow(opts);
       // Checked before any work: a report that cannot be written should not cost a full drift run.
       if (opts.html) {

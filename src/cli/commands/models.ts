@@ -16,7 +16,7 @@ import type { AliasRecovery } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { printable as p } from '../printable';
-import { parseModelId } from '../user-input';
+import { parseModelId, quoteInput } from '../user-input';
 
 /** Exit code when a promotion is refused by policy (unblessed without --force): distinct from failures. */
 export const EXIT_REFUSED = 3;
@@ -404,7 +404,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         const modelId = modelIdOf(opts.model);
         if (!/^\d+$/.test(opts.keep)) {
           throw new CliError(
-            `--keep must be a whole number of versions (0 or more), got "${opts.keep}"`,
+            `--keep must be a whole number of versions (0 or more), got ${quoteInput(opts.keep)}`,
             EXIT_USAGE,
           );
         }

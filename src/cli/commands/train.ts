@@ -9,7 +9,7 @@ import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { codeVersion } from '../../config/package-root';
 import { defaultActor } from './models';
-import { parseModelId } from '../user-input';
+import { parseModelId, quoteInput } from '../user-input';
 
 /** A first model needs at least this many test rows to be blessed without a champion to compare with. */
 export const FIRST_MODEL_MIN_TEST_ROWS = 200;
@@ -197,7 +197,8 @@ export function registerTrain(program: Command, ctx: () => CliContext): void {
       }) => {
         const modelId = parseModelId(opts.model);
         const seed = Number(opts.seed);
-        if (!Number.isInteger(seed)) throw new CliError(`--seed "${opts.seed}": expected an integer`, 64);
+        if (!Number.isInteger(seed))
+          throw new CliError(`--seed ${quoteInput(opts.seed)}: expected an integer`, 64);
         const c = ctx();
         const result = await trainFirstModel(c.store, {
           modelId: modelId,
