@@ -15,6 +15,7 @@ import { GuardedBlobStore } from '../storage/guarded-store';
 import { openBlobStore } from '../storage/open-store';
 import { connectClient } from '../workers/connect';
 import { EXIT } from './exit-codes';
+import { jsonTerminalSafe, terminalSafe } from './printable';
 
 /**
  * Lazily opened resources shared by CLI commands; closed once at exit. The store is checked on first
@@ -117,7 +118,11 @@ export class CliError extends Error {
   }
 }
 
-/** Prints a value as JSON or through a human formatter. */
+/**
+ * Prints a value as JSON or through a human formatter. Either way nothing a user or the store wrote can
+ * act on the terminal: control and direction characters left in the text are printed as escapes
+ * (in JSON as `\uXXXX`, so it parses to the same value).
+ */
 export function output(json: boolean | undefined, value: unknown, human: () => string): void {
-  console.log(json ? JSON.stringify(value, null, 2) : human());
+  console.log(json ? jsonTerminalSafe(JSON.stringify(value, null, 2)) : terminalSafe(human()));
 }

@@ -1,8 +1,16 @@
 import type { CycleStatus } from '../workflows/cycle-status';
+import { printable as p } from './printable';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-/** Human-readable cycle status: the state first, then one line per stage, then the figures. */
+/** Longest line shown: a line quoting a huge value (a feature name, a message) is cut. */
+const LINE_MAX = 1000;
+
+/**
+ * Human-readable cycle status: the state first, then one line per stage, then the figures. Feature and
+ * class names, messages and details come from the data and the store: they are escaped (`printable`),
+ * and so is every whole line, so nothing in the status can act on the terminal or fake a line.
+ */
 export function formatStatus(st: CycleStatus): string {
   const lines = [
     `cycle ${st.cycleId}  model ${st.modelId}  window ${st.window.from}..${st.window.to} (end exclusive)`,
@@ -10,11 +18,12 @@ export function formatStatus(st: CycleStatus): string {
   ];
   // Skew findings first: a serving bug outranks everything else in the status.
   for (const f of st.drift?.skewFindings ?? [])
-    if (f.severity !== 'info') lines.push(`!! skew ${f.severity} ${f.feature} (${f.check}): ${f.detail}`);
+    if (f.severity !== 'info')
+      lines.push(`!! skew ${f.severity} ${p(f.feature)} (${f.check}): ${p(f.detail, 300)}`);
   const shown = new Set((st.drift?.skewFindings ?? []).map((f) => `skew alert: ${f.detail}`));
-  for (const m of st.messages) if (!shown.has(m)) lines.push(`! ${m}`);
+  for (const m of st.messages) if (!shown.has(m)) lines.push(`! ${p(m, 500)}`);
   for (const [stage, s] of Object.entries(st.stages))
-    lines.push(`  ${stage.padEnd(18)} ${s.state.padEnd(8)} ${s.detail ?? ''}`);
+    lines.push(`  ${stage.padEnd(18)} ${s.state.padEnd(8)} ${p(s.detail ?? '', 300)}`);
   if (st.ingest) {
     const i = st.ingest;
     lines.push(
@@ -27,7 +36,7 @@ export function formatStatus(st: CycleStatus): string {
   if (st.summary) {
     const s = st.summary;
     const balance = Object.entries(s.classBalance)
-      .map(([k, n]) => `${k} ${n}`)
+      .map(([k, n]) => `${p(k, 60)} ${n}`)
       .join(', ');
     lines.push(
       `summary: ${s.rows} predictions, ${s.labelled} labelled (${balance || 'none'}), ${s.misclassified} misclassified (${pct(s.misclassificationRate)})`,
@@ -36,7 +45,7 @@ export function formatStatus(st: CycleStatus): string {
   if (st.drift) {
     const d = st.drift;
     const worst = d.topFeatures
-      .map((f) => `${f.feature} ${f.psi === null ? '–' : f.psi.toFixed(3)} (${f.level})`)
+      .map((f) => `${p(f.feature, 60)} ${f.psi === null ? '–' : f.psi.toFixed(3)} (${f.level})`)
       .join(', ');
     lines.push(
       `drift: ${d.level} over ${d.rows} rows${d.skewAlert ? '; SKEW ALERT' : ''}${d.blocksRetraining ? ' (blocks retraining)' : ''}`,
@@ -102,10 +111,10 @@ export function formatStatus(st: CycleStatus): string {
       `  vs champion ${evaluation.championVersion ?? '(none)'} on ${evaluation.testRows} test rows: precision ${m(evaluation.candidate, 'precision')} vs ${m(evaluation.champion, 'precision')}, recall ${m(evaluation.candidate, 'recall')} vs ${m(evaluation.champion, 'recall')}, f1 ${m(evaluation.candidate, 'f1')} vs ${m(evaluation.champion, 'f1')}`,
     );
     lines.push(
-      `  ${evaluation.blessed ? `blessed → ${registeredAs}` : 'not blessed'}: ${evaluation.reasons.join('; ')}`,
+      `  ${evaluation.blessed ? `blessed → ${registeredAs}` : 'not blessed'}: ${evaluation.reasons.map((r) => p(r, 300)).join('; ')}`,
     );
   }
   if (st.rollout)
     lines.push(`rollout: ${st.rollout.workflowId} → ${st.rollout.outcome}: ${st.rollout.reason}`);
-  return lines.join('\n');
+  return lines.map((line) => p(line, LINE_MAX)).join('\n');
 }

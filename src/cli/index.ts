@@ -5,6 +5,7 @@ import { ConfigError } from '../config';
 import { ForeignStoreError, MissingStoreError } from '../config/installation';
 import { CliContext, CliError, unreachable } from './context';
 import { EXIT } from './exit-codes';
+import { errorText } from './printable';
 import { registerPolicy } from './commands/policy';
 import { registerCycle } from './commands/cycle';
 import { registerReview } from './commands/review';
@@ -24,6 +25,8 @@ export function buildProgram(ctx: () => CliContext): Command {
     .description('keeps production ML classifiers honest after launch (Temporal workflows)')
     .option('--init', 'create the store when it does not exist yet (otherwise a missing store is an error)')
     .showHelpAfterError()
+    // Commander's own errors quote the argument they refuse: print that terminal-safe too.
+    .configureOutput({ outputError: (text, write) => write(errorText(text)) })
     .exitOverride();
   // Creating a store is on purpose only: `--init`, or the commands whose job it is.
   program.hook('preAction', (_program, action) => {
@@ -57,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
     if (e.code?.startsWith('commander.')) return e.exitCode ?? 64;
     const { message, code } = describeError(err, () => context?.config.temporal.address);
-    console.error(`loopkeeper: ${message}`);
+    console.error(`loopkeeper: ${errorText(message)}`);
     if (process.env.LOOPKEEPER_DEBUG === '1' && err instanceof Error && err.stack) console.error(err.stack);
     return code;
   } finally {

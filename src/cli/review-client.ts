@@ -33,6 +33,7 @@ import {
 import { reviewQueueWorkflowId } from '../workflows/review-ids';
 import type { SendReviewTasksResult } from '../activities/enqueue-review-tasks';
 import { CliError } from './context';
+import { printable as p } from './printable';
 import { parseModelId } from './user-input';
 
 /** Thrown for calls the queue answered with a rejection: the CLI exits with code 2. */
@@ -55,7 +56,8 @@ async function call<T>(modelId: string, fn: (h: WorkflowHandle) => Promise<T>, c
     }
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause instanceof Error ? err.cause.message : err.message;
-      throw new CliError(`rejected: ${cause}`, REJECTED_EXIT_CODE);
+      // The queue's reason may quote what was sent (a 1 MB note, an escape sequence).
+      throw new CliError(`rejected: ${p(cause, 500)}`, REJECTED_EXIT_CODE);
     }
     throw err;
   }
@@ -199,15 +201,18 @@ export function parseReviewTasksNdjson(
       // parseLine reports the malformed JSON below.
     }
     const r = parseLine(withModel, ReviewTaskSchema);
-    if (!r.ok) errors.push(`line ${i + 1}: ${r.reason}`);
+    if (!r.ok) errors.push(`line ${i + 1}: ${p(r.reason, 300)}`);
     else if (r.row.modelId !== modelId)
-      errors.push(`line ${i + 1}: task is for model "${r.row.modelId}", not "${modelId}"`);
+      errors.push(`line ${i + 1}: task is for model "${p(r.row.modelId)}", not "${modelId}"`);
     else tasks.push(r.row);
   });
   return { tasks, errors };
 }
 
 // --- formatting ----------------------------------------------------------------------------------
+// Every value below came from a user (annotator ids, labels, notes) or from tasks in the queue (classes,
+// features, slices): each goes through `p` (printable), so none can move the cursor, recolour, reorder
+// the line or fake another line, and a huge one is cut.
 
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -220,7 +225,7 @@ function duration(ms: number): string {
 }
 
 function featureValue(v: unknown): string {
-  return v === null ? '(missing)' : typeof v === 'string' ? v : JSON.stringify(v);
+  return v === null ? '(missing)' : p(typeof v === 'string' ? v : JSON.stringify(v));
 }
 
 /** What `review next` shows an annotator. */
@@ -228,30 +233,33 @@ export function formatClaimedTask(t: ClaimedTask, modelId: string, nowMs = Date.
   const tags = [t.hard ? '[hard]' : '', t.audit ? '[audit]' : ''].filter(Boolean).join(' ');
   const scores = Object.entries(t.scores)
     .sort((a, b) => b[1] - a[1])
-    .map(([c, p]) => `${c} ${p.toFixed(2)}`)
+    .map(([c, prob]) => `${p(c)} ${prob.toFixed(2)}`)
     .join(' · ');
-  const width = Math.max(8, ...Object.keys(t.features).map((k) => k.length));
+  const names = Object.keys(t.features).map((k) => p(k, 80));
+  const width = Math.max(8, ...names.map((k) => k.length));
+  const classes = t.classes.map((c) => p(c));
+  const annotator = p(t.lease.annotator);
   const lines = [
-    `task ${t.taskId}${tags ? `  ${tags}` : ''}`,
-    `  model ${t.modelId} · request ${t.requestId}${t.timestamp ? ` at ${t.timestamp}` : ''}`,
-    `  why routed:  ${t.routeReason}${t.routeDetail ? ` — ${t.routeDetail}` : ''}`,
-    `  prediction:  ${t.predictedLabel}   (scores: ${scores})`,
-    `  given label: ${t.givenLabel}   (from ${t.labelSource})`,
+    `task ${p(t.taskId)}${tags ? `  ${tags}` : ''}`,
+    `  model ${p(t.modelId)} · request ${p(t.requestId)}${t.timestamp ? ` at ${p(t.timestamp)}` : ''}`,
+    `  why routed:  ${p(t.routeReason)}${t.routeDetail ? ` — ${p(t.routeDetail, 500)}` : ''}`,
+    `  prediction:  ${p(t.predictedLabel)}   (scores: ${scores})`,
+    `  given label: ${p(t.givenLabel)}   (from ${p(t.labelSource)})`,
     '  features:',
-    ...Object.entries(t.features).map(([k, v]) => `    ${k.padEnd(width)}  ${featureValue(v)}`),
+    ...Object.values(t.features).map((v, i) => `    ${names[i].padEnd(width)}  ${featureValue(v)}`),
   ];
   if (t.slices && Object.keys(t.slices).length > 0) {
     lines.push(
       `  slices: ${Object.entries(t.slices)
-        .map(([k, v]) => `${k}=${v}`)
+        .map(([k, v]) => `${p(k)}=${p(v)}`)
         .join(', ')}`,
     );
   }
   lines.push(
-    `  choose one of: ${t.classes.join(', ')}` +
+    `  choose one of: ${classes.join(', ')}` +
       (t.hard ? `   (${t.labelsNeeded} agreeing labels needed, ${t.labelsSoFar} received so far)` : ''),
-    `  lease: ${t.lease.annotator} until ${t.lease.expiresAt} (${duration(Date.parse(t.lease.expiresAt) - nowMs)} left)`,
-    `  label it: loopkeeper review submit --model ${modelId} --task ${t.taskId} --annotator ${t.lease.annotator} --label <${t.classes.join('|')}>`,
+    `  lease: ${annotator} until ${p(t.lease.expiresAt)} (${duration(Date.parse(t.lease.expiresAt) - nowMs)} left)`,
+    `  label it: loopkeeper review submit --model ${p(modelId)} --task ${p(t.taskId)} --annotator ${annotator} --label <${classes.join('|')}>`,
   );
   return lines.join('\n');
 }
@@ -263,14 +271,14 @@ export function formatTaskList(views: TaskView[], nowMs = Date.now()): string {
     .map((v) => {
       const t = v.task;
       const what = t
-        ? `${t.routeReason}${t.hard ? ' hard' : ''}${t.audit ? ' audit' : ''} · predicted ${t.predictedLabel}, given ${t.givenLabel}`
+        ? `${p(t.routeReason)}${t.hard ? ' hard' : ''}${t.audit ? ' audit' : ''} · predicted ${p(t.predictedLabel)}, given ${p(t.givenLabel)}`
         : '';
-      const lease = v.lease ? ` · ${v.lease.annotator} until ${v.lease.expiresAt}` : '';
+      const lease = v.lease ? ` · ${p(v.lease.annotator)} until ${p(v.lease.expiresAt)}` : '';
       const labels = v.labels.length
-        ? ` · labels ${v.labels.map((l) => `${l.annotator}:${l.label}`).join(',')}`
+        ? ` · labels ${v.labels.map((l) => `${p(l.annotator, 80)}:${p(l.label, 80)}`).join(',')}`
         : '';
       const age = v.enqueuedAt ? duration(nowMs - Date.parse(v.enqueuedAt)) : '-';
-      return `${v.taskId.padEnd(24)} ${v.status.padEnd(9)} ${age.padStart(7)}  ${what}${lease}${labels}`;
+      return `${p(v.taskId).padEnd(24)} ${v.status.padEnd(9)} ${age.padStart(7)}  ${what}${lease}${labels}`;
     })
     .join('\n');
 }
@@ -295,7 +303,7 @@ export function formatSendResult(
 /** `review stats`. */
 export function formatReviewStats(s: ReviewStats, workflowId: string): string {
   const lines = [
-    `review queue ${workflowId} (model ${s.modelId})`,
+    `review queue ${p(workflowId)} (model ${p(s.modelId)})`,
     `  backlog:  ${s.backlog} tasks in the store (${s.backlogSegments} segments), ${s.pagedIn} paged in so far` +
       (s.unreadable ? ` · ${s.unreadable} unreadable` : ''),
     `  open:     ${s.pending} pending, ${s.claimed} claimed` +
@@ -310,13 +318,15 @@ export function formatReviewStats(s: ReviewStats, workflowId: string): string {
   const names = Object.keys(s.annotators).sort();
   if (names.length > 0) {
     lines.push('  annotators:');
-    const width = Math.max(...names.map((n) => n.length));
-    for (const n of names) {
+    // Cut shorter than elsewhere: the widest name sets the column for all of them.
+    const shown = names.map((n) => p(n, 60));
+    const width = Math.max(...shown.map((n) => n.length));
+    names.forEach((n, i) => {
       const a = s.annotators[n];
       lines.push(
-        `    ${n.padEnd(width)}  claimed ${a.claimed}  submitted ${a.submitted}  skipped ${a.skipped}`,
+        `    ${shown[i].padEnd(width)}  claimed ${a.claimed}  submitted ${a.submitted}  skipped ${a.skipped}`,
       );
-    }
+    });
   }
   if (s.rejections.length > 0) {
     lines.push(`  last rejections (${Math.min(5, s.rejections.length)} of ${s.rejected}):`);
@@ -325,7 +335,10 @@ export function formatReviewStats(s: ReviewStats, workflowId: string): string {
   return lines.join('\n');
 }
 
+/** One rejected message on one line, its user-sent parts escaped and cut. */
 export function formatRejection(r: RejectionView): string {
-  const who = [r.taskId ? `task ${r.taskId}` : '', r.annotator ? `by ${r.annotator}` : ''].filter(Boolean);
-  return `${r.at} ${r.message} (${r.via}) ${r.code}: ${r.detail}${who.length ? ` [${who.join(' ')}]` : ''}`;
+  const who = [r.taskId ? `task ${p(r.taskId)}` : '', r.annotator ? `by ${p(r.annotator)}` : ''].filter(
+    Boolean,
+  );
+  return `${p(r.at)} ${p(r.message)} (${r.via}) ${r.code}: ${p(r.detail, 300)}${who.length ? ` [${who.join(' ')}]` : ''}`;
 }

@@ -1,5 +1,6 @@
 import { ModelIdSchema } from '../schemas/records';
 import { CliError } from './context';
+import { jsonTerminalSafe } from './printable';
 
 /**
  * A user's input as an error message may show it: JSON-quoted (so control characters, newlines and
@@ -8,11 +9,8 @@ import { CliError } from './context';
  */
 export function quoteInput(text: string, max = 80): string {
   const cut = text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
-  // JSON.stringify leaves U+202E and friends as they are: escape the bidirectional controls too.
-  return JSON.stringify(cut).replace(
-    /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  // JSON.stringify leaves U+202E, C1 controls and friends as they are: escape those too.
+  return jsonTerminalSafe(JSON.stringify(cut));
 }
 
 /**

@@ -14,7 +14,15 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createEnqueueReviewTasks } from '../../src/activities/enqueue-review-tasks';
 import { CliError } from '../../src/cli/context';
-import { claimNextTask, reviewQueueStats, submitReviewLabel } from '../../src/cli/review-client';
+import {
+  claimNextTask,
+  formatClaimedTask,
+  formatReviewStats,
+  formatTaskList,
+  listReviewTasks,
+  reviewQueueStats,
+  submitReviewLabel,
+} from '../../src/cli/review-client';
 import { trainArtifact } from '../../src/ml/model';
 import { createRng } from '../../src/ml/rng';
 import { parseLine } from '../../src/schemas/parse-line';
@@ -369,6 +377,23 @@ describe('hostile strings: review queue (real Temporal server, message API)', ()
       // …and with the real model id and a hostile annotator, they answer like the update does.
       const viaCli = await claimNextTask(stack.client, claimModel, { annotator: 'a\u202Eb' });
       expect(viaCli.task?.lease.annotator ?? viaCli.reason).toBeDefined();
+
+      // What `review stats`, `review list` and `review next` print of these queues: every hostile
+      // annotator id, label, class and note shown escaped and cut, never acting on the terminal.
+      const printed = [
+        formatReviewStats(await reviewQueueStats(stack.client, modelId), `review-${modelId}`),
+        formatReviewStats(await reviewQueueStats(stack.client, claimModel), `review-${claimModel}`),
+        formatTaskList(await listReviewTasks(stack.client, claimModel, { statuses: ['claimed'] })),
+        formatTaskList(await listReviewTasks(stack.client, modelId, { statuses: ['pending', 'done'] })),
+        ...(viaCli.task ? [formatClaimedTask(viaCli.task, claimModel)] : []),
+      ].join('\n');
+      expect(printed).toMatch(/\\u202e|\\u001b/);
+      const raw = [...printed].filter((c) => {
+        const n = c.codePointAt(0)!;
+        return (n < 0x20 && n !== 0x0a) || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e);
+      });
+      expect(raw).toEqual([]);
+      for (const line of printed.split('\n')) expect(line.length).toBeLessThan(2000);
 
       // Nothing was lost: every accepted label is stored, byte for byte; the queue still answers.
       const rows = await waitFor(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import { ModelIdSchema, WindowSchema, DaySchema } from '../../schemas';
+import { WindowSchema, DaySchema } from '../../schemas';
 import type { CycleStatus } from '../../workflows/cycle-status';
 import { status as statusQuery } from '../../workflows/messages';
 import { resolveWindow } from '../../workflows/cycle';
@@ -12,6 +12,7 @@ import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { formatStatus } from '../format-status';
+import { parseModelId, quoteInput } from '../user-input';
 
 export { cycleWorkflowId } from '../../workflows/cycle-ids';
 
@@ -25,7 +26,9 @@ function parseWindow(text: string): { from: string; to: string } {
   const [from, to] = text.split('..');
   const parsed = WindowSchema.safeParse({ from, to });
   if (!parsed.success)
-    throw new CliError(`--window "${text}": expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`);
+    throw new CliError(
+      `--window ${quoteInput(text)}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
+    );
   return parsed.data;
 }
 
@@ -160,13 +163,11 @@ export function registerCycle(program: Command, ctx: () => CliContext): void {
     .action(
       async (opts: { model: string; window?: string; asOf?: string; wait?: boolean; json?: boolean }) => {
         const c = ctx();
-        const modelId = ModelIdSchema.safeParse(opts.model);
-        if (!modelId.success)
-          throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, EXIT.usage);
+        const modelId = parseModelId(opts.model);
         if (opts.asOf && !DaySchema.safeParse(opts.asOf).success)
-          throw new CliError(`--as-of "${opts.asOf}": expected YYYY-MM-DD`, EXIT.usage);
+          throw new CliError(`--as-of ${quoteInput(opts.asOf)}: expected YYYY-MM-DD`, EXIT.usage);
         const input: CycleInput = {
-          modelId: modelId.data,
+          modelId: modelId,
           window: opts.window ? parseWindow(opts.window) : undefined,
           asOf: opts.asOf,
         };

@@ -5,16 +5,18 @@ import { createComputeDrift } from '../../activities/compute-drift';
 import type { DriftReportDoc } from '../../activities/compute-drift';
 import { DRIFT_LEVEL_RANK } from '../../monitoring/drift';
 import type { DriftLevel, FeatureDrift } from '../../monitoring/drift';
-import { DaySchema, ModelIdSchema, WindowSchema } from '../../schemas';
+import { DaySchema, WindowSchema } from '../../schemas';
 import { dayOf, windowEndingAt } from '../../schemas/window';
 import type { Window } from '../../schemas/window';
 import { readJson } from '../../storage/ndjson';
 import { z } from 'zod';
 import { didYouMean } from '../../config/did-you-mean';
 import type { CliContext } from '../context';
-import { CliError } from '../context';
+import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { knownModels, modelExists } from '../known-models';
+import { printable as p } from '../printable';
+import { parseModelId, quoteInput } from '../user-input';
 
 /** Exit code when the drift level reaches `--fail-on`. */
 export const DRIFT_FAIL_EXIT_CODE = 3;
@@ -35,22 +37,23 @@ function parseWindow(opts: DriftOptions): Window {
     const parsed = WindowSchema.safeParse({ from, to });
     if (!parsed.success)
       throw new CliError(
-        `--window "${opts.window}": expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
+        `--window ${quoteInput(opts.window)}: expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD with FROM before TO`,
       );
     return parsed.data;
   }
   if (opts.asOf && !DaySchema.safeParse(opts.asOf).success)
-    throw new CliError(`--as-of "${opts.asOf}": expected YYYY-MM-DD`);
+    throw new CliError(`--as-of ${quoteInput(opts.asOf)}: expected YYYY-MM-DD`);
   const days = opts.days === undefined ? 1 : Number(opts.days);
   if (!Number.isInteger(days) || days < 1)
-    throw new CliError(`--days "${opts.days}": expected a whole number ≥ 1`);
+    throw new CliError(`--days ${quoteInput(String(opts.days))}: expected a whole number ≥ 1`);
   return windowEndingAt(opts.asOf ?? dayOf(Date.now()), days);
 }
 
 const fmt = (x: number | null): string => (x === null ? '–' : x.toFixed(4));
 
 function featureLine(f: FeatureDrift): string {
-  return `  ${f.feature.padEnd(24)} ${f.level.padEnd(17)} PSI ${fmt(f.psi).padStart(7)}  KL ${fmt(f.kl).padStart(7)}  JS ${fmt(f.js).padStart(6)}  (${f.rows} rows)`;
+  // Feature names come from the logged data: escaped and cut, like every value shown here.
+  return `  ${p(f.feature, 60).padEnd(24)} ${f.level.padEnd(17)} PSI ${fmt(f.psi).padStart(7)}  KL ${fmt(f.kl).padStart(7)}  JS ${fmt(f.js).padStart(6)}  (${f.rows} rows)`;
 }
 
 /** Human output: skew findings first, then features worst first, then scores. */
@@ -63,7 +66,7 @@ export function formatDriftReport(doc: DriftReportDoc, htmlKey: string): string 
   if (skew.findings.length > 0) {
     lines.push('skew:');
     for (const f of skew.findings)
-      lines.push(`  ${f.severity.padEnd(5)} ${f.feature} (${f.check}): ${f.detail}`);
+      lines.push(`  ${f.severity.padEnd(5)} ${p(f.feature, 60)} (${f.check}): ${p(f.detail, 300)}`);
   } else if (skew.insufficientData) lines.push('skew: insufficient data');
   else lines.push('skew: no findings');
   lines.push('features (worst first):');
@@ -94,10 +97,9 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
     )
     .action(async (opts: DriftOptions) => {
       const c = ctx();
-      const modelId = ModelIdSchema.safeParse(opts.model);
-      if (!modelId.success) throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`);
+      const modelId = parseModelId(opts.model);
       if (opts.failOn !== undefined && opts.failOn !== 'warn' && opts.failOn !== 'alert')
-        throw new CliError(`--fail-on "${opts.failOn}": expected warn or alert`);
+        throw new CliError(`--fail-on ${quoteInput(opts.failOn)}: expected warn or alert`);
       const window = parseWindow(opts);
       // Checked before any work: a report that cannot be written should not cost a full drift run.
       if (opts.html) {
@@ -105,16 +107,16 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
         if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
           throw new CliError(`--html ${opts.html}: folder ${dir} does not exist`, EXIT.cantCreate);
       }
-      if (!(await modelExists(c.store, modelId.data))) {
+      if (!(await modelExists(c.store, modelId))) {
         const known = await knownModels(c.store);
         throw new CliError(
-          `unknown model "${modelId.data}" in store ${c.store.uri}${didYouMean(modelId.data, known)}; known models: ${known.join(', ') || 'none'}`,
+          `unknown model "${modelId}" in store ${c.store.uri}${didYouMean(modelId, known)}; known models: ${known.map((k) => p(k, 60)).join(', ') || 'none'}`,
           EXIT.noInput,
         );
       }
       const computeDrift = createComputeDrift({ store: c.store, config: c.config });
       const runId = `drift-${window.from}_${window.to}`;
-      const summary = await computeDrift({ modelId: modelId.data, runId, window });
+      const summary = await computeDrift({ modelId, runId, window });
       const doc = await readJson(c.store, summary.jsonKey, z.custom<DriftReportDoc>());
       if (opts.html) {
         const html = await c.store.get(summary.htmlKey);
@@ -124,9 +126,7 @@ export function registerDrift(program: Command, ctx: () => CliContext): void {
           throw new CliError(`--html ${opts.html}: ${(err as Error).message}`, EXIT.cantCreate);
         }
       }
-      console.log(
-        opts.json ? JSON.stringify({ summary, ...doc }, null, 2) : formatDriftReport(doc, summary.htmlKey),
-      );
+      output(opts.json, { summary, ...doc }, () => formatDriftReport(doc, summary.htmlKey));
       if (opts.html && !opts.json) console.log(`wrote ${opts.html}`);
       if (opts.failOn) {
         const level: DriftLevel = summary.skewAlert ? 'alert' : summary.level;

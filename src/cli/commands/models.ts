@@ -1,7 +1,6 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
 import type { ModelManifest } from '../../schemas/manifests';
-import { ModelIdSchema } from '../../schemas/records';
 import type { AliasResult, PruneResult } from '../../storage/model-registry';
 import { CorruptObjectError, UnreadableObjectError } from '../../storage/cas-json';
 import {
@@ -16,6 +15,8 @@ import {
 import type { AliasRecovery } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
+import { printable as p } from '../printable';
+import { parseModelId, quoteInput } from '../user-input';
 
 /** Exit code when a promotion is refused by policy (unblessed without --force): distinct from failures. */
 export const EXIT_REFUSED = 3;
@@ -39,11 +40,7 @@ export function defaultActor(): string {
   return `cli:${user}`;
 }
 
-function modelIdOf(text: string): string {
-  const parsed = ModelIdSchema.safeParse(text);
-  if (!parsed.success) throw new CliError(`--model "${text}": ${parsed.error.issues[0].message}`, EXIT_USAGE);
-  return parsed.data;
-}
+const modelIdOf = (text: string): string => parseModelId(text);
 
 /** Registry errors are user errors: print them without a stack. */
 async function userErrors<T>(run: () => Promise<T>): Promise<T> {
@@ -90,7 +87,9 @@ function pointers(
   return byVersion;
 }
 
-function table(rows: string[][]): string {
+/** Columns of text; every cell (actors, reasons, trainers come from users and the store) printable. */
+function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map((cell) => p(cell)));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows
     .map((r) =>
@@ -147,22 +146,24 @@ function gateText(g: GateComparison | undefined): string {
 }
 
 function recoveryText(modelId: string, r: AliasRecovery): string {
-  return `warning: models/${modelId}/aliases.json was unreadable (${r.unreadable}); using the table of revision ${r.fromRevision} from the audit log (\`loopkeeper models repair --model ${modelId}\` writes it back)`;
+  return `warning: models/${modelId}/aliases.json was unreadable (${p(r.unreadable, 300)}); using the table of revision ${r.fromRevision} from the audit log (\`loopkeeper models repair --model ${modelId}\` writes it back)`;
 }
 
 function describeChange(result: AliasResult): string {
   if (result.changes.length === 0 && !result.recovered)
     return `model ${result.modelId}: nothing changed (already in that state)`;
-  const lines = result.changes.map((c) => `  ${c.alias}: ${c.from ?? '(unset)'} → ${c.to ?? '(unset)'}`);
+  const lines = result.changes.map(
+    (c) => `  ${p(c.alias)}: ${p(c.from ?? '(unset)')} → ${p(c.to ?? '(unset)')}`,
+  );
   return [
     `model ${result.modelId}, alias revision ${result.revision}${result.forced ? ' (FORCED past the blessing check, audited)' : ''}:`,
     ...lines,
     ...(result.recovered
       ? [
-          `  aliases.json was unreadable (${result.recovered.unreadable}); rebuilt from audit revision ${result.recovered.fromRevision} (audited)`,
+          `  aliases.json was unreadable (${p(result.recovered.unreadable, 300)}); rebuilt from audit revision ${result.recovered.fromRevision} (audited)`,
         ]
       : []),
-    ...result.notes.map((n) => `  note: ${n}`),
+    ...result.notes.map((n) => `  note: ${p(n, 500)}`),
   ].join('\n');
 }
 
@@ -177,7 +178,7 @@ function describePrune(r: PruneResult): string {
       (v) =>
         `  ${v.version}  created ${v.createdAt}  ${v.keys.length} object(s)${v.record ? `  record ${v.record}` : ''}`,
     ),
-    ...r.skipped.map((s) => `  kept ${s.version}: ${s.reason}`),
+    ...r.skipped.map((s) => `  kept ${p(s.version)}: ${p(s.reason, 300)}`),
     ...r.resumed.map(
       (v) =>
         `  ${r.dryRun ? 'would finish' : 'finished'} ${v.version}: an earlier prune left ${v.keys.length} object(s)`,
@@ -278,21 +279,21 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
       output(opts.json, { manifest, aliases: pointing, gate: gate ?? null }, () =>
         [
           `model ${modelId} version ${manifest.version}`,
-          `  created:   ${manifest.createdAt} by ${manifest.trainer} (code ${manifest.codeVersion})`,
-          `  classes:   ${manifest.classes.join(', ')}${manifest.positiveClass ? ` (positive: ${manifest.positiveClass}, threshold ${manifest.threshold ?? 0.5})` : ''}`,
+          `  created:   ${p(manifest.createdAt)} by ${p(manifest.trainer)} (code ${p(manifest.codeVersion)})`,
+          `  classes:   ${manifest.classes.map((c) => p(c)).join(', ')}${manifest.positiveClass ? ` (positive: ${p(manifest.positiveClass)}, threshold ${manifest.threshold ?? 0.5})` : ''}`,
           `  aliases:   ${pointing.join(', ') || '-'}`,
           `  artifact:  loads (${artifact.pipeline.features.length} features)`,
           `  gate:      ${gate ? `${gate.metric} ${gateText(gate)}${gate.testSetKey ? ` on ${gate.testSetKey}` : ''}` : '-'}`,
-          `  data:      ${manifest.trainingData.join(', ') || '-'}`,
+          `  data:      ${manifest.trainingData.map((k) => p(k)).join(', ') || '-'}`,
           `  metrics:   ${
             Object.entries(manifest.metrics)
-              .map(([k, v]) => `${k} ${fmt(v)}`)
+              .map(([k, v]) => `${p(k, 60)} ${fmt(v)}`)
               .join(', ') || '-'
           }`,
           manifest.blessing
             ? `  blessing:  ${manifest.blessing.blessed ? 'BLESSED' : 'REFUSED'} at ${manifest.blessing.decidedAt}` +
               ` (compared to ${manifest.blessing.comparedTo ?? 'no champion'})\n` +
-              manifest.blessing.reasons.map((r) => `    - ${r}`).join('\n')
+              manifest.blessing.reasons.map((r) => `    - ${p(r, 500)}`).join('\n')
             : '  blessing:  none recorded',
         ].join('\n'),
       );
@@ -403,7 +404,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         const modelId = modelIdOf(opts.model);
         if (!/^\d+$/.test(opts.keep)) {
           throw new CliError(
-            `--keep must be a whole number of versions (0 or more), got "${opts.keep}"`,
+            `--keep must be a whole number of versions (0 or more), got ${quoteInput(opts.keep)}`,
             EXIT_USAGE,
           );
         }

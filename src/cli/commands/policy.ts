@@ -7,16 +7,12 @@ import {
   writeStoredPolicy,
 } from '../../config/policy-file';
 import { policyOrigins } from '../../policy/model-policy';
-import { ModelIdSchema } from '../../schemas';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
+import { parseModelId } from '../user-input';
 
-function modelOf(m: string): string {
-  const r = ModelIdSchema.safeParse(m);
-  if (!r.success) throw new CliError(`--model "${m}": ${r.error.issues[0].message}`, EXIT.usage);
-  return r.data;
-}
+const modelOf = (m: string): string => parseModelId(m);
 
 function readFile(file: string): string {
   try {

@@ -22,7 +22,8 @@ import {
   signalAndCheck,
   submitReviewLabel,
 } from '../review-client';
-import { parseModelId } from '../user-input';
+import { printable as p } from '../printable';
+import { parseModelId, quoteInput } from '../user-input';
 
 const modelOf = (text: string): string => parseModelId(text);
 
@@ -30,7 +31,7 @@ function positiveInt(flag: string, text: string | undefined): number | undefined
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1)
-    throw new CliError(`${flag} "${text}": expected a positive whole number`);
+    throw new CliError(`${flag} ${quoteInput(text)}: expected a positive whole number`);
   return n;
 }
 
@@ -39,7 +40,7 @@ function statusesOf(text: string | undefined): TaskStatus[] | undefined {
   return text.split(',').map((s) => {
     const r = TaskStatusSchema.safeParse(s.trim());
     if (!r.success)
-      throw new CliError(`--status "${s}": expected one of ${TaskStatusSchema.options.join(', ')}`);
+      throw new CliError(`--status ${quoteInput(s)}: expected one of ${TaskStatusSchema.options.join(', ')}`);
     return r.data;
   });
 }
@@ -73,9 +74,9 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
         leaseSeconds: positiveInt('--lease', opts.lease),
       });
       output(opts.json, r, () =>
-        r.task ? formatClaimedTask(r.task, modelId) : `no task for ${opts.annotator}: ${r.detail}`,
+        r.task ? formatClaimedTask(r.task, modelId) : `no task for ${p(opts.annotator)}: ${p(r.detail, 300)}`,
       );
-      if (!r.task && r.reason !== 'no-task') throw new CliError(r.detail, REJECTED_EXIT_CODE);
+      if (!r.task && r.reason !== 'no-task') throw new CliError(p(r.detail, 300), REJECTED_EXIT_CODE);
     });
 
   review
@@ -103,13 +104,13 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
       );
       output(opts.json, r, () =>
         !r.applied
-          ? `stored: ${r.detail} (${r.key})`
+          ? `stored: ${p(r.detail, 300)} (${p(r.key)})`
           : r.accepted
-            ? `accepted${r.reason === 'duplicate' ? ' (duplicate: already counted)' : ''}: task ${opts.task} is ${r.status}`
-            : `rejected (${r.reason}): ${r.detail}`,
+            ? `accepted${r.reason === 'duplicate' ? ' (duplicate: already counted)' : ''}: task ${p(opts.task)} is ${r.status}`
+            : `rejected (${r.reason}): ${p(r.detail ?? '', 300)}`,
       );
       if (!r.applied) return;
-      if (!r.accepted) throw new CliError(`label for task ${opts.task} rejected`, REJECTED_EXIT_CODE);
+      if (!r.accepted) throw new CliError(`label for task ${p(opts.task)} rejected`, REJECTED_EXIT_CODE);
     });
 
   for (const kind of ['skip', 'release'] as const) {
@@ -135,9 +136,9 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
       output(opts.json, r, () =>
         r.rejection
           ? `rejected: ${formatRejection(r.rejection)}`
-          : `${kind === 'skip' ? 'skipped' : 'released'}: task ${opts.task} is ${r.view?.status ?? 'unknown'}`,
+          : `${kind === 'skip' ? 'skipped' : 'released'}: task ${p(opts.task)} is ${r.view?.status ?? 'unknown'}`,
       );
-      if (r.rejection) throw new CliError(`${kind} of task ${opts.task} rejected`, REJECTED_EXIT_CODE);
+      if (r.rejection) throw new CliError(`${kind} of task ${p(opts.task)} rejected`, REJECTED_EXIT_CODE);
     });
   }
 
@@ -153,9 +154,11 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
       const client = await ctx().client();
       const r = await renewReviewLease(client, modelId, { taskId: opts.task, annotator: opts.annotator });
       output(opts.json, r, () =>
-        r.accepted ? `lease renewed until ${r.leaseExpiresAt}` : `rejected (${r.reason}): ${r.detail}`,
+        r.accepted
+          ? `lease renewed until ${r.leaseExpiresAt}`
+          : `rejected (${r.reason}): ${p(r.detail ?? '', 300)}`,
       );
-      if (!r.accepted) throw new CliError(`renewal of task ${opts.task} rejected`, REJECTED_EXIT_CODE);
+      if (!r.accepted) throw new CliError(`renewal of task ${p(opts.task)} rejected`, REJECTED_EXIT_CODE);
     });
 
   review
@@ -167,7 +170,8 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { model: string; task: string; json?: boolean }) => {
       const modelId = modelOf(opts.model);
       const view = await reviewTask(await ctx().client(), modelId, opts.task);
-      if (!view) throw new CliError(`no task "${opts.task}" in the review queue of model "${modelId}"`);
+      if (!view)
+        throw new CliError(`no task ${quoteInput(opts.task)} in the review queue of model "${modelId}"`);
       output(opts.json, view, () => JSON.stringify(view, null, 2));
     });
 
@@ -210,7 +214,7 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
       try {
         text = fs.readFileSync(opts.file, 'utf8');
       } catch (err) {
-        throw new CliError(`--file ${opts.file}: ${(err as Error).message}`);
+        throw new CliError(`--file ${quoteInput(opts.file)}: ${p((err as Error).message, 300)}`);
       }
       const { tasks, errors } = parseReviewTasksNdjson(text, modelId);
       if (errors.length > 0) {

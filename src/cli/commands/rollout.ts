@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { checkRolloutCandidate, RolloutRefusedError } from '../../activities/check-rollout-candidate';
-import { ModelIdSchema } from '../../schemas/records';
 import {
   abortRollout,
   approveRollout,
@@ -14,17 +13,14 @@ import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId } from '../../workflows/rollou
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { defaultActor, EXIT_REFUSED, EXIT_USAGE } from './models';
+import { parseModelId, quoteInput } from '../user-input';
 
-function modelIdOf(text: string): string {
-  const parsed = ModelIdSchema.safeParse(text);
-  if (!parsed.success) throw new CliError(`--model "${text}": ${parsed.error.issues[0].message}`, EXIT_USAGE);
-  return parsed.data;
-}
+const modelIdOf = (text: string): string => parseModelId(text);
 
 /** `10m`, `30s`, `2h`, `500ms` or plain milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new CliError(`duration "${text}": expected e.g. 500ms, 30s, 10m, 2h`, EXIT_USAGE);
+  if (!m) throw new CliError(`duration ${quoteInput(text)}: expected e.g. 500ms, 30s, 10m, 2h`, EXIT_USAGE);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
   return Number(m[1]) * unit;
 }
@@ -32,7 +28,10 @@ export function parseDuration(text: string): number {
 function parseSteps(text: string): number[] {
   const steps = text.split(',').map((s) => Number(s.trim()));
   if (steps.some((s) => !Number.isFinite(s) || s <= 0 || s > 100))
-    throw new CliError(`--steps "${text}": expected percentages such as 1,5,10,25,50,100`, EXIT_USAGE);
+    throw new CliError(
+      `--steps ${quoteInput(text)}: expected percentages such as 1,5,10,25,50,100`,
+      EXIT_USAGE,
+    );
   return steps;
 }
 

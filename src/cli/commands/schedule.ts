@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { ScheduleDescription, ScheduleSpec } from '@temporalio/client';
-import { ModelIdSchema } from '../../schemas';
 import { cycleScheduleId, scheduledCycleWorkflowId } from '../../workflows/cycle-ids';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
+import { parseModelId, quoteInput } from '../user-input';
 
 export { cycleScheduleId } from '../../workflows/cycle-ids';
 
@@ -21,7 +21,7 @@ function checkCron(expr: string): void {
   const fields = text.split(/\s+/);
   if (fields.length < 5 || fields.length > 7 || fields.some((f) => !/^[0-9A-Za-z*?/,#LW-]+$/.test(f)))
     throw new CliError(
-      `--cron "${expr}": expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or a macro such as @daily`,
+      `--cron ${quoteInput(expr)}: expected 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or a macro such as @daily`,
       EXIT.usage,
     );
 }
@@ -34,7 +34,7 @@ function spec(opts: { every?: string; cron?: string }): ScheduleSpec {
   }
   const every = opts.every ?? '1d';
   if (!/^\d+(ms|s|m|h|d)$/.test(every))
-    throw new CliError(`--every "${every}": expected a duration such as 30m, 6h or 1d`);
+    throw new CliError(`--every ${quoteInput(every)}: expected a duration such as 30m, 6h or 1d`);
   return { intervals: [{ every: every as `${number}d` }] };
 }
 
@@ -59,12 +59,12 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
   const schedule = program
     .command('schedule')
     .description('scheduled continuous-learning cycles (Temporal Schedules)');
-  const model = (m: string): string => {
-    const r = ModelIdSchema.safeParse(m);
-    if (!r.success) throw new CliError(`--model "${m}": ${r.error.issues[0].message}`);
-    return r.data;
+  const model = (m: string): string => parseModelId(m);
+  const handle = async (m: string) => {
+    // Check the id before connecting: a bad --model is a usage error even when Temporal is down.
+    const scheduleId = cycleScheduleId(model(m));
+    return (await ctx().client()).schedule.getHandle(scheduleId);
   };
-  const handle = async (m: string) => (await ctx().client()).schedule.getHandle(cycleScheduleId(model(m)));
   const notFound = (m: string) => (err: unknown) => {
     if (err instanceof ScheduleNotFoundError)
       throw new CliError(
@@ -86,7 +86,10 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
         const modelId = model(o.model);
         const windowDays = o.windowDays ? Number(o.windowDays) : c.config.ingest.windowDays;
         if (!Number.isInteger(windowDays) || windowDays < 1)
-          throw new CliError(`--window-days "${o.windowDays}": expected a positive integer`, EXIT.usage);
+          throw new CliError(
+            `--window-days ${quoteInput(String(o.windowDays))}: expected a positive integer`,
+            EXIT.usage,
+          );
         const scheduleSpec = spec(o);
         const client = await c.client();
         const store = await c.storeIdentity();

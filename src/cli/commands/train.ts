@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { trainAndEvaluate } from '../../ml/train-and-evaluate';
 import type { Blessing } from '../../schemas/manifests';
 import { BlessingSchema } from '../../schemas/manifests';
-import { ModelIdSchema } from '../../schemas/records';
 import type { BlobStore } from '../../storage/blob-store';
 import { findLatestHistory, readLabeledRows } from '../../storage/history-dataset';
 import { CHAMPION, ModelRegistry } from '../../storage/model-registry';
@@ -10,6 +9,7 @@ import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { codeVersion } from '../../config/package-root';
 import { defaultActor } from './models';
+import { parseModelId, quoteInput } from '../user-input';
 
 /** A first model needs at least this many test rows to be blessed without a champion to compare with. */
 export const FIRST_MODEL_MIN_TEST_ROWS = 200;
@@ -195,14 +195,13 @@ export function registerTrain(program: Command, ctx: () => CliContext): void {
         actor?: string;
         json?: boolean;
       }) => {
-        const modelId = ModelIdSchema.safeParse(opts.model);
-        if (!modelId.success)
-          throw new CliError(`--model "${opts.model}": ${modelId.error.issues[0].message}`, 64);
+        const modelId = parseModelId(opts.model);
         const seed = Number(opts.seed);
-        if (!Number.isInteger(seed)) throw new CliError(`--seed "${opts.seed}": expected an integer`, 64);
+        if (!Number.isInteger(seed))
+          throw new CliError(`--seed ${quoteInput(opts.seed)}: expected an integer`, 64);
         const c = ctx();
         const result = await trainFirstModel(c.store, {
-          modelId: modelId.data,
+          modelId: modelId,
           positiveClass: opts.positiveClass,
           seed,
           promote: opts.promote,
