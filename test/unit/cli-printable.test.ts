@@ -180,7 +180,7 @@ describe('review formatters print hostile values escaped and cut', () => {
   test.each(hostile.map((v) => [JSON.stringify(v.slice(0, 20)), v] as const))('%s', (_name, v) => {
     expectSafe(formatClaimedTask(claimed(v), 'churn', now), 14, 2000);
     expectSafe(formatTaskList([view(v), view('plain')], now), 2, 1200);
-    expectSafe(formatReviewStats(stats(v), 'review-churn'), 11, 1000);
+    expectSafe(formatReviewStats(stats(v), 'review-churn'), 12, 1000);
     expectSafe(formatRejection(stats(v).rejections[0]), 1, 700);
   });
 
