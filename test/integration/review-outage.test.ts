@@ -202,13 +202,13 @@ describe('review labels during a worker outage', () => {
           (x) => x.flushedRows === TASKS && x.inboxPending === 0,
           'every label applied and written',
         );
-        expect({ ...s, rejections: s.rejections.map((r) => `${r.code}: ${r.detail}`) }).toMatchObject({
-          done: TASKS,
-          labelsAccepted: labels.length,
-          rejected: 0,
-          rejections: [],
-          outbox: 0,
-        });
+        expect(s).toMatchObject({ done: TASKS, labelsAccepted: labels.length, outbox: 0 });
+        // A copy of a label the server admitted as an update during the outage may reach the queue after
+        // the inbox copy finished its task and the task's record was pruned (the queue remembers the last
+        // 1,000 finished tasks): it is refused as unknown-task. That is the only rejection allowed here.
+        const unexpected = s.rejections.filter((r) => r.code !== 'unknown-task');
+        expect(unexpected.map((r) => `${r.code}: ${r.detail}`)).toEqual([]);
+        expect(s.rejected).toBe(s.rejections.length);
         // Labels that also reached the queue by update (admitted during the outage) count once.
         expect(s.labelsAccepted + s.duplicateLabels).toBeGreaterThanOrEqual(labels.length);
         await waitFor(
