@@ -203,13 +203,18 @@ export async function claimNamespace(
       await untilUsable(temporal, namespace);
       return;
     } catch (err) {
-      if (grpcCode(err) === 6 /* ALREADY_EXISTS: a concurrent caller */)
+      if (grpcCode(err) === 6 /* ALREADY_EXISTS: a concurrent caller */) {
+        // The other caller registered it a moment ago: wait, as it does, until the server serves it.
+        await untilUsable(temporal, namespace);
         return claimNamespace(temporal, namespace, installation, store);
+      }
       throw err;
     }
   }
   const owner = data[OWNER_KEY];
-  if (owner === installation.id) return;
+  // Registered by a concurrent caller moments ago, it may not be served everywhere yet (one cheap call
+  // when it is).
+  if (owner === installation.id) return untilUsable(temporal, namespace);
   if (owner) {
     throw new ForeignStoreError(
       `Temporal namespace "${namespace}" belongs to loopkeeper installation ${owner} (store ${data[OWNER_STORE_KEY] ?? '?'}), ` +

@@ -147,3 +147,30 @@ test('two stores on one Temporal server never mix their work', async () => {
     await b.close();
   }
 });
+
+test('two callers claiming a new namespace at once can both start work in it at once', async () => {
+  const { store } = tempFileStore();
+  const installation = await openInstallation(store, { create: true });
+  const namespace = bindInstallation(testConfig(store.uri), installation).temporal.namespace;
+  const connections = await Promise.all(
+    [0, 1].map(() => Connection.connect({ address: testTemporalAddress() })),
+  );
+  try {
+    const clients = connections.map((connection) => new Client({ connection, namespace }));
+    // Both register-or-claim at once (two `loopkeeper cycle run` on a new store); the loser of the
+    // registration must not return before the server serves the namespace.
+    await Promise.all(clients.map((c) => claimNamespace(c, namespace, installation, store)));
+    const handles = await Promise.all(
+      clients.map((c, i) =>
+        c.workflow.start('noSuchWorkflow', {
+          taskQueue: 'nobody-polls',
+          workflowId: `claim-race-${i}`,
+          args: [],
+        }),
+      ),
+    );
+    await Promise.all(handles.map((h) => h.terminate('test done')));
+  } finally {
+    await Promise.all(connections.map((c) => c.close()));
+  }
+});
