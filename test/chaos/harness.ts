@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../../src/config';
+import { claimNamespace, installationNamespace, openInstallation } from '../../src/config/installation';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { ModelRegistry } from '../../src/storage/model-registry';
 import { openBlobStore } from '../../src/storage/open-store';
@@ -36,9 +37,26 @@ export function scenarioEnv(name: string, kind: 's3' | 'file' = 's3'): ScenarioE
 }
 
 /** A client on this run's Temporal server (reconnects on its own after a server restart). */
-export async function connectClient(): Promise<Client> {
+export async function connectClient(namespace?: string): Promise<Client> {
   const connection = await Connection.connect({ address: temporalServer.address() });
-  return new Client({ connection });
+  return new Client({ connection, ...(namespace ? { namespace } : {}) });
+}
+
+/**
+ * The scenario as `loopkeeper` itself runs it: the store's installation is created and its own Temporal
+ * namespace claimed, and workers, CLI and client all work there (for scenarios that drive Temporal
+ * through the CLI, which always uses the store's namespace).
+ */
+export async function installed(s: ScenarioEnv): Promise<ScenarioEnv & { namespace: string }> {
+  const installation = await openInstallation(s.store, { create: true });
+  const namespace = installationNamespace(installation);
+  const client = await connectClient(namespace);
+  try {
+    await claimNamespace(client, namespace, installation, s.store);
+  } finally {
+    await client.connection.close();
+  }
+  return { ...s, namespace, env: { ...s.env, TEMPORAL_NAMESPACE: namespace } };
 }
 
 /** Writes a few thousand rows a day of seeded traffic and labelled history with `loopkeeper simulate`. */

@@ -8,6 +8,7 @@ import {
   chaosSeed,
   connectClient,
   cycleId,
+  installed,
   recoveryMs,
   registryProblems,
   scenarioEnv,
@@ -117,8 +118,9 @@ test('duplicate, late and out-of-order signals', async () => {
 /** Two `loopkeeper cycle run` for the same model and window at once: one runs, the other is refused. */
 test('two `cycle run` for the same window at once', async () => {
   const tally = newTally('two-cycle-runs');
-  const s = scenarioEnv('two-runs');
-  const client = await connectClient();
+  // `cycle run` works in the store's own namespace: so do the worker and the suite's client here.
+  const s = await installed(scenarioEnv('two-runs'));
+  const client = await connectClient(s.namespace);
   const worker = new WorkerProcess('two-runs', s.env);
   const problems: string[] = [];
   try {

@@ -42,7 +42,14 @@ export function makeTasks(modelId: string, prefix: string, from: number, to: num
 }
 
 /** Queue tuning for the suite: flush often, so stored labels catch up within seconds. */
-export const chaosQueueConfig: ReviewQueueConfig = { flushEveryMs: 1000, flushBatchSize: 200 };
+export const chaosQueueConfig: ReviewQueueConfig = {
+  flushEveryMs: 1000,
+  flushBatchSize: 200,
+  // Labels here are sent by task id without a claim: the task must be paged into the window by then (a
+  // label for a task still in the store backlog is refused as unknown-task, see README "Limits").
+  activeWindowTasks: 2000,
+  inboxPollMs: 5000,
+};
 
 /** Adds tasks to the model's queue the way the cycle does (signal-with-start, batches of 200). */
 export async function enqueueTasks(client: Client, s: ScenarioEnv, tasks: ReviewTask[]): Promise<void> {
