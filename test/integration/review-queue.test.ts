@@ -3,8 +3,8 @@ import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createEnqueueReviewTasks } from '../../src/activities/enqueue-review-tasks';
 import { main } from '../../src/cli';
@@ -24,13 +24,13 @@ import {
   task as taskQuery,
 } from '../../src/workflows/messages';
 import { createLoopkeeperWorker } from '../../src/workers/worker';
-import { claimNamespace, installationNamespace, openInstallation } from '../../src/config/installation';
 import { reviewQueueWorkflowId } from '../../src/workflows/review-ids';
 import { maybeRecordHistory } from '../support/histories';
 import {
   testConfig,
   testTemporalAddress,
   tempFileStore,
+  withInstalledWorker,
   withWorker,
   workflowBundle,
 } from '../support/temporal';
@@ -654,118 +654,101 @@ describe('reviewQueue workflow on the real server', () => {
     const modelId = freshModel();
     // The CLI works in the store's installation namespace (and `review add` writes backlog segments to
     // the store): the worker runs there too, as `loopkeeper worker` would.
-    const installation = await openInstallation(store, { create: true });
-    const namespace = installationNamespace(installation);
-    const connection = await Connection.connect({ address: testTemporalAddress() });
-    await claimNamespace(new Client({ connection, namespace }), namespace, installation, store);
-    await connection.close();
-    await withWorker(
-      store,
-      async (stack) => {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'review-cli-')), 'tasks.ndjson');
-        const lines = ['c1', 'c2', 'c3'].map((id) => {
-          const { modelId: _m, ...rest } = makeTask(modelId, id);
-          return JSON.stringify(rest); // modelId comes from --model
+    await withInstalledWorker(store, async (stack) => {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'review-cli-')), 'tasks.ndjson');
+      const lines = ['c1', 'c2', 'c3'].map((id) => {
+        const { modelId: _m, ...rest } = makeTask(modelId, id);
+        return JSON.stringify(rest); // modelId comes from --model
+      });
+      fs.writeFileSync(file, lines.join('\n') + '\n');
+
+      const saved = { ...process.env };
+      Object.assign(process.env, {
+        TEMPORAL_ADDRESS: testTemporalAddress(),
+        LOOPKEEPER_TASK_QUEUE: stack.taskQueue,
+        LOOPKEEPER_STORE: `file://${dir}`,
+      });
+      const out: string[] = [];
+      const log = jest.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
+      const err = jest.spyOn(console, 'error').mockImplementation((m: unknown) => void out.push(String(m)));
+      const run = async (...args: string[]): Promise<{ code: number; text: string }> => {
+        out.length = 0;
+        const code = await main(['node', 'loopkeeper', 'review', ...args]);
+        return { code, text: out.join('\n') };
+      };
+      try {
+        expect(await run('add', '--model', modelId, '--file', file)).toMatchObject({
+          code: 0,
+          text: expect.stringContaining(
+            `sent 3 tasks to review-${modelId}: 3 accepted, 0 duplicate, 0 rejected`,
+          ),
         });
-        fs.writeFileSync(file, lines.join('\n') + '\n');
+        const list = await run('list', '--model', modelId, '--json');
+        expect((JSON.parse(list.text) as { taskId: string }[]).map((t) => t.taskId)).toEqual([
+          'c1',
+          'c2',
+          'c3',
+        ]);
 
-        const saved = { ...process.env };
-        Object.assign(process.env, {
-          TEMPORAL_ADDRESS: testTemporalAddress(),
-          LOOPKEEPER_TASK_QUEUE: stack.taskQueue,
-          LOOPKEEPER_STORE: `file://${dir}`,
+        const next = await run('next', '--model', modelId, '--annotator', 'alice');
+        expect(next.code).toBe(0);
+        expect(next.text).toMatch(/^task c1/);
+        expect(next.text).toContain('why routed:  model-disputes-label');
+        expect(next.text).toContain('given label: churn   (from user-report)');
+        expect(next.text).toContain('lease: alice until');
+
+        const bad = await run(
+          'submit',
+          '--model',
+          modelId,
+          '--task',
+          'c1',
+          '--label',
+          'x',
+          '--annotator',
+          'alice',
+        );
+        expect(bad.code).toBe(2);
+        expect(bad.text).toContain('rejected (label-not-in-classes)');
+        const good = await run(
+          'submit',
+          '--model',
+          modelId,
+          '--task',
+          'c1',
+          '--label',
+          'churn',
+          '--annotator',
+          'alice',
+        );
+        expect(good).toEqual({ code: 0, text: 'accepted: task c1 is done' });
+
+        expect(await run('skip', '--model', modelId, '--task', 'c2', '--annotator', 'alice')).toEqual({
+          code: 0,
+          text: 'skipped: task c2 is pending',
         });
-        const out: string[] = [];
-        const log = jest.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
-        const err = jest.spyOn(console, 'error').mockImplementation((m: unknown) => void out.push(String(m)));
-        const run = async (...args: string[]): Promise<{ code: number; text: string }> => {
-          out.length = 0;
-          const code = await main(['node', 'loopkeeper', 'review', ...args]);
-          return { code, text: out.join('\n') };
-        };
-        try {
-          expect(await run('add', '--model', modelId, '--file', file)).toMatchObject({
-            code: 0,
-            text: expect.stringContaining(
-              `sent 3 tasks to review-${modelId}: 3 accepted, 0 duplicate, 0 rejected`,
-            ),
-          });
-          const list = await run('list', '--model', modelId, '--json');
-          expect((JSON.parse(list.text) as { taskId: string }[]).map((t) => t.taskId)).toEqual([
-            'c1',
-            'c2',
-            'c3',
-          ]);
+        const foreignRelease = await run('release', '--model', modelId, '--task', 'c3', '--annotator', 'bob');
+        expect(foreignRelease.code).toBe(2);
+        expect(foreignRelease.text).toContain('not-lease-holder');
 
-          const next = await run('next', '--model', modelId, '--annotator', 'alice');
-          expect(next.code).toBe(0);
-          expect(next.text).toMatch(/^task c1/);
-          expect(next.text).toContain('why routed:  model-disputes-label');
-          expect(next.text).toContain('given label: churn   (from user-report)');
-          expect(next.text).toContain('lease: alice until');
+        const st = await run('stats', '--model', modelId, '--json');
+        expect(JSON.parse(st.text)).toMatchObject({ done: 1, pending: 2, rejected: 2 });
+        const human = await run('stats', '--model', modelId);
+        expect(human.text).toContain('1 done · 0 escalated · 0 expired');
 
-          const bad = await run(
-            'submit',
-            '--model',
-            modelId,
-            '--task',
-            'c1',
-            '--label',
-            'x',
-            '--annotator',
-            'alice',
-          );
-          expect(bad.code).toBe(2);
-          expect(bad.text).toContain('rejected (label-not-in-classes)');
-          const good = await run(
-            'submit',
-            '--model',
-            modelId,
-            '--task',
-            'c1',
-            '--label',
-            'churn',
-            '--annotator',
-            'alice',
-          );
-          expect(good).toEqual({ code: 0, text: 'accepted: task c1 is done' });
-
-          expect(await run('skip', '--model', modelId, '--task', 'c2', '--annotator', 'alice')).toEqual({
-            code: 0,
-            text: 'skipped: task c2 is pending',
-          });
-          const foreignRelease = await run(
-            'release',
-            '--model',
-            modelId,
-            '--task',
-            'c3',
-            '--annotator',
-            'bob',
-          );
-          expect(foreignRelease.code).toBe(2);
-          expect(foreignRelease.text).toContain('not-lease-holder');
-
-          const st = await run('stats', '--model', modelId, '--json');
-          expect(JSON.parse(st.text)).toMatchObject({ done: 1, pending: 2, rejected: 2 });
-          const human = await run('stats', '--model', modelId);
-          expect(human.text).toContain('1 done · 0 escalated · 0 expired');
-
-          const missing = await run('stats', '--model', 'no-such-queue');
-          expect(missing.code).toBe(1);
-          expect(missing.text).toContain('no running review queue for model "no-such-queue"');
-        } finally {
-          log.mockRestore();
-          err.mockRestore();
-          for (const k of ['TEMPORAL_ADDRESS', 'LOOPKEEPER_TASK_QUEUE', 'LOOPKEEPER_STORE']) {
-            if (saved[k] === undefined) delete process.env[k];
-            else process.env[k] = saved[k];
-          }
+        const missing = await run('stats', '--model', 'no-such-queue');
+        expect(missing.code).toBe(1);
+        expect(missing.text).toContain('no running review queue for model "no-such-queue"');
+      } finally {
+        log.mockRestore();
+        err.mockRestore();
+        for (const k of ['TEMPORAL_ADDRESS', 'LOOPKEEPER_TASK_QUEUE', 'LOOPKEEPER_STORE']) {
+          if (saved[k] === undefined) delete process.env[k];
+          else process.env[k] = saved[k];
         }
-        await finish(stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId)));
-      },
-      { TEMPORAL_NAMESPACE: namespace },
-    );
+      }
+      await finish(stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId)));
+    });
   });
 
   test('enqueueReviewTasks without a client fails at once, non-retryably', async () => {
