@@ -50,6 +50,5 @@ def train_logistic(m: TrainingMatrix, params: dict[str, float | int], beat: Hear
             "rounds": iterations,
             "bestIteration": iterations,
             "seconds": round(time.monotonic() - started, 3),
-            "converged": iterations < int(params["maxIterations"]),
         },
     )

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import pytest
+# One thread for LightGBM and BLAS, set before numpy loads: the test matrices are small, and on a shared
+# 2-core machine threads spinning against each other cost more than they give (measured 30 s → 10 s).
+os.environ.setdefault("LOOPKEEPER_TRAINER_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from loopkeeper_trainer.store import FileStore
+import pytest  # noqa: E402
+
+from loopkeeper_trainer.store import FileStore  # noqa: E402
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_onnx_parity_matches_an_independent_booster_on_the_validation_rows(store
     # Retrain outside the worker with the same settings: the exported graph reproduces it to 1e-5.
     booster = lgb.train(
         {"objective": "multiclass", "num_class": 3, "num_leaves": 15, "learning_rate": 0.1, "seed": 0,
-         "deterministic": True, "force_col_wise": True, "verbosity": -1, "min_data_in_leaf": 20},
+         "deterministic": True, "force_col_wise": True, "verbosity": -1, "min_data_in_leaf": 20, "num_threads": 1},
         lgb.Dataset(d["X"][~valid], d["y"][~valid]),
         num_boost_round=result["training"]["bestIteration"],
     )
