@@ -111,7 +111,7 @@ class TrainerActivities:
 
         try:
             return train_external_model(input, self.store, beat)
-        except Exception as err:  # noqa: BLE001 - mapped to the contract's failure types, else re-raised
+        except Exception as err:
             mapped = as_application_error(err)
             if mapped is err:
                 raise

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 ACCEPTED_FORMS = "file:///absolute/path, file:relative/path, file://./relative/path or s3://bucket[/prefix]"

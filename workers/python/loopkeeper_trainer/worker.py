@@ -14,6 +14,8 @@ from temporalio.worker import Worker
 from .activity import TrainerActivities
 from .config import ConfigError, WorkerConfig, load_config
 
+log = logging.getLogger("loopkeeper_trainer")
+
 
 async def connect(cfg: WorkerConfig) -> Client:
     return await Client.connect(cfg.address, namespace=cfg.namespace, api_key=cfg.api_key, tls=cfg.tls)
@@ -38,7 +40,7 @@ async def run(cfg: WorkerConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=cfg.max_concurrent) as executor:
         worker = build_worker(client, cfg, executor)
-        logging.info(
+        log.info(
             "loopkeeper python trainer: trainExternalModel on task queue %s, namespace %s at %s, store %s",
             cfg.task_queue,
             cfg.namespace,

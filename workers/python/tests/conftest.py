@@ -9,9 +9,9 @@ os.environ.setdefault("LOOPKEEPER_TRAINER_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import pytest  # noqa: E402
+import pytest
 
-from loopkeeper_trainer.store import FileStore  # noqa: E402
+from loopkeeper_trainer.store import FileStore
 
 
 @pytest.fixture

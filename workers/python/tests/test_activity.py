@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from matrices import ipc_file_bytes, matrix_table, put_matrix, synthetic, train_input
 from sklearn.metrics import roc_auc_score
 from temporalio.exceptions import ApplicationError
 
@@ -16,7 +16,6 @@ import loopkeeper_trainer.train_lightgbm as tl
 from loopkeeper_trainer.errors import OnnxMismatch, as_application_error
 from loopkeeper_trainer.export import onnx_probabilities
 from loopkeeper_trainer.store import FileStore
-from matrices import ipc_file_bytes, matrix_table, put_matrix, synthetic, train_input
 
 
 def _stored(store: FileStore, n_classes: int = 2, **over: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

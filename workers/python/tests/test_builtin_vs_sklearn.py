@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from figures import report
 from scipy.special import logsumexp
+from services import REPO
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from figures import report
 from loopkeeper_trainer.train_logistic import sklearn_c
-from services import REPO
 
 CASES = ["penguins", "seattle-weather", "seattle-rain", "simulator-churn"]
 OBJECTIVE_RTOL = 1e-4

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from matrices import ipc_file_bytes, matrix_table, synthetic, train_input
 
 from loopkeeper_trainer.contract import parse_input
 from loopkeeper_trainer.errors import InvalidTrainInput, TrainingDataError
 from loopkeeper_trainer.matrix_io import read_matrix
-from matrices import ipc_file_bytes, matrix_table, synthetic, train_input
 
 CLASSES = ["no", "yes"]
 

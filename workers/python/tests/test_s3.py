@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from matrices import ipc_file_bytes, matrix_table, synthetic, train_input
+from services import s3_server
+
 import loopkeeper_trainer.activity as act
 from loopkeeper_trainer.export import onnx_probabilities
 from loopkeeper_trainer.store import S3Store, open_store
-from matrices import ipc_file_bytes, matrix_table, synthetic, train_input
-from services import s3_server
 
 
 def test_trains_from_and_writes_to_an_s3_store_under_its_prefix(tmp_path: Path) -> None:

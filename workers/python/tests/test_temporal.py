@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import RetryState
-from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.worker import Worker
-
-from loopkeeper_trainer.export import onnx_probabilities
 from matrices import ipc_file_bytes, matrix_table, put_matrix, synthetic, train_input
 from services import temporal_dev_server
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.worker import Worker
 from workflows import TrainThroughExternalWorker
+
+from loopkeeper_trainer.export import onnx_probabilities
 
 WORKERS_PYTHON = Path(__file__).resolve().parents[1]
 INSTALLATION = "pytest01"
