@@ -2,7 +2,7 @@
 # Creates the Python venv of the reference external trainer (workers/python) from its hashed lock file,
 # cached outside the repo like the Go binaries: $LOOPKEEPER_CACHE/python-<hash of lock + Python version>.
 # A second run with the same lock is instant. Prints the venv's path on stdout; progress on stderr.
-#   LOOPKEEPER_PYTHON   the interpreter to build the venv from (default: python3; needs >= 3.10)
+#   LOOPKEEPER_PYTHON   the interpreter to build the venv from (default: python3; needs >= 3.11: numpy 2.4, scipy 1.17)
 # Only `npm run worker:python`, the Python tests and `.ci/run` need this; `npm start` / `npm test` do not.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,12 +13,12 @@ python="${LOOPKEEPER_PYTHON:-python3}"
 say() { [ "${VERBOSE:-0}" = 1 ] && echo "$@" >&2 || true; }
 
 if ! command -v "$python" >/dev/null 2>&1; then
-  echo "infra/install-python.sh: $python not found; install Python >= 3.10 or set LOOPKEEPER_PYTHON" >&2
+  echo "infra/install-python.sh: $python not found; install Python >= 3.11 or set LOOPKEEPER_PYTHON" >&2
   exit 2
 fi
 version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
-  echo "infra/install-python.sh: $python is Python $version; the trainer needs >= 3.10 (set LOOPKEEPER_PYTHON)" >&2
+if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+  echo "infra/install-python.sh: $python is Python $version; the trainer needs >= 3.11 (set LOOPKEEPER_PYTHON)" >&2
   exit 2
 fi
 hash="$( (cat "$lock"; echo "python $version") | sha256sum | cut -c1-16)"

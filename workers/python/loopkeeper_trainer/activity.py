@@ -107,6 +107,8 @@ class TrainerActivities:
     @activity.defn(name=ACTIVITY_NAME)
     def train_external_model(self, input: dict[str, Any]) -> dict[str, Any]:
         def beat(details: dict[str, Any]) -> None:
+            # Once Temporal cancels the attempt (heartbeat timeout, workflow cancelled, worker shutting
+            # down), the SDK raises CancelledError into this thread: LightGBM's Python loop stops there.
             activity.heartbeat(details)
 
         try:
