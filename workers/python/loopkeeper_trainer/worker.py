@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +59,17 @@ def main() -> int:
     except ConfigError as err:
         print(f"loopkeeper python trainer: {err}", file=sys.stderr)
         return 2
-    asyncio.run(run(cfg))
+    try:
+        asyncio.run(run(cfg))
+    except RuntimeError as err:
+        # The SDK's connection errors are RuntimeErrors with the gRPC detail; one line, not a traceback.
+        if "connect" not in str(err).lower():
+            raise
+        print(f"loopkeeper python trainer: cannot reach Temporal at {cfg.address} ({err})", file=sys.stderr)
+        sys.stderr.flush()
+        # Not a normal exit: after a failed connect the SDK's core runtime thread aborts the interpreter's
+        # finalisation (PyGILState_Release, measured with temporalio 1.35.0).
+        os._exit(3)
     return 0
 
 
