@@ -21,7 +21,8 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
   echo "infra/install-python.sh: $python is Python $version; the trainer needs >= 3.11 (set LOOPKEEPER_PYTHON)" >&2
   exit 2
 fi
-hash="$( (cat "$lock"; echo "python $version") | sha256sum | cut -c1-16)"
+# Hashed by the interpreter itself: sha256sum and flock are not on every machine (macOS).
+hash="$("$python" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read() + ("python " + sys.argv[2]).encode()).hexdigest()[:16])' "$lock" "$version")"
 venv="$cache/python-$hash"
 
 if [ -f "$venv/.complete" ]; then
@@ -33,7 +34,7 @@ fi
 mkdir -p "$cache"
 # One installer at a time per venv (CI and a developer's shell may race); the loser reuses the result.
 exec 9>"$venv.lock"
-flock 9
+if command -v flock >/dev/null 2>&1; then flock 9; fi
 if [ -f "$venv/.complete" ]; then echo "$venv"; exit 0; fi
 # A venv is not relocatable (its scripts name their own path), so it is built in place; .complete is
 # written last, and a directory without it is a broken earlier attempt, removed here.
