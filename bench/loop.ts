@@ -6,19 +6,19 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { scoreFeatures } from '../src/ml/model';
 import type { ModelArtifact } from '../src/ml/model';
-import { trainAndEvaluate } from '../src/ml/train-and-evaluate';
 import { addDays } from '../src/schemas/window';
-import { generateDay, generateHistory } from '../src/simulate/generate';
+import { generateDay } from '../src/simulate/generate';
 import { driftParameters } from '../src/simulate/ground-truth';
 import type { ScoringModel } from '../src/simulate/reference-scorer';
 import type { ScenarioConfigInput } from '../src/simulate/scenario';
 import { outcomePartKey, predictionPartKey, writeSimulatedLogs } from '../src/simulate/write-logs';
 import { FileBlobStore } from '../src/storage/file-blob-store';
 import { ModelRegistry } from '../src/storage/model-registry';
-import { writeJson, writeNdjson } from '../src/storage/ndjson';
+import { writeNdjson } from '../src/storage/ndjson';
 import type { CycleStatus } from '../src/workflows/cycle-status';
 import { createLoopkeeperWorker, installWorkerLogging } from '../src/workers/worker';
 import { startTestServices, stopTestServices } from '../test/support/services';
+import { bootstrapLoopChampion } from './loop-bootstrap';
 
 /**
  * The headline benchmark: 8 simulated weeks of the concept-drift scenario. (a) a static model trained
@@ -178,40 +178,14 @@ export async function benchLoop(): Promise<void> {
   });
   const running = worker.run();
   try {
-    // The static model: trained once on four weeks of pre-launch history (the essay's offline model).
-    const history = generateHistory(scenario, { days: 28 });
-    const trained = trainAndEvaluate({ rows: history, positiveClass: 'churn', options: { seed: 1 } });
+    // The static model: trained once on four weeks of pre-launch history (the essay's offline model),
+    // the way `loopkeeper train` does it, so it is also the loop's first champion with readable
+    // training data (drift has a reference profile from week 1). The loop's policy is plain config in
+    // the store (what an engineer would set for weekly drift).
+    const v0 = await bootstrapLoopChampion(store, { modelId: 'churn', scenario, policy: LOOP_POLICY });
+    const trained = { artifact: v0.artifact, metrics: v0.metrics };
     const offline = { precision: trained.metrics.precision, recall: trained.metrics.recall };
     const registry = new ModelRegistry(store);
-    const v0 = await registry.registerVersion({
-      modelId: 'churn',
-      artifact: trained.artifact,
-      manifest: {
-        createdAt: new Date().toISOString(),
-        trainer: trained.manifest.trainer,
-        trainingData: ['history'],
-        metrics: trained.metrics,
-        codeVersion: 'bench',
-        lineage: { trigger: 'bootstrap' },
-      },
-    });
-    await registry.updateManifest({
-      modelId: 'churn',
-      version: v0.version,
-      blessing: {
-        blessed: true,
-        reasons: ['bootstrap model'],
-        comparedTo: null,
-        testSetKey: null,
-        decidedAt: new Date().toISOString(),
-        checks: [],
-      },
-    });
-    await registry.promote({ modelId: 'churn', version: v0.version, actor: 'bench', reason: 'bootstrap' });
-    await writeNdjson(store, 'datasets/churn/history/3/data.ndjson', history);
-    // The loop's policy is plain config in the store (what an engineer would set for weekly drift):
-    // a test set that ages out after two weeks, and slice gates only on slices big enough to measure.
-    await writeJson(store, 'config/churn/policy.json', LOOP_POLICY);
     const staticModel = asScorer(v0.version, trained.artifact);
 
     const weeks: number[] = [];
