@@ -279,6 +279,23 @@ export async function benchLoop(): Promise<void> {
         `${String(weeks[i]).padStart(4)} | ${t.trainingRows} (${t.baseRows} + ${t.feedback.kept}/${t.feedback.offered}${t.usedHistory ? ', history' : ''}) | ${e.testRows} | ${fig(e.candidate, cand)} vs ${fig(e.champion, champ)}`,
       );
     }
+    // Issue 17 §4: the first promotion after the switch day within 2 weeks, production precision within 3
+    // points of the serving model's offline precision and recall at the policy's target from then on.
+    const switchDay = 14;
+    const target = LOOP_POLICY.retrain.threshold.target;
+    const corrective = cycles.findIndex(
+      (c, i) => 7 * (i + 1) > switchDay && c.retrain?.registeredAs === 'champion',
+    );
+    const correctiveDay = corrective < 0 ? null : 7 * (corrective + 1);
+    console.log(
+      `loop: first promotion after the switch (day ${switchDay}): ${correctiveDay === null ? 'none' : `day ${correctiveDay}, ${correctiveDay - switchDay} days after`} (budget ≤ 14: ${correctiveDay !== null && correctiveDay - switchDay <= 14 ? 'met' : 'NOT met'})`,
+    );
+    const served = loopW.map((w, i) => ({ w, i })).filter(({ i }) => corrective >= 0 && i > corrective);
+    const within3 = served.every(({ w, i }) => offlineOfServing[i] - w.precision <= 0.03);
+    const recallHeld = served.every(({ w }) => w.recall >= target - 0.03);
+    console.log(
+      `loop: after it, production precision within 3 points of offline every week: ${within3 ? 'met' : 'NOT met'}; recall ≥ ${target} − 0.03 every week: ${recallHeld ? 'met' : 'NOT met'} (${served.map(({ w }) => w.recall.toFixed(3)).join(', ')})`,
+    );
     const lost = 1 - staticW[staticW.length - 1].precision / staticW[0].precision;
     console.log(
       `loop: static model lost ${(100 * lost).toFixed(0)}% of its week-1 precision by week ${WEEKS} (scenario must make it lose ≥ 33%: ${lost >= 1 / 3 ? 'yes' : 'NO'})`,
