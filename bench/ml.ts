@@ -1,5 +1,6 @@
 import type { Features } from '../src/schemas/records';
 import type { Matrix, Rng } from '../src/ml';
+import { runFullPath } from './ml-full-path';
 import {
   createCounters,
   createRng,
@@ -113,7 +114,30 @@ export async function benchMl(): Promise<void> {
   benchTraining(80_000, rng, weights);
   benchTraining(1_000_000, rng, weights);
   benchTransform(rng);
+  await benchFullPath();
 }
+
+/**
+ * The full training path (row objects → pipeline → matrix → L-BFGS) in a child process, against the
+ * budget on 1M × 20: ≤ 2 × the fit alone and ≤ 600 MB peak RSS. Runs LOOPKEEPER_BENCH_FULL_ROWS rows
+ * (default 200,000, since a 1M run takes minutes on a shared machine) and extrapolates linearly.
+ */
+async function benchFullPath(): Promise<void> {
+  const n = Number(process.env.LOOPKEEPER_BENCH_FULL_ROWS ?? 200_000);
+  const f = await runFullPath(n);
+  const scale = 1_000_000 / n;
+  const ratio = f.fullPathSeconds / f.fitSeconds;
+  const rss1M = (f.peakRssMb - BASE_RSS_MB) * scale + BASE_RSS_MB;
+  console.log(
+    `ml full path ${n.toLocaleString('en-US')} rows x 20 features -> ${f.columns} columns: rows built in ${f.rowsSeconds.toFixed(1)} s ` +
+      `(${f.rowsRssMb.toFixed(0)} MB RSS); pipeline fit ${f.fitPipelineSeconds.toFixed(1)} s, transform ${f.transformSeconds.toFixed(1)} s, ` +
+      `model fit ${f.fitSeconds.toFixed(1)} s; trainArtifact ${f.fullPathSeconds.toFixed(1)} s = ${ratio.toFixed(2)} x the fit (budget ≤ 2 on 1M: ${n === 1_000_000 ? (ratio <= 2 ? 'met' : 'NOT met') : 'the ratio grows with n, set LOOPKEEPER_BENCH_FULL_ROWS=1000000 to judge'}); ` +
+      `peak RSS ${f.peakRssMb.toFixed(0)} MB${n === 1_000_000 ? '' : `, ≈${rss1M.toFixed(0)} MB at 1M by linear extrapolation`} (budget ≤ 600 MB: ${(n === 1_000_000 ? f.peakRssMb : rss1M) <= 600 ? 'met' : 'NOT met'})`,
+  );
+}
+
+/** RSS of a Node process before it holds any data (measured: ~50 MB), not scaled with rows. */
+const BASE_RSS_MB = 50;
 
 if (require.main === module) {
   benchMl().catch((error: unknown) => {

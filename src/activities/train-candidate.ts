@@ -147,6 +147,7 @@ export function createTrainCandidate(deps: ActivityDeps) {
             testFraction: retrain.testFraction,
             validationFraction: retrain.validationFraction,
             positiveClass,
+            thresholdPolicy: retrain.threshold,
             options: { l2: retrain.l2, seed: input.seed },
           },
           () => undefined,

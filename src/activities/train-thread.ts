@@ -19,8 +19,8 @@ export type TrainThreadResult =
 export function trainOnThisThread(input: TrainAndEvaluateInput): TrainThreadResult {
   try {
     // The full report is not needed by the activity: leave it out of the copy back.
-    const { artifact, manifest, metrics, split } = trainAndEvaluate(input);
-    return { ok: true, trained: { artifact, manifest, metrics, split } };
+    const { artifact, manifest, metrics, split, threshold } = trainAndEvaluate(input);
+    return { ok: true, trained: { artifact, manifest, metrics, split, threshold } };
   } catch (err) {
     if (err instanceof TrainingDataError)
       return { ok: false, error: 'TrainingDataError', message: err.message };

@@ -15,3 +15,4 @@ export * from './metrics';
 export * from './temporal-split';
 export * from './labels';
 export * from './numeric-string';
+export * from './threshold';

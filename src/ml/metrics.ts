@@ -148,8 +148,11 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
   return (positiveRankSum - (nPositive * (nPositive + 1)) / 2) / (nPositive * nNegative);
 }
 
-/** Visits each distinct score from high to low with cumulative true/false positive counts. */
-function sweepThresholds(
+/**
+ * Visits each distinct score from high to low with cumulative true/false positive counts; `visit`
+ * returning true stops the sweep.
+ */
+export function sweepThresholds(
   scores: ArrayLike<number>,
   positive: ArrayLike<boolean>,
   visit: (threshold: number, truePositives: number, falsePositives: number) => boolean | void,

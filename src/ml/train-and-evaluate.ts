@@ -5,7 +5,7 @@
  */
 import type { ModelManifest } from '../schemas/manifests';
 import type { TrainingRow, ModelArtifact } from './model';
-import { evaluateArtifact, trainArtifact } from './model';
+import { evaluateArtifact, ModelArtifactSchema, scoreFeatures, trainArtifact } from './model';
 import type { EvaluationReport } from './metrics';
 import type { PipelineSpec } from './feature-pipeline';
 import { validateLabels } from './labels';
@@ -13,6 +13,8 @@ import { temporalSplit } from './temporal-split';
 import type { Trainer, TrainOptionsInput } from './trainers';
 import { logisticTrainer } from './logistic';
 import { softmaxTrainer } from './softmax';
+import type { ThresholdDecision, ThresholdPolicyInput } from './threshold';
+import { pickThreshold } from './threshold';
 
 /** A labelled row with the timestamp the temporal split needs. */
 export type TimedTrainingRow = TrainingRow & { timestamp: string };
@@ -28,7 +30,10 @@ export interface TrainAndEvaluateInput {
   options?: TrainOptionsInput;
   spec?: PipelineSpec;
   positiveClass?: string;
+  /** A fixed decision threshold (binary); shorthand for `thresholdPolicy: { objective: 'fixed', value }`. */
   threshold?: number;
+  /** How the binary decision threshold is picked on the validation split (default: maximise F1). */
+  thresholdPolicy?: ThresholdPolicyInput;
   /** Fewest training rows per class (default MIN_ROWS_PER_CLASS, see labels.ts). */
   minRowsPerClass?: number;
 }
@@ -56,6 +61,8 @@ export interface TrainAndEvaluateResult {
   /** The full evaluation report on the test set (per class, calibration, slices). */
   report: EvaluationReport;
   split: SplitSummary;
+  /** How the decision threshold was picked (binary models; null for multiclass). */
+  threshold: ThresholdDecision | null;
 }
 
 /**
@@ -118,16 +125,20 @@ export function trainAndEvaluate(input: TrainAndEvaluateInput): TrainAndEvaluate
   }
   const labels = new Set(train.map((r) => r.label));
   const trainer = input.trainer ?? (labels.size === 2 ? logisticTrainer : softmaxTrainer);
-  const artifact = trainArtifact({
+  const fitted = trainArtifact({
     rows: train,
     validation,
     trainer,
     options: input.options,
     spec: input.spec,
     positiveClass: input.positiveClass,
-    threshold: input.threshold,
     minRowsPerClass: input.minRowsPerClass,
   });
+  const { artifact, threshold } = chooseArtifactThreshold(
+    fitted,
+    validation,
+    input.threshold !== undefined ? { objective: 'fixed', value: input.threshold } : input.thresholdPolicy,
+  );
   // Test rows with a label the model has never seen cannot be scored against it: evaluate the rest and
   // say how many were dropped.
   const known = new Set(artifact.classes);
@@ -149,10 +160,48 @@ export function trainAndEvaluate(input: TrainAndEvaluateInput): TrainAndEvaluate
       lineage: {
         split: { kind: 'temporal', ...split, testRowsWithUnseenLabels: test.length - scorable.length },
         training: artifact.model.training ?? null,
+        ...(threshold ? { threshold } : {}),
       },
     },
     metrics,
     report,
     split,
+    threshold,
+  };
+}
+
+/**
+ * The threshold stage: scores the validation rows through the serving path and sets the binary
+ * artifact's threshold by the policy (a warning, e.g. an unreachable target, goes into the model's
+ * training warnings). Multiclass artifacts are returned unchanged.
+ */
+export function chooseArtifactThreshold(
+  artifact: ModelArtifact,
+  validation: readonly TrainingRow[],
+  policy: ThresholdPolicyInput = {},
+): { artifact: ModelArtifact; threshold: ThresholdDecision | null } {
+  if (artifact.classes.length !== 2) return { artifact, threshold: null };
+  const positiveClass = artifact.positiveClass ?? artifact.classes[1];
+  const scores = new Float64Array(validation.length);
+  // Score at threshold 0.5: only the probabilities matter here, not the decision.
+  const probe: ModelArtifact = { ...artifact, threshold: undefined };
+  validation.forEach((r, i) => {
+    scores[i] = scoreFeatures(probe, r.features).scores[positiveClass];
+  });
+  const decision = pickThreshold(
+    scores,
+    validation.map((r) => r.label === positiveClass),
+    policy,
+  );
+  let model = artifact.model;
+  if (decision.warning && model.training) {
+    model = {
+      ...model,
+      training: { ...model.training, warnings: [...(model.training.warnings ?? []), decision.warning] },
+    };
+  }
+  return {
+    artifact: ModelArtifactSchema.parse({ ...artifact, model, threshold: decision.threshold }),
+    threshold: decision,
   };
 }

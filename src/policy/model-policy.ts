@@ -3,6 +3,7 @@ import { parseStrict } from '../config/strict-json';
 import type { StrictResult } from '../config/strict-json';
 import { DriftThresholdsSchema } from '../monitoring/drift';
 import { SkewConfigSchema } from '../monitoring/skew';
+import { ThresholdPolicySchema } from '../ml/threshold';
 import { IngestLimitsSchema } from '../schemas/line-rules';
 import { ChallengeSetConfigSchema } from './challenge-set';
 import { FeedbackCapsConfigSchema } from './feedback-caps';
@@ -27,6 +28,12 @@ export const RetrainConfigSchema = z.object({
   validationFraction: z.number().min(0).max(0.5).default(0.1),
   positiveClass: z.string().min(1).optional(),
   l2: z.number().min(0).default(1e-3),
+  /**
+   * How the binary decision threshold is picked on the validation split (see src/ml/threshold.ts):
+   * `{ objective: 'f1' }` (default), `{ objective: 'precision' | 'recall', target }`, or
+   * `{ objective: 'fixed', value }`. Stored in the artifact; serving and the gate use it.
+   */
+  threshold: ThresholdPolicySchema.prefault({}),
 });
 export type RetrainConfig = z.infer<typeof RetrainConfigSchema>;
 

@@ -131,7 +131,11 @@ export async function writeSimulatedLogs(
   return result;
 }
 
-async function writeHistory(
+/**
+ * Writes `days` of labelled history before the scenario's start under `datasets/{model}/history/{seed}/`
+ * (data + a 'train' manifest), the dataset a first model is trained on (see `loopkeeper train`).
+ */
+export async function writeHistory(
   store: BlobStore,
   modelId: string,
   config: ScenarioConfig,

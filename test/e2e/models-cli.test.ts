@@ -142,6 +142,8 @@ describe('loopkeeper train + models (CLI in-process, file store)', () => {
     expect(show.code).toBe(0);
     expect(show.out).toContain('blessing:  BLESSED');
     expect(show.out).toContain('first model: no champion to compare against');
+    // The threshold training chose, and how (default policy: max F1 on the validation split).
+    expect(show.out).toMatch(/threshold: 0\.\d+ \(max f1 on \d+ validation rows: P 0\.\d{3} R 0\.\d{3}\)/);
 
     const rollback = await cli(
       uri,

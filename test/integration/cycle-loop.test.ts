@@ -40,9 +40,15 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
     expect(c1.policySource).toBe('stored');
     expect(c1.stages.retrain.state).toBe('done');
     expect(c1.retrain?.registeredAs).toBe('champion');
-    expect(
-      (await new ModelRegistry(store).getManifest('churnloop', c1.retrain!.train.version)).positiveClass,
-    ).toBe('churn');
+    const m1 = await new ModelRegistry(store).getManifest('churnloop', c1.retrain!.train.version);
+    expect(m1.positiveClass).toBe('churn');
+    // The threshold stage ran (default: max F1 on the validation split) and the version carries it.
+    expect(m1.lineage.threshold).toMatchObject({ objective: 'f1', source: 'validation', reached: true });
+    expect(m1.threshold).toBe((m1.lineage.threshold as { threshold: number }).threshold);
+    expect(m1.threshold).not.toBe(0.5);
+    expect((await new ModelRegistry(store).loadArtifact('churnloop', m1.version)).threshold).toBe(
+      m1.threshold,
+    );
     expect(c1.routing?.routing.byRoute['auto-relabel']).toBeGreaterThan(0);
     expect(c1.routing?.routing.byRoute['human-review']).toBeGreaterThan(0);
     expect(Object.keys(c1.routing?.routing.byReason ?? {}).length).toBeGreaterThan(1);

@@ -15,6 +15,7 @@ import {
 import type { AliasRecovery } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
+import { describeThreshold, ThresholdDecisionSchema } from '../../ml/threshold';
 import { printable as p } from '../printable';
 import { parseModelId, quoteInput } from '../user-input';
 
@@ -136,6 +137,14 @@ export function gateComparison(m: ModelManifest, metric = GATE_METRIC): GateComp
   const match = /^candidate \S+ (-?[\d.e+-]+) vs champion (-?[\d.e+-]+)/.exec(detail);
   if (!match) return undefined;
   return { ...base, candidate: Number(match[1]), champion: Number(match[2]), testRows: null };
+}
+
+/** The decision threshold and, when training recorded it, how it was chosen. */
+function thresholdText(manifest: ModelManifest): string {
+  const recorded = ThresholdDecisionSchema.safeParse(manifest.lineage.threshold);
+  if (recorded.success && recorded.data.threshold === (manifest.threshold ?? 0.5))
+    return p(describeThreshold(recorded.data), 300);
+  return `${manifest.threshold ?? 0.5}${manifest.threshold === undefined ? ' (default)' : ''}`;
 }
 
 function gateText(g: GateComparison | undefined): string {
@@ -280,7 +289,8 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         [
           `model ${modelId} version ${manifest.version}`,
           `  created:   ${p(manifest.createdAt)} by ${p(manifest.trainer)} (code ${p(manifest.codeVersion)})`,
-          `  classes:   ${manifest.classes.map((c) => p(c)).join(', ')}${manifest.positiveClass ? ` (positive: ${p(manifest.positiveClass)}, threshold ${manifest.threshold ?? 0.5})` : ''}`,
+          `  classes:   ${manifest.classes.map((c) => p(c)).join(', ')}${manifest.positiveClass ? ` (positive: ${p(manifest.positiveClass)})` : ''}`,
+          ...(manifest.positiveClass ? [`  threshold: ${thresholdText(manifest)}`] : []),
           `  aliases:   ${pointing.join(', ') || '-'}`,
           `  artifact:  loads (${artifact.pipeline.features.length} features)`,
           `  gate:      ${gate ? `${gate.metric} ${gateText(gate)}${gate.testSetKey ? ` on ${gate.testSetKey}` : ''}` : '-'}`,

@@ -8,6 +8,7 @@ import { CHAMPION, ModelRegistry } from '../../storage/model-registry';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { codeVersion } from '../../config/package-root';
+import { policyProblemsMessage, readStoredPolicy } from '../../config/policy-file';
 import { defaultActor } from './models';
 import { parseModelId, quoteInput } from '../user-input';
 
@@ -76,7 +77,15 @@ export async function trainFirstModel(
   const positiveClass =
     opts.positiveClass ?? (labels.length === 2 && labels.includes(modelId) ? modelId : undefined);
 
-  const trained = trainAndEvaluate({ rows, positiveClass, options: { seed: opts.seed } });
+  // The first model picks its decision threshold by the same policy as every retrained one.
+  const stored = await readStoredPolicy(store, modelId);
+  if ('problems' in stored) throw new CliError(policyProblemsMessage(store, stored.key, stored.problems));
+  const trained = trainAndEvaluate({
+    rows,
+    positiveClass,
+    options: { seed: opts.seed },
+    thresholdPolicy: stored.policy.retrain.threshold,
+  });
   const registry = new ModelRegistry(store, { now });
   const registered = await registry.registerVersion({
     modelId,
