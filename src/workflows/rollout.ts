@@ -15,6 +15,8 @@ import type { SetRolloutStateInput } from '../activities/set-rollout-state';
 import { RolloutPlanSchema } from '../policy/rollout-plan';
 import type { RolloutPlanInput } from '../policy/rollout-plan';
 import { abortRollout, approveRollout, pauseRollout, resumeRollout, rolloutStatus } from './messages';
+import { observe } from './observe';
+import { rolloutOutcome, rolloutSummary } from './summaries';
 
 export { RolloutPlanSchema } from '../policy/rollout-plan';
 export type { RolloutPlan, RolloutPlanInput } from '../policy/rollout-plan';
@@ -209,6 +211,12 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     });
 
   setHandler(rolloutStatus, () => st);
+  const obs = observe(modelId, 'rollout');
+  /** Search attribute and summary line follow the status (a human pause shows at the next analysis). */
+  const show = (final = false): void => {
+    obs.outcome(rolloutOutcome(st));
+    obs.summary(rolloutSummary(st), final);
+  };
   setHandler(approveRollout, (payload: unknown) => {
     const s = signalOf(payload);
     if (st.awaitingApproval && !signals.approval) {
@@ -262,6 +270,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       });
       st.lastAnalysis = analysis;
       st.analyses++;
+      show();
       if (analysis.verdict === 'rollback') return analysis;
       // Each analysis covers the phase's window from its start, so the last one before a step switch is
       // the whole window of that step: the control at 100 %, where the champion serves nobody.
@@ -294,6 +303,20 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       deadline: new Date(since + plan.approvalTimeoutMs).toISOString(),
     };
     decide('pause', me, why);
+    show();
+    obs.count('loopkeeper_rollout_pauses_total', 1, {}, 'pauses', 'rollout steps held for a human');
+    const note = await obs.alert({
+      event: 'rollout-paused',
+      occurrence: `${st.stepIndex}-${st.decisions.length}`,
+      text: `rollout of ${candidateVersion} paused at ${st.weightPercent}% for approval: ${why} (loopkeeper rollout approve|abort --model ${modelId})`,
+      details: {
+        workflowId,
+        weightPercent: st.weightPercent,
+        reason: why,
+        deadline: st.awaitingApproval.deadline,
+      },
+    });
+    if (note) decide('alert-failed', me, note);
     const answered = await condition(
       () => signals.approval !== null || signals.abort !== null,
       plan.approvalTimeoutMs,
@@ -326,6 +349,25 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     st.phase = outcome;
     st.outcome = outcome;
     st.reason = reason;
+    show(true);
+    obs.count('loopkeeper_rollouts_total', 1, { outcome }, 'rollouts', 'rollouts ended, by outcome');
+    if (outcome !== 'promoted') {
+      obs.count('loopkeeper_rollbacks_total', 1, { outcome }, 'rollbacks', 'rollouts rolled back');
+      const note = await CancellationScope.nonCancellable(() =>
+        obs.alert({
+          event: 'rollout-rolled-back',
+          text: `rollout of ${candidateVersion} ${outcome} at ${st.weightPercent}%: ${reason}`,
+          details: {
+            workflowId,
+            outcome,
+            weightPercent: st.weightPercent,
+            reason,
+            champion: st.championAtStart,
+          },
+        }),
+      );
+      if (note) decide('alert-failed', me, note);
+    }
     return { outcome, reason, status: st };
   }
 
@@ -396,6 +438,8 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       const reason = `canary step ${i + 1}/${plan.steps.length}: ${weight}% of traffic`;
       await apply({ kind: 'canary', weightPercent: weight, salt }, reason);
       decide('step', me, reason);
+      show();
+      obs.count('loopkeeper_rollout_steps_total', 1, {}, 'steps', 'canary steps taken');
       const done = await judge(await hold(plan.stepIntervalMs, plan.minSamplesPerStep));
       if (done) return done;
     }
@@ -407,6 +451,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
         st.reason = `rollout failed before anything was served: ${rootMessage(err)}`;
         decide('failed', me, st.reason);
       }
+      show(true);
       throw err;
     }
     if (isCancellation(err)) {
