@@ -2,6 +2,7 @@ import type { ActivityDeps } from './deps';
 import { reviewStats } from '../workflows/messages';
 import { reviewQueueWorkflowId } from '../workflows/review-ids';
 import { gaugeInActivity } from './metrics';
+import { metricCatalog } from '../workflows/metric-catalog';
 
 /** The review queue as a cycle sees it: depth, and whether its oldest pending task is overdue. */
 export interface ReviewBacklogCheck {
@@ -50,11 +51,10 @@ export function createCheckReviewBacklog(deps: ActivityDeps) {
     const open = stats.window - stats.claimed + stats.backlog;
     const oldestPendingHours =
       stats.oldestPendingAgeMs === null ? null : stats.oldestPendingAgeMs / 3_600_000;
-    const help = 'review tasks of the model by state (expired: cumulative)';
     const tags = { model: input.modelId };
-    gaugeInActivity('loopkeeper_review_tasks', open, { ...tags, state: 'open' }, 'tasks', help);
-    gaugeInActivity('loopkeeper_review_tasks', stats.claimed, { ...tags, state: 'claimed' }, 'tasks', help);
-    gaugeInActivity('loopkeeper_review_tasks', stats.expired, { ...tags, state: 'expired' }, 'tasks', help);
+    gaugeInActivity(metricCatalog.reviewTasks, open, { ...tags, state: 'open' });
+    gaugeInActivity(metricCatalog.reviewTasks, stats.claimed, { ...tags, state: 'claimed' });
+    gaugeInActivity(metricCatalog.reviewTasks, stats.expired, { ...tags, state: 'expired' });
     return {
       exists: true,
       open,

@@ -7,6 +7,7 @@ import type { DeliveryResult } from '../alerts/deliver-webhook';
 import { layout } from '../storage/layout';
 import { heartbeat } from './heartbeat';
 import { countInActivity } from './metrics';
+import { metricCatalog } from '../workflows/metric-catalog';
 
 /** What one alert came to: the event id and each subscribed webhook's delivery. */
 export interface SendAlertResult {
@@ -45,15 +46,9 @@ export function createSendAlert(deps: ActivityDeps) {
       if (r.delivered) {
         done = [...done, i];
         heartbeat({ done });
-        countInActivity('loopkeeper_alerts_delivered_total', 1, tags, 'alerts', 'alerts a webhook accepted');
+        countInActivity(metricCatalog.alertsDelivered, 1, tags);
       } else {
-        countInActivity(
-          'loopkeeper_alert_delivery_failures_total',
-          1,
-          tags,
-          'alerts',
-          'alerts a webhook did not accept after its retries',
-        );
+        countInActivity(metricCatalog.alertFailures, 1, tags);
       }
     }
     const failed = deliveries.filter((d) => !d.delivered);

@@ -24,12 +24,22 @@ function plain(v: unknown, depth = 0): unknown {
   return out;
 }
 
+/** The SDK names an activity's run `workflowRunId` and a workflow's `runId`: one name for both. */
+function normalise(meta: LogMetadata): Record<string, unknown> {
+  const attrs = plain(meta) as Record<string, unknown>;
+  if ('workflowRunId' in attrs && !('runId' in attrs)) {
+    const { workflowRunId, ...rest } = attrs;
+    return { ...rest, runId: workflowRunId };
+  }
+  return attrs;
+}
+
 /**
  * One event as a JSON line: `ts`, `level`, `msg`, then the event's attributes (the SDK adds workflowId,
  * runId, workflowType or activityType, attempt, namespace, taskQueue; loopkeeper adds model).
  */
 export function jsonLine(level: LogLevel, message: string, meta: LogMetadata = {}, now = new Date()): string {
-  const attrs = plain(meta) as Record<string, unknown>;
+  const attrs = normalise(meta);
   return JSON.stringify({ ts: now.toISOString(), level, msg: message, ...attrs });
 }
 
@@ -42,7 +52,7 @@ export function prettyLine(
   meta: LogMetadata = {},
   now = new Date(),
 ): string {
-  const attrs = plain(meta) as Record<string, unknown>;
+  const attrs = normalise(meta);
   const keys = [...SHOWN.filter((k) => k in attrs), ...Object.keys(attrs).filter((k) => !SHOWN.includes(k))];
   const kv = keys
     .filter((k) => attrs[k] !== undefined && !['sdkComponent', 'namespace', 'taskQueue'].includes(k))

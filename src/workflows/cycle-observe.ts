@@ -4,6 +4,7 @@ import type { MineAndRouteResult } from '../activities/mine-and-route';
 import type { RetrainDecision } from '../policy/feedback-caps';
 import type { Window } from '../schemas/window';
 import type { Observer } from './observe';
+import { metricCatalog } from './metric-catalog';
 import type { RetrainResult } from './retrain';
 import { retrainOutcome, windowLabel } from './summaries';
 
@@ -14,56 +15,25 @@ import { retrainOutcome, windowLabel } from './summaries';
 
 /** Rows accepted, quarantined, joined and misclassified by ingest. */
 export function countIngest(obs: Observer, ingest: IngestResult): void {
-  obs.count(
-    'loopkeeper_rows_ingested_total',
-    ingest.lines - ingest.badRows,
-    {},
-    'rows',
-    'log lines accepted',
-  );
-  obs.count('loopkeeper_rows_quarantined_total', ingest.badRows, {}, 'rows', 'log lines quarantined');
-  obs.count(
-    'loopkeeper_rows_joined_total',
-    ingest.joinedRows,
-    {},
-    'rows',
-    'predictions joined to an outcome',
-  );
-  obs.count(
-    'loopkeeper_misclassified_total',
-    ingest.summary.misclassified,
-    {},
-    'rows',
-    'labelled rows wrong',
-  );
+  obs.count(metricCatalog.rowsIngested, ingest.lines - ingest.badRows, {});
+  obs.count(metricCatalog.rowsQuarantined, ingest.badRows, {});
+  obs.count(metricCatalog.rowsJoined, ingest.joinedRows, {});
+  obs.count(metricCatalog.misclassified, ingest.summary.misclassified, {});
 }
 
 /** Mined rows per route, auto-relabels written, review tasks the queue accepted. */
 export function countRouting(obs: Observer, routing: MineAndRouteResult): void {
   const r = routing.routing.byRoute;
-  for (const [route, n] of Object.entries(r))
-    obs.count('loopkeeper_rows_routed_total', n, { route }, 'rows', 'mined rows routed, by route');
-  obs.count(
-    'loopkeeper_labels_written_total',
-    r['auto-relabel'] ?? 0,
-    { source: 'auto' },
-    'labels',
-    'labels written',
-  );
-  obs.count(
-    'loopkeeper_review_tasks_sent_total',
-    routing.review?.accepted ?? 0,
-    {},
-    'tasks',
-    'review tasks sent',
-  );
+  for (const [route, n] of Object.entries(r)) obs.count(metricCatalog.rowsRouted, n, { route });
+  obs.count(metricCatalog.labelsWritten, r['auto-relabel'] ?? 0, { source: 'auto' });
+  obs.count(metricCatalog.reviewTasksSent, routing.review?.accepted ?? 0, {});
 }
 
 const psi = (p: number | null): string => (p === null ? '?' : p.toFixed(3));
 
 /** A drift alert of the cycle's window (not for a drift-triggered cycle: its drift check alerted). */
 export function alertDrift(obs: Observer, cycleId: string, window: Window, d: DriftSummary) {
-  obs.count('loopkeeper_drift_alerts_total', 1, { source: 'cycle' }, 'alerts', 'drift alerts raised');
+  obs.count(metricCatalog.driftAlerts, 1, { source: 'cycle' });
   const worst = d.topFeatures.filter((f) => f.level === 'alert').map((f) => `${f.feature} PSI ${psi(f.psi)}`);
   return obs.alert({
     event: 'drift-alert',
@@ -74,13 +44,7 @@ export function alertDrift(obs: Observer, cycleId: string, window: Window, d: Dr
 
 /** A skew alert held the retrain. */
 export function alertSkewBlock(obs: Observer, cycleId: string, why: string, d: DriftSummary | undefined) {
-  obs.count(
-    'loopkeeper_retrains_skipped_total',
-    1,
-    { reason: 'skew' },
-    'retrains',
-    'retrains held, by reason',
-  );
+  obs.count(metricCatalog.retrainsSkipped, 1, { reason: 'skew' });
   return obs.alert({
     event: 'skew-blocked-retrain',
     text: `${cycleId}: ${why}`,
@@ -96,14 +60,7 @@ export async function capsHeld(
   why: string,
   driftTriggered: boolean,
 ): Promise<string | null> {
-  for (const c of decision.firedCaps)
-    obs.count(
-      'loopkeeper_retrains_skipped_total',
-      1,
-      { reason: c.cap },
-      'retrains',
-      'retrains held, by reason',
-    );
+  for (const c of decision.firedCaps) obs.count(metricCatalog.retrainsSkipped, 1, { reason: c.cap });
   if (!driftTriggered) return null;
   return obs.alert({
     event: 'cap-held-drift-retrain',
@@ -114,20 +71,8 @@ export async function capsHeld(
 
 /** A retrain ran: counted by outcome, and a refused candidate alerts with the gate's reasons. */
 export async function retrained(obs: Observer, cycleId: string, r: RetrainResult): Promise<string | null> {
-  obs.count(
-    'loopkeeper_retrains_total',
-    1,
-    { outcome: retrainOutcome(r) },
-    'retrains',
-    'retrains, by outcome',
-  );
-  obs.count(
-    'loopkeeper_candidates_total',
-    1,
-    { verdict: r.evaluation.blessed ? 'blessed' : 'refused' },
-    'candidates',
-    'candidates judged by the promotion gate',
-  );
+  obs.count(metricCatalog.retrains, 1, { outcome: retrainOutcome(r) });
+  obs.count(metricCatalog.candidates, 1, { verdict: r.evaluation.blessed ? 'blessed' : 'refused' });
   if (r.evaluation.blessed) return null;
   return obs.alert({
     event: 'candidate-refused',

@@ -17,6 +17,7 @@ import type { Window } from '../schemas/window';
 import { continuousLearningCycle, resolveWindow } from './cycle';
 import { driftStatus } from './messages';
 import { observe } from './observe';
+import { metricCatalog } from './metric-catalog';
 import { startSearchAttributes } from './search-attributes';
 import { driftOutcome, driftSummaryLine, windowLabel } from './summaries';
 
@@ -106,7 +107,7 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<DriftMonit
     st.drift = drift;
     const reason = alertReason(drift);
     if (reason) {
-      obs.count('loopkeeper_drift_alerts_total', 1, { source: 'monitor' }, 'alerts', 'drift alerts raised');
+      obs.count(metricCatalog.driftAlerts, 1, { source: 'monitor' });
       const note = await obs.alert({
         event: 'drift-alert',
         text: `${reason} (${windowLabel(window)}, ${runId}); report ${drift.htmlKey}${input.triggerCycle ? '; a drift-triggered cycle starts' : ''}`,

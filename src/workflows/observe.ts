@@ -15,6 +15,8 @@ import type { AlertEventInput } from '../alerts/alert-event';
 import { alertActivityOptions, contextActivityOptions } from './activity-options';
 import { LoopkeeperKind, LoopkeeperModel, LoopkeeperOutcome } from './search-attributes';
 import type { Outcome, WorkflowKind } from './search-attributes';
+import { metricCatalog } from './metric-catalog';
+import type { MetricDef } from './metric-catalog';
 
 /**
  * What a workflow shows outside itself: search attributes (model, kind, outcome), a one-line summary
@@ -28,7 +30,7 @@ export interface Observer {
   /** The one-line summary of the run so far (current details; `final` also stores it in the memo). */
   summary(line: string, final?: boolean): void;
   /** Adds to a `loopkeeper_..._total` counter (workflow metrics are not emitted again on replay). */
-  count(name: string, value: number, tags?: MetricTags, unit?: string, help?: string): void;
+  count(metric: MetricDef, value: number, tags?: MetricTags): void;
   /**
    * Sends an alert to the subscribed webhooks (activity `sendAlert`); returns a note when some webhook
    * did not take it. Never throws: an alert does not fail the workflow (cancellation excepted).
@@ -63,9 +65,9 @@ export function observe(modelId: string, kind: WorkflowKind): Observer {
     }
     last = 'running';
   }
-  const count = (name: string, value: number, tags: MetricTags = {}, unit = '1', help = ''): void => {
+  const count = (metric: MetricDef, value: number, tags: MetricTags = {}): void => {
     if (!on || value <= 0) return;
-    metricMeter.createCounter(name, unit, help).add(value, { model: modelId, ...tags });
+    metricMeter.createCounter(metric.name, metric.unit, metric.help).add(value, { model: modelId, ...tags });
   };
   return {
     on,
@@ -83,7 +85,7 @@ export function observe(modelId: string, kind: WorkflowKind): Observer {
     async alert(e) {
       if (!on) return null;
       const { workflowId } = workflowInfo();
-      count('loopkeeper_alerts_raised_total', 1, { event: e.event }, 'alerts', 'alert events raised');
+      count(metricCatalog.alertsRaised, 1, { event: e.event });
       try {
         const r = await sendAlert({ ...e, modelId, workflowId, at: new Date(Date.now()).toISOString() });
         if (!r.failureKey) return null;

@@ -16,6 +16,7 @@ import { RolloutPlanSchema } from '../policy/rollout-plan';
 import type { RolloutPlanInput } from '../policy/rollout-plan';
 import { abortRollout, approveRollout, pauseRollout, resumeRollout, rolloutStatus } from './messages';
 import { observe } from './observe';
+import { metricCatalog } from './metric-catalog';
 import { rolloutOutcome, rolloutSummary } from './summaries';
 
 export { RolloutPlanSchema } from '../policy/rollout-plan';
@@ -304,7 +305,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     };
     decide('pause', me, why);
     show();
-    obs.count('loopkeeper_rollout_pauses_total', 1, {}, 'pauses', 'rollout steps held for a human');
+    obs.count(metricCatalog.rolloutPauses, 1);
     const note = await obs.alert({
       event: 'rollout-paused',
       occurrence: `${st.stepIndex}-${st.decisions.length}`,
@@ -350,9 +351,9 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     st.outcome = outcome;
     st.reason = reason;
     show(true);
-    obs.count('loopkeeper_rollouts_total', 1, { outcome }, 'rollouts', 'rollouts ended, by outcome');
+    obs.count(metricCatalog.rollouts, 1, { outcome });
     if (outcome !== 'promoted') {
-      obs.count('loopkeeper_rollbacks_total', 1, { outcome }, 'rollbacks', 'rollouts rolled back');
+      obs.count(metricCatalog.rollbacks, 1, { outcome });
       const note = await CancellationScope.nonCancellable(() =>
         obs.alert({
           event: 'rollout-rolled-back',
@@ -439,7 +440,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       await apply({ kind: 'canary', weightPercent: weight, salt }, reason);
       decide('step', me, reason);
       show();
-      obs.count('loopkeeper_rollout_steps_total', 1, {}, 'steps', 'canary steps taken');
+      obs.count(metricCatalog.rolloutSteps, 1);
       const done = await judge(await hold(plan.stepIntervalMs, plan.minSamplesPerStep));
       if (done) return done;
     }
