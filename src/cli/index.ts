@@ -18,6 +18,7 @@ import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
 import { registerDrift } from './commands/drift';
 import { registerRollout } from './commands/rollout';
+import { registerWorkflows } from './commands/workflows';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -45,6 +46,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerDrift(program, ctx);
   registerRollout(program, ctx);
   registerPolicy(program, ctx);
+  registerWorkflows(program, ctx);
   return program;
 }
 

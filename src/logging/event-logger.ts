@@ -2,6 +2,13 @@ import type { Logger, LogLevel, LogMetadata } from '@temporalio/common';
 
 const ORDER: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
 
+/** What event producers need of a logger (the worker's Runtime logger and `serve`'s both fit). */
+export interface EventSink {
+  info(message: string, meta?: LogMetadata): void;
+  warn(message: string, meta?: LogMetadata): void;
+  error(message: string, meta?: LogMetadata): void;
+}
+
 /** How log events are written: one JSON object per line, or a readable line for a person at a terminal. */
 export type LogFormat = 'json' | 'pretty';
 

@@ -25,6 +25,7 @@ import type { CycleStatus } from '../../src/workflows/cycle-status';
 import type { RolloutResult } from '../../src/workflows/rollout';
 import { rolloutWorkflowId } from '../../src/workflows/rollout-ids';
 import { installWorkerRuntime } from '../../src/workers/worker';
+import { runCli } from '../support/cli';
 import { freePort } from '../support/services';
 import type * as SupportModule from '../support/temporal';
 
@@ -353,3 +354,63 @@ test('a rolled-back rollout is listed as such by model and outcome, alerted and 
     await app.close();
   }
 }, 600_000);
+
+test("an installation's own namespace gets the search attributes when claimed; `workflows list` answers by model and outcome", async () => {
+  const { store } = support.tempFileStore();
+  const model = 'obsempty';
+  // The model exists (a policy) but has no traffic: its cycle is skipped at once.
+  await writeJson(store, `config/${model}/policy.json`, {});
+  await support.withInstalledWorker(store, async ({ client, taskQueue, config }) => {
+    const { namespace } = config.temporal;
+    expect(namespace).toMatch(/^loopkeeper-/);
+    const attrs = await client.connection.operatorService.listSearchAttributes({ namespace });
+    expect(Object.keys(attrs.customAttributes ?? {})).toEqual(
+      expect.arrayContaining(['LoopkeeperModel', 'LoopkeeperKind', 'LoopkeeperOutcome']),
+    );
+    const env = {
+      TEMPORAL_ADDRESS: support.testTemporalAddress(),
+      LOOPKEEPER_TASK_QUEUE: taskQueue,
+      LOOPKEEPER_STORE: store.uri,
+    };
+    const run = await runCli(
+      env,
+      'cycle',
+      'run',
+      '--model',
+      model,
+      '--window',
+      '2026-06-08..2026-06-15',
+      '--wait',
+    );
+    expect([run.code, run.err]).toEqual([0, expect.any(String)]);
+    const workflowId = `cycle-${model}-2026-06-08_2026-06-15`;
+    // The CLI set the static summary at start (shown by the Temporal UI and `temporal workflow describe`).
+    expect(
+      await client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then((d) => d.staticSummary()),
+    ).toBe(`${model} 2026-06-08..14: continuous-learning cycle`);
+    let listed: Array<{ workflowId: string; kind: string; outcome: string; summary: string }> = [];
+    for (let i = 0; i < 120 && listed.length === 0; i++) {
+      const out = await runCli(env, 'workflows', 'list', '--model', model, '--outcome', 'skipped', '--json');
+      expect(out.code).toBe(0);
+      listed = JSON.parse(out.out) as typeof listed;
+      if (listed.length === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(listed).toEqual([
+      expect.objectContaining({
+        workflowId,
+        kind: 'cycle',
+        outcome: 'skipped',
+        summary: `${model} 2026-06-08..14: skipped (empty window)`,
+      }),
+    ]);
+    const human = await runCli(env, 'workflows', 'list', '--model', model);
+    expect(human.out).toMatch(
+      new RegExp(`cycle +skipped +${workflowId}\\n +${model} 2026-06-08\\.\\.14: skipped`),
+    );
+    const bad = await runCli(env, 'workflows', 'list', '--model', model, '--outcome', "x' OR 1=1");
+    expect(bad.code).toBe(64);
+  });
+}, 300_000);
