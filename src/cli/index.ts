@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config';
 import { ForeignStoreError, MissingStoreError } from '../config/installation';
+import { MissingSearchAttributesError } from '../config/search-attributes';
 import { CliContext, CliError, unreachable } from './context';
 import { EXIT } from './exit-codes';
 import { errorText } from './printable';
@@ -91,6 +92,7 @@ export function describeError(
   if (err instanceof ConfigError) return { message: err.message, code: EXIT.config };
   if (err instanceof MissingStoreError) return { message: err.message, code: EXIT.noInput };
   if (err instanceof ForeignStoreError) return { message: err.message, code: EXIT.foreignStore };
+  if (err instanceof MissingSearchAttributesError) return { message: err.message, code: EXIT.config };
   if (err instanceof ZodError)
     return {
       message: `invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`,

@@ -18,9 +18,23 @@ export function formatFor(stream: { isTTY?: boolean }, forced?: string): LogForm
   return stream.isTTY ? 'pretty' : 'json';
 }
 
+function isErrorLike(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Error).message === 'string' &&
+    typeof (v as Error).stack === 'string'
+  );
+}
+
 /** Strings, numbers and plain data as they are; errors as their message (and type); symbols dropped. */
 function plain(v: unknown, depth = 0): unknown {
-  if (v instanceof Error) return { type: v.name, message: v.message };
+  // Errors from workflow code come from another realm (not `instanceof Error` here): duck-typed.
+  if (v instanceof Error || isErrorLike(v)) {
+    const e = v as Error & { type?: string };
+    const cause = plain(e.cause, depth + 1);
+    return { type: e.type ?? e.name, message: e.message, ...(cause ? { cause } : {}) };
+  }
   if (typeof v === 'bigint') return v.toString();
   if (v === null || typeof v !== 'object')
     return typeof v === 'function' || typeof v === 'symbol' ? undefined : v;

@@ -358,7 +358,7 @@ test('a rolled-back rollout is listed as such by model and outcome, alerted and 
 test("an installation's own namespace gets the search attributes when claimed; `workflows list` answers by model and outcome", async () => {
   const { store } = support.tempFileStore();
   const model = 'obsempty';
-  // The model exists (a policy) but has no traffic: its cycle is skipped at once.
+  // The model has a policy but no logs at all: its cycle fails at ingest (UnknownModel).
   await writeJson(store, `config/${model}/policy.json`, {});
   await support.withInstalledWorker(store, async ({ client, taskQueue, config }) => {
     const { namespace } = config.temporal;
@@ -382,7 +382,23 @@ test("an installation's own namespace gets the search attributes when claimed; `
       '2026-06-08..2026-06-15',
       '--wait',
     );
-    expect([run.code, run.err]).toEqual([0, expect.any(String)]);
+    expect(run.code).toBe(2);
+    expect(run.out).toContain('stage ingest failed: unknown model');
+    // The worker's log events are JSON lines with the workflow's identity and the model.
+    const failedEvent = run.err
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((e) => e.msg === 'Activity failed');
+    expect(failedEvent).toMatchObject({
+      level: 'WARN',
+      activityType: 'ingestWindow',
+      workflowId: `cycle-${model}-2026-06-08_2026-06-15`,
+      runId: expect.any(String),
+      attempt: 1,
+      model,
+      error: { type: 'UnknownModel', message: expect.stringContaining('unknown model') },
+    });
     const workflowId = `cycle-${model}-2026-06-08_2026-06-15`;
     // The CLI set the static summary at start (shown by the Temporal UI and `temporal workflow describe`).
     expect(
@@ -393,7 +409,7 @@ test("an installation's own namespace gets the search attributes when claimed; `
     ).toBe(`${model} 2026-06-08..14: continuous-learning cycle`);
     let listed: Array<{ workflowId: string; kind: string; outcome: string; summary: string }> = [];
     for (let i = 0; i < 120 && listed.length === 0; i++) {
-      const out = await runCli(env, 'workflows', 'list', '--model', model, '--outcome', 'skipped', '--json');
+      const out = await runCli(env, 'workflows', 'list', '--model', model, '--outcome', 'failed', '--json');
       expect(out.code).toBe(0);
       listed = JSON.parse(out.out) as typeof listed;
       if (listed.length === 0) await new Promise((r) => setTimeout(r, 250));
@@ -402,13 +418,15 @@ test("an installation's own namespace gets the search attributes when claimed; `
       expect.objectContaining({
         workflowId,
         kind: 'cycle',
-        outcome: 'skipped',
-        summary: `${model} 2026-06-08..14: skipped (empty window)`,
+        outcome: 'failed',
+        summary: expect.stringMatching(
+          new RegExp(`^${model} 2026-06-08\\.\\.14: failed at ingest \\(unknown model`),
+        ),
       }),
     ]);
     const human = await runCli(env, 'workflows', 'list', '--model', model);
     expect(human.out).toMatch(
-      new RegExp(`cycle +skipped +${workflowId}\\n +${model} 2026-06-08\\.\\.14: skipped`),
+      new RegExp(`cycle +failed +${workflowId}\\n +${model} 2026-06-08\\.\\.14: failed at ingest`),
     );
     const bad = await runCli(env, 'workflows', 'list', '--model', model, '--outcome', "x' OR 1=1");
     expect(bad.code).toBe(64);

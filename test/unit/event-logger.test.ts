@@ -33,6 +33,21 @@ test('an event is one JSON line: ts, level, msg, then its attributes; errors as 
   });
 });
 
+test('an error from another realm (workflow code) keeps its type, message and cause', () => {
+  const foreign = {
+    name: 'Error',
+    message: 'Activity task failed',
+    stack: 'Error: …',
+    cause: { name: 'ApplicationFailure', type: 'UnknownModel', message: 'unknown model', stack: '…' },
+  };
+  Object.defineProperty(foreign, 'message', { enumerable: false });
+  expect(JSON.parse(jsonLine('WARN', 'Workflow failed', { error: foreign }, at)).error).toEqual({
+    type: 'Error',
+    message: 'Activity task failed',
+    cause: { type: 'UnknownModel', message: 'unknown model' },
+  });
+});
+
 test('on a terminal the same event is one readable line, the identifying attributes first', () => {
   expect(
     prettyLine(
