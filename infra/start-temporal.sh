@@ -20,7 +20,11 @@ healthy() { "$bin" operator cluster health --address "$addr" >/dev/null 2>&1; }
 if healthy; then echo "$addr"; exit 0; fi
 args=(server start-dev --ip 127.0.0.1 --port "$port" --db-filename "$dir/temporal.db" --log-level warn
   --dynamic-config-value frontend.enableUpdateWorkflowExecution=true
-  --dynamic-config-value frontend.workerVersioningWorkflowAPIs=true)
+  --dynamic-config-value frontend.workerVersioningWorkflowAPIs=true
+  # loopkeeper's search attributes (src/workflows/search-attributes.ts) in the default namespace; an
+  # installation's own namespace gets them when it is claimed (src/config/installation.ts).
+  --search-attribute LoopkeeperModel=Keyword --search-attribute LoopkeeperKind=Keyword
+  --search-attribute LoopkeeperOutcome=Keyword)
 if [ "$ui" = off ]; then args+=(--headless); else args+=(--ui-port "$ui"); fi
 nohup "$bin" "${args[@]}" >"$dir/temporal.log" 2>&1 </dev/null &
 echo $! >"$dir/temporal.pid"

@@ -13,6 +13,7 @@ import type { ActivityDeps } from './deps';
 import { heartbeat, lastHeartbeat } from './heartbeat';
 import { buildReviewSegments, validateReviewTasks, writeReviewSegment } from './review-segments';
 import type { ReviewTaskRejections } from './review-segments';
+import { startSearchAttributes } from '../workflows/search-attributes';
 
 export const EnqueueReviewTasksInputSchema = z.object({
   modelId: ModelIdSchema,
@@ -79,6 +80,8 @@ async function announceSegment(
           taskQueue: o.taskQueue,
           args: [{ modelId: o.modelId, ...(o.config ? { config: o.config } : {}) }],
           workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: startSearchAttributes(o.modelId, 'review'),
+          staticSummary: `${o.modelId} review queue (annotators: loopkeeper review next --model ${o.modelId})`,
           // Catching up on thousands of buffered signals may take one workflow task several seconds.
           workflowTaskTimeout: defaults.reviewQueueWorkflowTaskTimeoutMs,
         }),

@@ -3,6 +3,8 @@ import { LabeledRowSchema, ModelIdSchema } from '../schemas';
 import { layout } from '../storage/layout';
 import { writeNdjson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
+import { countInActivity } from './metrics';
+import { metricCatalog } from '../workflows/metric-catalog';
 
 export const FlushReviewLabelsInputSchema = z.object({
   modelId: ModelIdSchema,
@@ -30,6 +32,8 @@ export function createFlushReviewLabels(deps: ActivityDeps) {
     const input = FlushReviewLabelsInputSchema.parse(rawInput);
     const key = layout.labels(input.modelId, 'human', input.batchId);
     const { rows } = await writeNdjson(deps.store, key, input.rows);
+    // A retried batch (after a crash past the write) counts again: a counter may overcount, never drop.
+    countInActivity(metricCatalog.labelsWritten, rows, { model: input.modelId, source: 'human' });
     return { key, rows };
   };
 }

@@ -16,6 +16,8 @@ import { createComputeDrift } from './compute-drift';
 import { createAnalyseRolloutStep } from './analyse-rollout-step';
 import { createSetRolloutState } from './set-rollout-state';
 import { createCheckRolloutCandidate } from './check-rollout-candidate';
+import { createSendAlert } from './send-alert';
+import { createCheckReviewBacklog } from './check-review-backlog';
 import { outageTolerant } from '../storage/outage-tolerant-store';
 import { keepAlive } from './heartbeat';
 
@@ -53,6 +55,8 @@ export function createActivities(given: ActivityDeps) {
     analyseRolloutStep: createAnalyseRolloutStep(deps),
     setRolloutState: createSetRolloutState(deps),
     checkRolloutCandidate: createCheckRolloutCandidate(deps),
+    sendAlert: createSendAlert(deps),
+    checkReviewBacklog: createCheckReviewBacklog(deps),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   storeIdentity,
 } from '../config/installation';
 import type { Installation, StoreIdentity } from '../config/installation';
+import { MissingSearchAttributesError } from '../config/search-attributes';
 import type { BlobStore } from '../storage/blob-store';
 import { GuardedBlobStore } from '../storage/guarded-store';
 import { openBlobStore } from '../storage/open-store';
@@ -85,6 +86,7 @@ export class CliContext {
       } catch (err) {
         await client.connection.close().catch(() => undefined);
         if (err instanceof ForeignStoreError) throw new CliError(err.message, EXIT.foreignStore);
+        if (err instanceof MissingSearchAttributesError) throw new CliError(err.message, EXIT.config);
         throw unreachable(temporal.address, err);
       }
       return client;

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config';
 import { ForeignStoreError, MissingStoreError } from '../config/installation';
+import { MissingSearchAttributesError } from '../config/search-attributes';
 import { CliContext, CliError, unreachable } from './context';
 import { EXIT } from './exit-codes';
 import { errorText } from './printable';
@@ -18,6 +19,7 @@ import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
 import { registerDrift } from './commands/drift';
 import { registerRollout } from './commands/rollout';
+import { registerWorkflows } from './commands/workflows';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -45,6 +47,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerDrift(program, ctx);
   registerRollout(program, ctx);
   registerPolicy(program, ctx);
+  registerWorkflows(program, ctx);
   return program;
 }
 
@@ -89,6 +92,7 @@ export function describeError(
   if (err instanceof ConfigError) return { message: err.message, code: EXIT.config };
   if (err instanceof MissingStoreError) return { message: err.message, code: EXIT.noInput };
   if (err instanceof ForeignStoreError) return { message: err.message, code: EXIT.foreignStore };
+  if (err instanceof MissingSearchAttributesError) return { message: err.message, code: EXIT.config };
   if (err instanceof ZodError)
     return {
       message: `invalid input: ${err.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`,

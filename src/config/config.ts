@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { AlertsConfigSchema } from './alerts';
 import { defaults } from './defaults';
 import { findUnknownKeys, formatUnknownKey } from './strict-json';
 
@@ -69,6 +70,8 @@ export const LoopkeeperConfigSchema = z.object({
     threads: z.coerce.number().int().min(0).max(64),
   }),
   temporalUiPort: z.coerce.number().int().min(1).max(65535),
+  /** Webhooks for events that need a person (config file only: URLs and secrets). */
+  alerts: AlertsConfigSchema.default({ webhooks: [], reviewBacklogHours: 48, maxAttempts: 4 }),
   /** The installation of the store, once bound (never from the environment or the file). */
   installation: z.object({ id: z.string(), storeUri: z.string() }).optional(),
 });

@@ -23,6 +23,7 @@ import type { BlobStore } from '../storage/blob-store';
 import { BlobConflictError } from '../storage/blob-store';
 import type { LoopkeeperConfig } from './config';
 import { parseStrict } from './strict-json';
+import { ensureSearchAttributes } from './search-attributes';
 
 /** Key of the installation marker at the store's root. */
 export const INSTALLATION_KEY = 'installation.json';
@@ -175,10 +176,22 @@ function grpcCode(err: unknown): number | undefined {
 /**
  * Makes sure the bound namespace exists and belongs to this installation: registers the installation's
  * own namespace when absent, records the owner on a namespace that has none, and refuses a namespace
- * another installation owns (ForeignStoreError naming both stores). Servers that do not allow
- * namespace changes (managed clusters) are used as configured.
+ * another installation owns (ForeignStoreError naming both stores), and registers loopkeeper's search
+ * attributes there (`ensureSearchAttributes`). Servers that do not allow namespace changes (managed
+ * clusters) are used as configured.
  */
 export async function claimNamespace(
+  temporal: Pick<Client, 'workflowService' | 'connection'>,
+  namespace: string,
+  installation: Installation,
+  store: BlobStore,
+): Promise<void> {
+  await claimOwner(temporal, namespace, installation, store);
+  // Per namespace on current servers: the installation's own namespace needs them before any workflow runs.
+  await ensureSearchAttributes(temporal.connection, namespace);
+}
+
+async function claimOwner(
   temporal: Pick<Client, 'workflowService'>,
   namespace: string,
   installation: Installation,
@@ -206,7 +219,7 @@ export async function claimNamespace(
       if (grpcCode(err) === 6 /* ALREADY_EXISTS: a concurrent caller */) {
         // The other caller registered it a moment ago: wait, as it does, until the server serves it.
         await untilUsable(temporal, namespace);
-        return claimNamespace(temporal, namespace, installation, store);
+        return claimOwner(temporal, namespace, installation, store);
       }
       throw err;
     }

@@ -5,6 +5,8 @@
  * its buffers) — the same transform and model training evaluates with — so there is no serving-side
  * reimplementation of the feature pipeline to drift from training.
  */
+import { EventLogger, formatFor, logLevelOf } from '../logging/event-logger';
+import type { EventSink } from '../logging/event-logger';
 import { performance } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
@@ -48,6 +50,12 @@ export interface ServingAppOptions {
    * (src/serving/fleet-report.ts). Off by default; `true` uses the defaults (every 5 s).
    */
   fleetReport?: boolean | { instanceId?: string; intervalMs?: number };
+  /**
+   * Where the app reports events (model loads and load failures, failed requests): by default one
+   * JSON line per event on stderr from LOOPKEEPER_LOG_LEVEL (WARN) up, readable lines when stderr is a
+   * terminal (LOOPKEEPER_LOG_FORMAT). `loopkeeper serve` logs from INFO.
+   */
+  log?: EventSink;
   /**
    * Bearer token for /predict, /status and /metrics (`Authorization: Bearer <token>`); /healthz and
    * /readyz stay open. Without one every route is open: bind to a private address.
@@ -134,7 +142,14 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   const now = options.now ?? (() => new Date());
   const maxBatch = options.maxBatch ?? 1000;
   const registry = new ModelRegistry(options.store, { now });
+  const events =
+    options.log ??
+    new EventLogger(
+      logLevelOf(process.env.LOOPKEEPER_LOG_LEVEL, 'WARN'),
+      formatFor(process.stderr, process.env.LOOPKEEPER_LOG_FORMAT),
+    ).child({ component: 'serve', model: modelId });
   const watcher = new ModelWatcher({
+    log: events,
     registry,
     modelId,
     pollMs: options.aliasPollMs ?? 1000,
@@ -199,7 +214,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   // included) or by notFound. No '*' middleware: it would make hono compose a chain per request.
   const internalError = (c: Context, err: Error) => {
     metrics.errors.inc({ kind: 'internal' });
-    console.error(`loopkeeper serve: ${c.req.method} ${c.req.path} failed:`, err);
+    events.error('request failed', { method: c.req.method, path: c.req.path, error: err });
     return c.json({ error: 'internal', message: err.message }, 500);
   };
   const counted =
@@ -219,6 +234,7 @@ export async function createServingApp(options: ServingAppOptions): Promise<Serv
   const authorized = bearerCheck(options.token);
   const endpoint = createPredictEndpoint({
     recentIds: new RecentIds(options.requestIdWindow ?? 100_000),
+    log: events,
     authorized,
     modelId,
     watcher,

@@ -4,6 +4,7 @@
  * that fails to load never replaces a working one: its role keeps its current model, the failure is
  * recorded for /status and /metrics, and the load is retried after `retryMs`.
  */
+import type { EventSink } from '../logging/event-logger';
 import { performance } from 'node:perf_hooks';
 import type { ModelArtifact } from '../ml/model';
 import { scoreFeatures } from '../ml/model';
@@ -72,6 +73,8 @@ export interface ModelWatcherOptions {
   /** How long to wait before retrying a version that failed to load (default max(30 s, pollMs)). */
   retryMs?: number;
   now: () => Date;
+  /** Where version loads and load failures are reported (one event each). */
+  log?: EventSink;
 }
 
 const MAX_RECENT_FAILURES = 10;
@@ -287,9 +290,11 @@ export class ModelWatcher {
         loadMs: performance.now() - started,
       };
       this.cache.set(version, loaded);
+      this.opts.log?.info('model version loaded', { role, version, loadMs: Math.round(loaded.loadMs) });
       return loaded;
     } catch (err) {
       this.status.loadFailuresTotal++;
+      this.opts.log?.warn('model version failed to load', { role, version, error: (err as Error).message });
       this.status.recentLoadFailures.push({
         at: this.opts.now().toISOString(),
         role,

@@ -4,6 +4,7 @@
  * give the same answers, the same refusals and the same metrics. Pure apart from the metrics and the
  * prediction log it writes through `predict`; no I/O of its own.
  */
+import type { EventSink } from '../logging/event-logger';
 import { performance } from 'node:perf_hooks';
 import type { BearerCheck } from './auth';
 import { contractOf, inspectFeatures, listNames } from './feature-contract';
@@ -56,6 +57,8 @@ export interface PredictEndpointDeps {
   /** Client-supplied request ids answered recently: a repeat is refused with 409. */
   recentIds: RecentIds;
   authorized: BearerCheck;
+  /** Where unexpected failures are reported (one event each). */
+  log: EventSink;
 }
 
 /** Builds the /predict endpoint of one serving app. */
@@ -75,7 +78,7 @@ export function createPredictEndpoint(deps: PredictEndpointDeps): PredictEndpoin
   const failed = (cause: unknown): PredictReply => {
     const err = cause instanceof Error ? cause : new Error(String(cause));
     metrics.errors.inc({ kind: 'internal' });
-    console.error('loopkeeper serve: POST /predict failed:', err);
+    deps.log.error('request failed', { method: 'POST', path: '/predict', error: err });
     return reply(500, JSON.stringify({ error: 'internal', message: err.message }));
   };
 

@@ -62,6 +62,8 @@ export const layout = {
    */
   retentionPrefix: (model: string) => `models/${model}/retention/`,
   retentionRecord: (model: string, name: string) => `models/${model}/retention/${name}.json`,
+  /** An alert no webhook accepted after its bounded retries (src/activities/send-alert.ts), one per event id. */
+  alertFailure: (model: string, eventId: string) => `alerts/${model}/failed/${eventId}.json`,
   /** Reference profile of a registered version (drift and skew monitoring compare windows with it). */
   versionProfile: (model: string, version: string) => `models/${model}/versions/${version}/profile.json`,
   /** Reference profile built without a champion (bootstrap history) or from a pinned window of logs. */

@@ -79,6 +79,18 @@ export const promoteActivityOptions: ActivityOptions = {
   retry,
 };
 
+/**
+ * Alerts: each webhook gets bounded tries inside the activity (`alerts.maxAttempts`) and a dead one is
+ * recorded, not thrown; crashes are retried until the half-hour bound, and the workflow ignores a final
+ * failure (an alert never fails a cycle).
+ */
+export const alertActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  scheduleToCloseTimeout: '30 minutes',
+  retry,
+};
+
 /** Every option block above by name, so one test can hold them all to the rules. */
 export const activityOptionBlocks: Record<string, ActivityOptions> = {
   ingestActivityOptions,
@@ -87,4 +99,5 @@ export const activityOptionBlocks: Record<string, ActivityOptions> = {
   trainActivityOptions,
   evaluateActivityOptions,
   promoteActivityOptions,
+  alertActivityOptions,
 };

@@ -20,6 +20,10 @@ import type { Window } from '../schemas/window';
 import { cycleStages, initialStatus } from './cycle-status';
 import type { CycleStage, CycleStatus } from './cycle-status';
 import { status } from './messages';
+import { observe } from './observe';
+import { startSearchAttributes } from './search-attributes';
+import { cycleOutcome, cycleSummary, windowLabel } from './summaries';
+import { alertDrift, alertSkewBlock, capsHeld, countIngest, countRouting, retrained } from './cycle-observe';
 import { retrainModel } from './retrain';
 import { rolloutModel } from './rollout';
 import { rolloutWorkflowId } from './rollout-ids';
@@ -71,10 +75,21 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
   const { modelId } = input;
   const st = initialStatus(cycleId, modelId, window);
   setHandler(status, () => st);
+  const obs = observe(modelId, 'cycle');
+  obs.summary(`${modelId} ${windowLabel(window)}: running`);
+  /** Outcome, summary line and notes once the cycle ends (alerts that failed are noted, never thrown). */
+  const settle = (): void => {
+    obs.outcome(cycleOutcome(st));
+    obs.summary(cycleSummary(st), true);
+  };
+  const note = (n: string | null): void => {
+    if (n) st.messages.push(n);
+  };
 
   const begin = (stage: CycleStage): void => {
     st.stage = stage;
     st.stages[stage] = { state: 'running' };
+    obs.summary(`${modelId} ${windowLabel(window)}: ${stage}`);
   };
   const finish = (stage: CycleStage, state: 'done' | 'skipped', detail?: string): void => {
     st.stages[stage] = { state, detail };
@@ -108,6 +123,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     const { joinedKeys, ...rest } = ingest;
     st.ingest = { ...rest, joinedParts: joinedKeys.length };
     st.messages.push(...ingest.warnings);
+    countIngest(obs, ingest);
     finish(
       'ingest',
       'done',
@@ -128,6 +144,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       skipRest('drift', 'empty window');
       st.state = 'skipped';
       st.stage = 'done';
+      settle();
       return st;
     }
     finish('summary', 'done', `${s.labelled} labelled rows, ${s.misclassified} misclassified`);
@@ -154,6 +171,9 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         `drift ${drift.level}${top ? ` (worst: ${top.feature} PSI ${top.psi === null ? '?' : top.psi.toFixed(3)})` : ''}; ` +
           `${alerts.length} skew alert(s) over ${drift.rows} rows; report ${drift.htmlKey}`,
       );
+      // A drift-triggered cycle's alert was sent by the drift check that started it.
+      if (drift.level === 'alert' && !input.driftTriggered)
+        note(await alertDrift(obs, cycleId, window, drift));
       if (drift.blocksRetraining) {
         const what = alerts.map((f) => `${f.feature} ${f.check}`).join(', ') || 'see report';
         if (input.overrideSkew)
@@ -181,6 +201,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
       });
       st.routing = routing;
       const r = routing.routing.byRoute;
+      countRouting(obs, routing);
       finish(
         'mine-route',
         'done',
@@ -237,11 +258,15 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         : 'no rare or hard cases yet',
     );
 
+    note(await obs.checkReviewBacklog());
+
     if (skewBlock) {
       skipRest('caps', skewBlock);
       st.messages.push(`retrain skipped: ${skewBlock}`);
+      note(await alertSkewBlock(obs, cycleId, skewBlock, st.drift));
       st.state = 'completed';
       st.stage = 'done';
+      settle();
       return st;
     }
 
@@ -264,11 +289,18 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         `retrain skipped (${why})${decision.nextAllowedAt ? `; next allowed at ${decision.nextAllowedAt}` : ''}`,
       );
       skipRest('retrain', 'feedback-loop cap fired');
+      note(await capsHeld(obs, cycleId, decision, why, input.driftTriggered ?? false));
     } else {
       finish('caps', 'done', 'retrain allowed');
       begin('retrain');
       const retrain = await executeChild(retrainModel, {
         workflowId: `${cycleId}-retrain`,
+        ...(obs.on
+          ? {
+              typedSearchAttributes: startSearchAttributes(modelId, 'retrain'),
+              staticSummary: `${modelId} retrain for ${windowLabel(window)} (cycle ${cycleId})`,
+            }
+          : {}),
         args: [
           {
             modelId,
@@ -281,6 +313,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         ],
       });
       st.retrain = retrain;
+      note(await retrained(obs, cycleId, retrain));
       finish(
         'retrain',
         'done',
@@ -295,6 +328,12 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
         try {
           const rollout = await executeChild(rolloutModel, {
             workflowId: rolloutWorkflowId(modelId),
+            ...(obs.on
+              ? {
+                  typedSearchAttributes: startSearchAttributes(modelId, 'rollout'),
+                  staticSummary: `${modelId} rollout of ${retrain.train.version} (cycle ${cycleId})`,
+                }
+              : {}),
             args: [{ modelId, candidateVersion: retrain.train.version, config: ctx.policy.rollout }],
           });
           st.rollout = {
@@ -325,7 +364,8 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     }
     st.state = 'completed';
     st.stage = 'done';
-    log.info('cycle finished', { cycleId, state: st.state });
+    settle();
+    log.info('cycle finished', { cycleId, model: modelId, state: st.state });
     return st;
   } catch (err) {
     st.state = 'failed';
@@ -333,6 +373,7 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     const detail = rootMessage(err);
     st.stages[stage] = { state: 'failed', detail };
     st.messages.push(`stage ${stage} failed: ${detail}`);
+    settle();
     throw err;
   }
 }

@@ -16,6 +16,10 @@ import { windowEndingAt } from '../schemas/window';
 import type { Window } from '../schemas/window';
 import { continuousLearningCycle, resolveWindow } from './cycle';
 import { driftStatus } from './messages';
+import { observe } from './observe';
+import { metricCatalog } from './metric-catalog';
+import { startSearchAttributes } from './search-attributes';
+import { driftOutcome, driftSummaryLine, windowLabel } from './summaries';
 
 /** Input of one drift/skew check (scheduled daily by a Temporal Schedule). */
 export interface DriftMonitorInput {
@@ -92,11 +96,30 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<DriftMonit
   const runId = workflowInfo().workflowId;
   const st: DriftMonitorStatus = { modelId: input.modelId, runId, window, state: 'running', messages: [] };
   setHandler(driftStatus, () => st);
+  const obs = observe(input.modelId, 'drift');
+  const show = (): void => {
+    obs.outcome(driftOutcome(st));
+    obs.summary(driftSummaryLine(st), true);
+  };
 
   try {
     const drift = await computeDrift({ modelId: input.modelId, runId, window, reference: input.reference });
     st.drift = drift;
     const reason = alertReason(drift);
+    if (reason) {
+      obs.count(metricCatalog.driftAlerts, 1, { source: 'monitor' });
+      const note = await obs.alert({
+        event: 'drift-alert',
+        text: `${reason} (${windowLabel(window)}, ${runId}); report ${drift.htmlKey}${input.triggerCycle ? '; a drift-triggered cycle starts' : ''}`,
+        details: {
+          level: drift.level,
+          skewAlert: drift.skewAlert,
+          topFeatures: drift.topFeatures,
+          htmlKey: drift.htmlKey,
+        },
+      });
+      if (note) st.messages.push(note);
+    }
     if (reason && input.triggerCycle) {
       const cycleWindow = windowEndingAt(window.to, input.cycleWindowDays ?? 7);
       // The same id as `loopkeeper cycle run` uses for this window: never two cycles for one window.
@@ -113,6 +136,12 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<DriftMonit
             },
           ],
           parentClosePolicy: ParentClosePolicy.ABANDON,
+          ...(obs.on
+            ? {
+                typedSearchAttributes: startSearchAttributes(input.modelId, 'cycle'),
+                staticSummary: `${input.modelId} ${windowLabel(cycleWindow)}: drift-triggered cycle (${reason})`,
+              }
+            : {}),
         });
         st.trigger = {
           workflowId,
@@ -130,10 +159,12 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<DriftMonit
       st.messages.push(`${reason} (triggerCycle is off: no cycle started)`);
     }
     st.state = 'completed';
+    show();
     return st;
   } catch (err) {
     st.state = 'failed';
     st.messages.push(err instanceof Error ? err.message : String(err));
+    show();
     throw err;
   }
 }

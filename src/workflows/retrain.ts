@@ -4,6 +4,8 @@ import { evaluateActivityOptions, promoteActivityOptions, trainActivityOptions }
 import type { EvaluateCandidateResult } from '../activities/evaluate-candidate';
 import type { TrainCandidateResult } from '../activities/train-candidate';
 import type { ModelPolicy } from '../policy/model-policy';
+import { observe } from './observe';
+import { refusalClause, retrainOutcome } from './summaries';
 
 /** Input of one retraining run (a child of the cycle, or started on its own). */
 export interface RetrainInput {
@@ -35,6 +37,21 @@ const { promoteCandidate } = proxyActivities<Activities>(promoteActivityOptions)
  * the cycle so its history stays separate and it can be retried or re-run alone.
  */
 export async function retrainModel(input: RetrainInput): Promise<RetrainResult> {
+  const obs = observe(input.modelId, 'retrain');
+  try {
+    const result = await retrainSteps(input);
+    const outcome = retrainOutcome(result);
+    obs.outcome(outcome);
+    const what = outcome === 'refused' ? `refused (${refusalClause(result)})` : outcome;
+    obs.summary(`${input.modelId} ${result.train.version}: ${what}`, true);
+    return result;
+  } catch (err) {
+    obs.outcome('failed');
+    throw err;
+  }
+}
+
+async function retrainSteps(input: RetrainInput): Promise<RetrainResult> {
   const train = await trainCandidate({
     modelId: input.modelId,
     cycleId: input.cycleId,

@@ -15,6 +15,9 @@ import type { SetRolloutStateInput } from '../activities/set-rollout-state';
 import { RolloutPlanSchema } from '../policy/rollout-plan';
 import type { RolloutPlanInput } from '../policy/rollout-plan';
 import { abortRollout, approveRollout, pauseRollout, resumeRollout, rolloutStatus } from './messages';
+import { observe } from './observe';
+import { metricCatalog } from './metric-catalog';
+import { rolloutOutcome, rolloutSummary } from './summaries';
 
 export { RolloutPlanSchema } from '../policy/rollout-plan';
 export type { RolloutPlan, RolloutPlanInput } from '../policy/rollout-plan';
@@ -209,6 +212,12 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     });
 
   setHandler(rolloutStatus, () => st);
+  const obs = observe(modelId, 'rollout');
+  /** Search attribute and summary line follow the status (a human pause shows at the next analysis). */
+  const show = (final = false): void => {
+    obs.outcome(rolloutOutcome(st));
+    obs.summary(rolloutSummary(st), final);
+  };
   setHandler(approveRollout, (payload: unknown) => {
     const s = signalOf(payload);
     if (st.awaitingApproval && !signals.approval) {
@@ -262,6 +271,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       });
       st.lastAnalysis = analysis;
       st.analyses++;
+      show();
       if (analysis.verdict === 'rollback') return analysis;
       // Each analysis covers the phase's window from its start, so the last one before a step switch is
       // the whole window of that step: the control at 100 %, where the champion serves nobody.
@@ -294,6 +304,20 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       deadline: new Date(since + plan.approvalTimeoutMs).toISOString(),
     };
     decide('pause', me, why);
+    show();
+    obs.count(metricCatalog.rolloutPauses, 1);
+    const note = await obs.alert({
+      event: 'rollout-paused',
+      occurrence: `${st.stepIndex}-${st.decisions.length}`,
+      text: `rollout of ${candidateVersion} paused at ${st.weightPercent}% for approval: ${why} (loopkeeper rollout approve|abort --model ${modelId})`,
+      details: {
+        workflowId,
+        weightPercent: st.weightPercent,
+        reason: why,
+        deadline: st.awaitingApproval.deadline,
+      },
+    });
+    if (note) decide('alert-failed', me, note);
     const answered = await condition(
       () => signals.approval !== null || signals.abort !== null,
       plan.approvalTimeoutMs,
@@ -326,6 +350,25 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
     st.phase = outcome;
     st.outcome = outcome;
     st.reason = reason;
+    show(true);
+    obs.count(metricCatalog.rollouts, 1, { outcome });
+    if (outcome !== 'promoted') {
+      obs.count(metricCatalog.rollbacks, 1, { outcome });
+      const note = await CancellationScope.nonCancellable(() =>
+        obs.alert({
+          event: 'rollout-rolled-back',
+          text: `rollout of ${candidateVersion} ${outcome} at ${st.weightPercent}%: ${reason}`,
+          details: {
+            workflowId,
+            outcome,
+            weightPercent: st.weightPercent,
+            reason,
+            champion: st.championAtStart,
+          },
+        }),
+      );
+      if (note) decide('alert-failed', me, note);
+    }
     return { outcome, reason, status: st };
   }
 
@@ -396,6 +439,8 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
       const reason = `canary step ${i + 1}/${plan.steps.length}: ${weight}% of traffic`;
       await apply({ kind: 'canary', weightPercent: weight, salt }, reason);
       decide('step', me, reason);
+      show();
+      obs.count(metricCatalog.rolloutSteps, 1);
       const done = await judge(await hold(plan.stepIntervalMs, plan.minSamplesPerStep));
       if (done) return done;
     }
@@ -407,6 +452,7 @@ export async function rolloutModel(input: RolloutInput): Promise<RolloutResult> 
         st.reason = `rollout failed before anything was served: ${rootMessage(err)}`;
         decide('failed', me, st.reason);
       }
+      show(true);
       throw err;
     }
     if (isCancellation(err)) {

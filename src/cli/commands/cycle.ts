@@ -13,6 +13,8 @@ import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { formatStatus } from '../format-status';
 import { parseModelId, quoteInput } from '../user-input';
+import { startSearchAttributes } from '../../workflows/search-attributes';
+import { windowLabel } from '../../workflows/summaries';
 
 export { cycleWorkflowId } from '../../workflows/cycle-ids';
 
@@ -68,6 +70,8 @@ export async function startCycle(ctx: CliContext, input: CycleInput): Promise<st
       workflowId,
       args: [{ ...input, window }],
       workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: startSearchAttributes(input.modelId, 'cycle'),
+      staticSummary: `${input.modelId} ${windowLabel(window)}: continuous-learning cycle${input.driftTriggered ? ' (drift-triggered)' : ''}`,
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -4,7 +4,8 @@ import { writeSimulatedLogs } from '../../simulate/write-logs';
 import { layout } from '../../storage/layout';
 import { installationsOnServer } from '../../config/installation';
 import { connectWorker } from '../../workers/connect';
-import { createLoopkeeperWorker, installWorkerLogging } from '../../workers/worker';
+import { createLoopkeeperWorker, installWorkerRuntime } from '../../workers/worker';
+import { parseMetricsPort } from './metrics-option';
 import type { CliContext } from '../context';
 import { CliError, unreachable } from '../context';
 import { startDevTemporal } from '../dev-services';
@@ -40,9 +41,10 @@ export function registerDev(program: Command, ctx: () => CliContext): void {
     .description('start the Temporal dev server and a worker, seed simulated traffic if empty, run a cycle')
     .option('--model <id>', 'model id', 'churn')
     .option('--once', 'run one cycle, print its summary and exit')
-    .action(async (opts: { model: string; once?: boolean }) => {
+    .option('--metrics-port <port>', "serve the worker's Prometheus metrics on this port (off by default)")
+    .action(async (opts: { model: string; once?: boolean; metricsPort?: string }) => {
       const c = ctx();
-      installWorkerLogging();
+      const { metricsUrl } = installWorkerRuntime({ metricsPort: parseMetricsPort(opts.metricsPort) });
       // The store first (created when missing: `dev` is for a fresh clone): a bad LOOPKEEPER_STORE
       // fails before any server starts.
       const installation = await c.installation();
@@ -62,6 +64,7 @@ export function registerDev(program: Command, ctx: () => CliContext): void {
         console.log(
           `• Temporal at ${address}, namespace ${namespace}${temporal?.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}; store ${store.uri} (installation ${installation.id})`,
         );
+        if (metricsUrl) console.log(`• worker metrics at ${metricsUrl}`);
         const connection = await connectWorker(c.config.temporal).catch((err: unknown) => {
           throw unreachable(address, err);
         });

@@ -14,6 +14,7 @@ import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { defaultActor, EXIT_REFUSED, EXIT_USAGE } from './models';
 import { parseModelId, quoteInput } from '../user-input';
+import { startSearchAttributes } from '../../workflows/search-attributes';
 
 const modelIdOf = (text: string): string => parseModelId(text);
 
@@ -165,6 +166,8 @@ export function registerRollout(program: Command, ctx: () => CliContext): void {
             workflowId,
             args: [input],
             workflowIdConflictPolicy: 'FAIL',
+            typedSearchAttributes: startSearchAttributes(modelId, 'rollout'),
+            staticSummary: `${modelId} rollout of ${input.candidateVersion}${check.forced ? ' (forced, unblessed)' : ''}`,
           });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError)

@@ -6,6 +6,7 @@ import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
 import { parseModelId, quoteInput } from '../user-input';
+import { startSearchAttributes } from '../../workflows/search-attributes';
 
 export { cycleScheduleId } from '../../workflows/cycle-ids';
 
@@ -104,6 +105,8 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
               args: [{ modelId, windowDays, store }],
               taskQueue: c.config.temporal.taskQueue,
               workflowId: scheduledCycleWorkflowId(modelId),
+              typedSearchAttributes: startSearchAttributes(modelId, 'cycle'),
+              staticSummary: `${modelId} scheduled continuous-learning cycle (${windowDays} days)`,
             },
             // A cycle still running when the next is due is skipped: two cycles of one model never overlap.
             policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },

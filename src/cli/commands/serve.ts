@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { EventLogger, formatFor, logLevelOf } from '../../logging/event-logger';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createServingApp } from '../../serving/app';
@@ -104,7 +105,12 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
         const busyPollMs = positiveInt('--busy-poll-ms', opts.busyPollMs);
         const token = readToken(opts.tokenFile);
         const c = ctx();
+        const events = new EventLogger(
+          logLevelOf(process.env.LOOPKEEPER_LOG_LEVEL, 'INFO'),
+          formatFor(process.stderr, process.env.LOOPKEEPER_LOG_FORMAT),
+        ).child({ component: 'serve', model: modelId });
         const serving = await createServingApp({
+          log: events,
           store: c.store,
           modelId: modelId,
           aliasPollMs: positiveInt('--alias-poll-ms', opts.aliasPollMs) || 1000,
@@ -153,11 +159,18 @@ export function registerServe(program: Command, ctx: () => CliContext): void {
             `warning: listening on ${opts.host} without a token: anyone who can reach it may predict and read /status (set --token-file or LOOPKEEPER_SERVE_TOKEN)`,
           );
         }
+        events.info('serving', {
+          url: server.url,
+          champion: health.models.champion?.version ?? null,
+          auth: token ? 'bearer' : 'none',
+        });
         const received = await signal;
+        events.info('stopping', { signal: received });
         console.log(`${received}: draining requests and flushing the prediction log …`);
         await server.close();
         const log = serving.health().predictionLog;
         console.log(`stopped: ${log.rowsWritten} predictions logged in ${log.partsWritten} part(s)`);
+        events.info('stopped', { predictionsLogged: log.rowsWritten, parts: log.partsWritten });
       },
     );
 }

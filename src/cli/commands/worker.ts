@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { unreachable } from '../context';
 import { connectWorker } from '../../workers/connect';
-import { createLoopkeeperWorker, installWorkerLogging } from '../../workers/worker';
+import { createLoopkeeperWorker, installWorkerRuntime } from '../../workers/worker';
+import { parseMetricsPort } from './metrics-option';
 
 /**
  * `loopkeeper worker`: one worker process for this store's installation (its namespace, the configured
@@ -13,9 +14,17 @@ export function registerWorker(program: Command, ctx: () => CliContext): void {
   program
     .command('worker')
     .description("run a worker (workflows + activities) for this store's installation until Ctrl-C")
-    .action(async () => {
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics (SDK and loopkeeper counters) on this port; off by default',
+    )
+    .option('--metrics-host <host>', 'interface of the metrics endpoint', '127.0.0.1')
+    .action(async (opts: { metricsPort?: string; metricsHost: string }) => {
       const c = ctx();
-      installWorkerLogging();
+      const { metricsUrl } = installWorkerRuntime({
+        metricsPort: parseMetricsPort(opts.metricsPort),
+        metricsHost: opts.metricsHost,
+      });
       const installation = await c.installation();
       // The client first: it reaches the server and claims the namespace for this store.
       const client = await c.client();
@@ -30,7 +39,8 @@ export function registerWorker(program: Command, ctx: () => CliContext): void {
         deps: { store: c.store, config: c.config, client },
       });
       console.log(
-        `worker on task queue "${temporal.taskQueue}" in namespace ${temporal.namespace} at ${temporal.address}, store ${c.store.uri} (installation ${installation.id})`,
+        `worker on task queue "${temporal.taskQueue}" in namespace ${temporal.namespace} at ${temporal.address}, store ${c.store.uri} (installation ${installation.id})` +
+          (metricsUrl ? `; metrics at ${metricsUrl}` : ''),
       );
       await worker.run();
       await connection.close();
