@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { z } from 'zod';
 import { defaults } from './defaults';
 import { findUnknownKeys, formatUnknownKey } from './strict-json';
+import { UiConfigSchema } from './ui-config';
 
 const boolFromEnv = z.union([
   z.boolean(),
@@ -69,6 +70,8 @@ export const LoopkeeperConfigSchema = z.object({
     threads: z.coerce.number().int().min(0).max(64),
   }),
   temporalUiPort: z.coerce.number().int().min(1).max(65535),
+  /** The web app (`loopkeeper ui`): users, sessions, the browser tests' Chromium (src/config/ui-config.ts). */
+  ui: UiConfigSchema.prefault({}),
   /** The installation of the store, once bound (never from the environment or the file). */
   installation: z.object({ id: z.string(), storeUri: z.string() }).optional(),
 });
@@ -99,6 +102,8 @@ export const envVariables: Record<string, string> = {
   'ingest.joinLookbackDays': 'LOOPKEEPER_JOIN_LOOKBACK_DAYS',
   'ingest.threads': 'LOOPKEEPER_INGEST_THREADS',
   temporalUiPort: 'LOOPKEEPER_TEMPORAL_UI_PORT',
+  'ui.sessionHours': 'LOOPKEEPER_UI_SESSION_HOURS',
+  'ui.chromiumPath': 'LOOPKEEPER_CHROMIUM',
 };
 
 /** Thrown when configuration is invalid; the message names each variable and why. */

@@ -26,12 +26,11 @@
 import type { Client } from '@temporalio/client';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { LoopkeeperConfig } from '../config';
+import type { UiRole } from '../config/ui-config';
 import type { BlobStore } from '../storage/blob-store';
 
-/** The roles of the web app, weakest first; each includes the ones before it. */
-export const UI_ROLES = ['annotator', 'viewer', 'admin'] as const;
-/** A role of the web app: `annotator` labels, `viewer` reads models, `admin` may do everything. */
-export type UiRole = (typeof UI_ROLES)[number];
+export { UI_ROLES } from '../config/ui-config';
+export type { UiRole } from '../config/ui-config';
 
 /** The person behind a session. */
 export interface UiUser {
@@ -47,6 +46,8 @@ export interface UiEnv {
     user: UiUser;
     /** The session's CSRF token (what `csrfToken(c)` returns). */
     csrf: string;
+    /** The session's id (server-side session table; never shown in a page). */
+    sessionId: string;
   };
 }
 
