@@ -18,6 +18,7 @@ import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
 import { registerDrift } from './commands/drift';
 import { registerRollout } from './commands/rollout';
+import { registerUi } from './commands/ui';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -45,6 +46,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerDrift(program, ctx);
   registerRollout(program, ctx);
   registerPolicy(program, ctx);
+  registerUi(program, ctx);
   return program;
 }
 

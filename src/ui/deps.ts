@@ -59,6 +59,8 @@ export interface UiPage {
   body: string;
   /** Which navigation entry to highlight, e.g. 'models'. */
   nav?: string;
+  /** Scripts to load from `/static/` (inline scripts are refused by the Content-Security-Policy). */
+  scripts?: string[];
 }
 
 /** Everything a route group gets from the shell. */

@@ -56,6 +56,6 @@ export function documentHtml(p: {
 }
 
 /** `deps.layout`: the document for a signed-in page. */
-export function layoutFor(c: Context<UiEnv>, page: UiPage & { scripts?: string[] }): string {
+export function layoutFor(c: Context<UiEnv>, page: UiPage): string {
   return documentHtml({ ...page, user: c.get('user'), csrf: c.get('csrf') });
 }

@@ -4,6 +4,7 @@
  * signs everyone out, which is the safe direction; nothing about a session is ever written to a log.
  */
 import { randomBytes } from 'node:crypto';
+import type { ClaimedTask } from '../schemas/review';
 import type { UiUser } from './deps';
 
 /** A message shown once on the next page (e.g. the queue's answer to a submitted label). */
@@ -20,9 +21,10 @@ export interface Session {
   user: UiUser;
   csrf: string;
   expiresAtMs: number;
-  flash?: Flash;
+  /** Messages for the next page, oldest first. */
+  flashes: Flash[];
   /** Per model, the task this session claimed last (shown again on reload while its lease lasts). */
-  held: Map<string, string>;
+  held: Map<string, ClaimedTask>;
 }
 
 /** Sessions kept at most; the oldest is dropped beyond it (bounded memory whatever the sign-in rate). */
@@ -47,6 +49,7 @@ export class SessionStore {
       user,
       csrf: randomBytes(32).toString('hex'),
       expiresAtMs: nowMs + this.lifetimeMs,
+      flashes: [],
       held: new Map(),
     };
     this.sessions.set(session.id, session);
@@ -63,6 +66,13 @@ export class SessionStore {
       return undefined;
     }
     return s;
+  }
+
+  /** Takes (and clears) a session's pending messages. */
+  takeFlashes(s: Session): Flash[] {
+    const out = s.flashes;
+    s.flashes = [];
+    return out;
   }
 
   /** Ends a session (sign-out, revoked token). */
