@@ -195,7 +195,7 @@ export function taskBody(p: {
           >Note <span class="muted">(n)</span>
           <textarea name="note" id="note" maxlength="500" rows="2"></textarea>
         </label>
-        <button type="submit" id="submit">Submit (Enter)</button>
+        <button type="submit" id="submit-label">Submit (Enter)</button>
         <span id="form-hint" class="muted" role="status"></span>
       </form>
       <div class="row">

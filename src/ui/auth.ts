@@ -49,7 +49,10 @@ function wantsJson(c: Context): boolean {
 
 /** Sets the pre-session cookie for the sign-in form and returns its value. */
 export function issueLoginCsrf(c: Context): string {
-  const value = randomBytes(24).toString('hex');
+  // Reused while it lasts: the page's other requests (a favicon, a second tab) answered 401 must not
+  // replace the value the form on screen carries.
+  const existing = getCookie(c, LOGIN_COOKIE);
+  const value = existing && /^[0-9a-f]{48}$/.test(existing) ? existing : randomBytes(24).toString('hex');
   setCookie(c, LOGIN_COOKIE, value, {
     httpOnly: true,
     sameSite: 'Strict',

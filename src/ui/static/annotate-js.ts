@@ -18,7 +18,8 @@ export const ANNOTATE_JS = String.raw`(function () {
   function send(form) {
     if (!form || sent) return;
     sent = true;
-    form.submit();
+    // Through the prototype: a control named "submit" would shadow form.submit.
+    HTMLFormElement.prototype.submit.call(form);
   }
 
   function submitLabel() {
