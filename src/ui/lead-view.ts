@@ -144,8 +144,8 @@ export function leadQueueBody(p: {
         </tbody>
       </table>
       <p class="muted small">
-        Labels per window count tasks finished in it, from the rows written to the store
-        ${p.unreadableRows ? html`(<strong>${p.unreadableRows} unreadable rows</strong> left out)` : ''}.
+        Labels per window count tasks finished in it, from the rows written to the
+        store${p.unreadableRows ? html` (<strong>${p.unreadableRows} unreadable rows</strong> left out)` : ''}.
         Agreement counts tasks several people labelled that reached a consensus.
       </p>
     </section>

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sendReviewTasks } from '../../src/activities/enqueue-review-tasks';
 import { claimTask, submitLabelUpdate } from '../../src/workflows/messages';
 import { reviewQueueWorkflowId } from '../../src/workflows/review-ids';
@@ -28,7 +27,8 @@ const HOSTILE = '<script>window.__pwned = 1</script>';
  */
 test('an annotator labels a queue with the keyboard; the lead sees agreement, kappa and escalations', async () => {
   const { store } = tempFileStore();
-  const model = `m${randomUUID().slice(0, 8)}`;
+  // Each temp store is its own installation (own namespace), so a readable model id cannot clash.
+  const model = 'churn';
   await withInstalledWorker(store, async ({ client, taskQueue, config }) => {
     // Two hard tasks first (bob and carol label them through the queue's own messages), then four
     // for alice, the first with a hostile feature value, slice and route detail.

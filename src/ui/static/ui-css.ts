@@ -23,7 +23,8 @@ h2 { font-size: 1.1rem; margin: 0 0 .6rem; }
 .tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: 3px; background: #fff4e5; border: 1px solid #f0c36d; margin-left: .3rem; }
 table { border-collapse: collapse; margin: .6rem 0; }
 th, td { text-align: left; padding: .3rem .7rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-td { white-space: pre-wrap; word-break: break-word; }
+td { word-break: break-word; }
+.features td, .slices td { white-space: pre-wrap; }
 td.missing { color: var(--muted); font-style: italic; }
 table.grid th { background: var(--bg); }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: .8rem 0; }
