@@ -39,6 +39,7 @@ test('an annotator labels a queue with the keyboard; the lead sees agreement, ka
         features: { tenure_days: 12, plan: HOSTILE, note: '<img src=x onerror="window.__pwned=2">' },
         slices: { country: '<b>DE</b>' },
         routeDetail: HOSTILE,
+        classes: ['churn', '<i>stay</i>'],
       }),
       churnTask(model, 4),
       churnTask(model, 5),
@@ -100,7 +101,8 @@ test('an annotator labels a queue with the keyboard; the lead sees agreement, ka
       expect(await page.textContent('#slices')).toContain('<b>DE</b>');
       expect(await page.textContent('#task')).toContain(HOSTILE);
       expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
-      expect(await page.locator('#features script, #features img, #slices b').count()).toBe(0);
+      expect(await page.textContent('#label-form fieldset')).toContain('<i>stay</i>');
+      expect(await page.locator('#features script, #features img, #slices b, #label-form i').count()).toBe(0);
       // Prediction and given label are hidden by default (the policy says otherwise below).
       expect(await page.locator('#prediction').count()).toBe(0);
       expect(await page.locator('#given-label').count()).toBe(0);
