@@ -163,6 +163,13 @@ test('an annotator labels a queue with the keyboard; the lead sees agreement, ka
       expect(byTask['h-1'].lineage.annotators).toBe('bob,carol');
       expect(byTask['h-2']).toBeUndefined(); // escalated: no consensus, no row
 
+      // The queue list links to this queue (visibility may take a moment to list a new workflow).
+      await eventually(async () => {
+        await page.goto(`${server.url}/annotate`);
+        return (await page.locator(`ul.queues a[href="/annotate/${model}"]`).count()) > 0 ? true : undefined;
+      }, 'the queue in the list');
+      await page.goto(`${server.url}/annotate/${model}`);
+
       // Personal stats count what reached the store.
       await page.reload();
       expect(await page.textContent('#stat-today')).toBe('3');
@@ -183,6 +190,10 @@ test('an annotator labels a queue with the keyboard; the lead sees agreement, ka
         '100.0%',
       );
       await screenshot(leadPage, 'lead-queue');
+      await leadPage.goto(`${server.url}/lead`);
+      const row = leadPage.locator('#queues tr', { hasText: model });
+      expect(await row.locator('td').nth(6).textContent()).toBe('1'); // escalated
+      expect(await row.locator('td').nth(5).textContent()).toBe('4'); // done
     } finally {
       await browser.close();
       await server.close();
