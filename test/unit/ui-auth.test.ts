@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import { openInstallation } from '../../src/config/installation';
 import { createUiApp } from '../../src/ui/app';
 import { escapeHtml, html } from '../../src/ui/html';
+import { Hono } from 'hono';
+import type { UiEnv, UiRouteDeps } from '../../src/ui/deps';
 import { SessionStore } from '../../src/ui/sessions';
 import { addUser, revokeUser } from '../../src/ui/users';
 import { loadConfig } from '../../src/config';
@@ -169,4 +171,46 @@ test('every interpolated value is escaped', () => {
     ${['<a>', html`<b>ok</b>`]}
   </ul>`.value;
   expect(list.replace(/\s+/g, '')).toBe('<ul>&lt;a&gt;<b>ok</b></ul>');
+});
+
+test('a model-pages group is mounted at /models behind the session wall, with the guards it was given', async () => {
+  const { store } = tempFileStore();
+  await openInstallation(store, { create: true });
+  const config = loadConfig({ LOOPKEEPER_STORE: store.uri });
+  const modelRoutes = (deps: UiRouteDeps) => {
+    const app = new Hono<UiEnv>();
+    app.get('/', deps.requireRole('viewer'), (c) =>
+      c.html(
+        deps.layout(c, { title: 'Models', body: `<p id="who">${c.get('user').name}</p>`, nav: 'models' }),
+      ),
+    );
+    app.post('/x', deps.requireRole('admin'), deps.requireCsrf, (c) =>
+      c.text(`done ${deps.csrfToken(c).length}`),
+    );
+    return app;
+  };
+  const ui = createUiApp({ store, client: noClient, namespace: 'test', config, modelRoutes });
+  const viewer = await addUser(store, { name: 'vic', role: 'viewer' });
+  const admin = await addUser(store, { name: 'ada', role: 'admin' });
+  expect((await ui.app.request('/models')).status).toBe(401);
+  const v = await signIn(ui.app, viewer.token);
+  const page = await ui.app.request('/models', { headers: { cookie: v.cookie } });
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain('<p id="who">vic</p>');
+  expect((await ui.app.request('/models/x', { method: 'POST', headers: { cookie: v.cookie } })).status).toBe(
+    403,
+  );
+  const a = await signIn(ui.app, admin.token);
+  const csrf = /name="csrf-token" content="([0-9a-f]+)"/.exec(
+    await (await ui.app.request('/models', { headers: { cookie: a.cookie } })).text(),
+  )![1];
+  expect((await ui.app.request('/models/x', { method: 'POST', headers: { cookie: a.cookie } })).status).toBe(
+    403,
+  );
+  const ok = await ui.app.request('/models/x', {
+    method: 'POST',
+    headers: { cookie: a.cookie, 'x-csrf-token': csrf },
+  });
+  expect(ok.status).toBe(200);
+  expect(await ok.text()).toBe('done 64');
 });
