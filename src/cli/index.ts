@@ -20,6 +20,7 @@ import { registerTrain } from './commands/train';
 import { registerDrift } from './commands/drift';
 import { registerRollout } from './commands/rollout';
 import { registerWorkflows } from './commands/workflows';
+import { registerUi } from './commands/ui';
 
 /** Builds the `loopkeeper` command line. */
 export function buildProgram(ctx: () => CliContext): Command {
@@ -48,6 +49,7 @@ export function buildProgram(ctx: () => CliContext): Command {
   registerRollout(program, ctx);
   registerPolicy(program, ctx);
   registerWorkflows(program, ctx);
+  registerUi(program, ctx);
   return program;
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AlertsConfigSchema } from './alerts';
 import { defaults } from './defaults';
 import { findUnknownKeys, formatUnknownKey } from './strict-json';
+import { UiConfigSchema } from './ui-config';
 
 const boolFromEnv = z.union([
   z.boolean(),
@@ -72,6 +73,8 @@ export const LoopkeeperConfigSchema = z.object({
   temporalUiPort: z.coerce.number().int().min(1).max(65535),
   /** Webhooks for events that need a person (config file only: URLs and secrets). */
   alerts: AlertsConfigSchema.default({ webhooks: [], reviewBacklogHours: 48, maxAttempts: 4 }),
+  /** The web app (`loopkeeper ui`): users, sessions, the browser tests' Chromium (src/config/ui-config.ts). */
+  ui: UiConfigSchema.prefault({}),
   /** The installation of the store, once bound (never from the environment or the file). */
   installation: z.object({ id: z.string(), storeUri: z.string() }).optional(),
 });
@@ -102,6 +105,8 @@ export const envVariables: Record<string, string> = {
   'ingest.joinLookbackDays': 'LOOPKEEPER_JOIN_LOOKBACK_DAYS',
   'ingest.threads': 'LOOPKEEPER_INGEST_THREADS',
   temporalUiPort: 'LOOPKEEPER_TEMPORAL_UI_PORT',
+  'ui.sessionHours': 'LOOPKEEPER_UI_SESSION_HOURS',
+  'ui.chromiumPath': 'LOOPKEEPER_CHROMIUM',
 };
 
 /** Thrown when configuration is invalid; the message names each variable and why. */

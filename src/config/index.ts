@@ -1,2 +1,3 @@
 export * from './config';
 export * from './defaults';
+export * from './ui-config';

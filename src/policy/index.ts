@@ -13,3 +13,4 @@ export * from './canary-analysis';
 export * from './model-policy';
 export * from './challenge-set';
 export * from './rollout-plan';
+export * from './annotator-agreement';

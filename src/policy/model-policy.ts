@@ -60,6 +60,21 @@ export const ServingPolicySchema = z
 export type ServingPolicy = z.infer<typeof ServingPolicySchema>;
 
 /**
+ * What annotators see of a review task in the web app. Hidden by default so a person judges the
+ * features, not the model's answer or the disputed label (anchoring); a queue that wants annotators to
+ * confirm or correct a given label can show it.
+ */
+export const ReviewDisplayPolicySchema = z
+  .object({
+    /** Show the model's predicted label and its scores. */
+    showPrediction: z.boolean().default(false),
+    /** Show the label the outcome source claimed, and which source it was. */
+    showGivenLabel: z.boolean().default(false),
+  })
+  .strict();
+export type ReviewDisplayPolicy = z.infer<typeof ReviewDisplayPolicySchema>;
+
+/**
  * Everything a cycle decides by, per model. Stored at `config/{model}/policy.json` and read by an
  * activity at the start of every cycle, so a change takes effect on the next cycle without a redeploy.
  * Every field has a default; a stored file only names what it changes.
@@ -80,6 +95,8 @@ export const ModelPolicySchema = z.object({
   rollout: RolloutPlanSchema.prefault({}),
   /** What the prediction service accepts (src/serving). */
   serving: ServingPolicySchema.prefault({}),
+  /** What the annotator page shows of a review task (src/ui). */
+  review: ReviewDisplayPolicySchema.prefault({}),
   /** Size limits on log lines and string values, checked at ingest (read by the ingest step itself). */
   ingest: IngestLimitsSchema.prefault({}),
   /** Seeds sampling (audits, test-set selection) so a cycle is reproducible. */

@@ -51,6 +51,8 @@ export const layout = {
   reviewInboxEntry: (model: string, entryId: string) => `review/${model}/inbox/${entryId}.json`,
   reviewInboxPrefix: (model: string) => `review/${model}/inbox/`,
   policy: (model: string) => `config/${model}/policy.json`,
+  /** Web app users added by `loopkeeper ui token add`: token sha256 → name and role (never a token). */
+  uiUsers: 'ui/users.json',
   /** Serving instances' health reports (src/serving/fleet-report.ts), one object per instance. */
   fleetPrefix: (model: string) => `models/${model}/fleet/`,
   fleetReport: (model: string, instanceId: string) => `models/${model}/fleet/${instanceId}.json`,
