@@ -11,11 +11,13 @@ import type { CycleStatus } from '../../src/workflows/cycle-status';
 import { rolloutStatus } from '../../src/workflows/messages';
 import type { RolloutInput } from '../../src/workflows/rollout';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId } from '../../src/workflows/rollout-ids';
+import { cycleOutcome } from '../../src/ui/models/cycle-outcome';
 import { tempFileStore, withInstalledWorker } from '../support/temporal';
 import { stubDeps, stubModelsApp } from '../support/ui-stub';
 
 const MODEL = 'uibrowser';
-const CYCLE = `cycle-${MODEL}-2026-06-08_2026-06-15`;
+const FIRST = `cycle-${MODEL}-2026-06-08_2026-06-15`;
+const CYCLE = `cycle-${MODEL}-2026-06-15_2026-06-22`;
 /** Set LOOPKEEPER_SCREENSHOTS=1 to (re)write the README's screenshots. */
 const SHOTS =
   process.env.LOOPKEEPER_SCREENSHOTS === '1' ? path.resolve(__dirname, '../../docs/screenshots') : null;
@@ -24,7 +26,7 @@ const CHROMIUM = process.env.LOOPKEEPER_CHROMIUM ?? '/usr/bin/chromium';
 /**
  * The model page in a real browser (Debian's chromium through playwright-core) against the model
  * routes with stub guards (the signed-in user comes from a cookie; the login flow is tested with the
- * shell): after a real cycle, the page shows the cycle's outcome and the drift chart; an admin pauses
+ * shell): after two real cycles, the page shows the last cycle's outcome and the drift chart; an admin pauses
  * a running rollout through the button and its confirmation step, and the page then shows who holds it.
  */
 test('model page in a browser: last cycle outcome, drift chart, an admin pauses a rollout', async () => {
@@ -32,19 +34,24 @@ test('model page in a browser: last cycle outcome, drift chart, an admin pauses 
   await writeJson(store, `config/${MODEL}/policy.json`, { retrain: { positiveClass: 'churn' } });
   await writeSimulatedLogs(store, {
     modelId: MODEL,
-    config: { name: 'concept-drift', seed: 3, start: '2026-06-01', days: 15, rowsPerDay: 400 },
+    config: { name: 'concept-drift', seed: 3, start: '2026-06-01', days: 22, rowsPerDay: 400 },
     historyDays: 28,
   });
   await withInstalledWorker(store, async ({ client, taskQueue, config }) => {
-    const st = (await client.workflow.execute('continuousLearningCycle', {
-      taskQueue,
-      workflowId: CYCLE,
-      args: [{ modelId: MODEL, window: { from: '2026-06-08', to: '2026-06-15' } }],
-    })) as CycleStatus;
-    expect(st.retrain?.registeredAs).toBe('champion');
+    const run = async (workflowId: string, from: string, to: string) =>
+      (await client.workflow.execute('continuousLearningCycle', {
+        taskQueue,
+        workflowId,
+        args: [{ modelId: MODEL, window: { from, to } }],
+      })) as CycleStatus;
+    const first = await run(FIRST, '2026-06-08', '2026-06-15');
+    expect(first.retrain?.registeredAs).toBe('champion');
+    // The last cycle: whatever it came to (a new champion, a refusal, held by the caps) is what the page must show.
+    const last = await run(CYCLE, '2026-06-15', '2026-06-22');
+    const lastOutcome = cycleOutcome(last).outcome;
     // A candidate held in shadow, so there is a running rollout to pause.
     const registry = new ModelRegistry(store);
-    const champion = st.retrain!.train.version;
+    const champion = (await registry.getAliases(MODEL)).aliases.champion;
     const { version: candidate } = await registry.registerVersion({
       modelId: MODEL,
       artifact: { ...(await registry.loadArtifact(MODEL, champion)), threshold: 0.55 },
@@ -82,12 +89,16 @@ test('model page in a browser: last cycle outcome, drift chart, an admin pauses 
         await new Promise((r) => setTimeout(r, 500));
         await page.reload();
       }
-      expect(await cycle.getAttribute('data-outcome')).toBe('promoted');
-      expect(await cycle.locator('.badge').first().textContent()).toBe('promoted');
+      // The newest cycle comes first in the timeline, with its outcome.
+      expect(await page.locator('li.cycle').first().locator('code').first().textContent()).toBe(CYCLE);
+      expect(await cycle.getAttribute('data-outcome')).toBe(lastOutcome);
+      expect(await cycle.locator('.badge').first().textContent()).toBe(lastOutcome);
       const chart = page.locator('figure.drift-chart svg');
       expect(await chart.isVisible()).toBe(true);
       expect((await chart.boundingBox())!.width).toBeGreaterThan(300);
       expect(await page.locator(`a[href$="/reports/${CYCLE}/drift.html"]`).count()).toBeGreaterThan(0);
+      // One run per cycle in the drift table beside the chart (PSI per feature over both windows).
+      expect(await page.locator('table.drift-runs tbody tr').count()).toBe(2);
       if (SHOTS) {
         fs.mkdirSync(SHOTS, { recursive: true });
         await page.screenshot({ path: path.join(SHOTS, 'model-page.png'), fullPage: true });

@@ -38,7 +38,7 @@ export function driftChartSvg(points: readonly DriftPoint[], chartIndex = 0): st
   const labels = points.map(driftRunLabel);
   const top = Math.max(ALERT, ...points.flatMap((p) => p.features.map((f) => f.psi ?? 0)));
   const option: echarts.EChartsOption = {
-    grid: { left: 56, right: 24, top: 24 + 22 * Math.ceil(features.length / 4), bottom: 40 },
+    grid: { left: 56, right: 64, top: 24 + 22 * Math.ceil(features.length / 4), bottom: 40 },
     legend: { top: 0, type: 'plain', data: features.map((f) => shorten(f)) },
     xAxis: { type: 'category', data: labels, name: 'window end', nameLocation: 'middle', nameGap: 26 },
     yAxis: { type: 'value', min: 0, max: Math.ceil(top * 1.15 * 100) / 100, name: 'PSI' },

@@ -340,6 +340,7 @@ ol.timeline{list-style:none;padding:0}li.cycle{border-left:3px solid #90a4ae;pad
 li.cycle[data-outcome=failed],li.cycle[data-outcome=refused]{border-color:#c62828}
 li.cycle[data-outcome=promoted]{border-color:#2e7d32}li.cycle[data-outcome=skipped-by-caps]{border-color:#ef6c00}
 .button{display:inline-block;margin-right:8px;padding:4px 10px;border:1px solid #1565c0;border-radius:4px;text-decoration:none}
+dl.rollout{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.rollout dd{margin:0}
 figure.chart{margin:0}figure.chart svg{max-width:100%;height:auto}pre.next{background:#f5f5f5;padding:6px}
 `;
 
