@@ -189,5 +189,17 @@ test('model page after a real cycle; admin actions need CSRF and record the acto
     });
     expect(again.status).toBe(409);
     expect(await again.text()).toContain(`no running rollout of model &quot;${MODEL}&quot;`);
+
+    // Rollback from the page writes the alias audit log as the CLI does, with the person as actor.
+    await registry.promote({ modelId: MODEL, version: candidate, actor: 'test', reason: 'second model' });
+    const rolledBack = await post(app, `/models/${MODEL}/actions/rollback`, {
+      reason: 'precision dropped',
+      confirm: 'yes',
+      _csrf: STUB_CSRF,
+    });
+    expect(rolledBack.status).toBe(303);
+    expect((await registry.getAliases(MODEL)).aliases.champion).toBe(champion);
+    const history = await registry.aliasHistory(MODEL);
+    expect(history.at(-1)).toMatchObject({ actor: 'ui:alice', reason: 'precision dropped' });
   });
 }, 600_000);
