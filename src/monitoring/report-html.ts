@@ -1,10 +1,11 @@
-import * as echarts from 'echarts';
+import type * as echarts from 'echarts';
 import { z } from 'zod';
 import type { DriftLevel, FeatureDrift } from './drift';
 import { DriftReportSchema } from './drift';
 import { formatCount, formatNumber, formatPercent } from './format';
 import type { SkewFinding } from './skew';
 import { SkewReportSchema } from './skew';
+import { renderSvg } from './svg-chart';
 
 /** What {@link renderDriftHtml} renders. */
 export const DriftHtmlInputSchema = z.object({
@@ -39,50 +40,6 @@ export function escapeHtml(text: string): string {
 /** Long labels are cut for axes (the table shows names in full). */
 function shorten(label: string, max = 28): string {
   return label.length > max ? `${label.slice(0, max - 1)}…` : label;
-}
-
-/**
- * Renders one chart to an SVG string with echarts' server-side renderer (no DOM, no canvas).
- *
- * echarts names its CSS classes and clip-path ids from process-wide counters (`zr3-cls-17`, `zr3-c0`),
- * so the same report would render differently depending on what ran before in the process. Those
- * names are rewritten, in order of first appearance, to ones derived from the chart's position in this
- * report (`lk2-cls-0`), which keeps the output deterministic and the ids unique within the page.
- */
-function renderSvg(option: echarts.EChartsOption, width: number, height: number, chartIndex: number): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  let svg: string;
-  try {
-    chart.setOption({ animation: false, ...option });
-    svg = chart.renderToSVGString();
-  } finally {
-    // An undisposed SSR instance keeps timers alive and would hold the process open.
-    chart.dispose();
-  }
-  const names = new Map<string, string>();
-  const rename = (name: string, kind: string): string => {
-    let out = names.get(name);
-    if (out === undefined) {
-      out = `lk${chartIndex}-${kind}${names.size}`;
-      names.set(name, out);
-    }
-    return out;
-  };
-  const styleAt = svg.indexOf('<style');
-  const head = styleAt < 0 ? svg : svg.slice(0, styleAt);
-  const tail = styleAt < 0 ? '' : svg.slice(styleAt);
-  // Only attribute values and style selectors are rewritten; text is escaped by echarts, so it cannot
-  // contain `class="` and is left alone.
-  const attrs = /(class="|id="|url\(#)(zr\d+-([a-z]+)-?\d+)/g;
-  const fix = (part: string): string =>
-    part.replace(attrs, (_m, pre: string, name: string, kind: string) => pre + rename(name, kind));
-  return (
-    fix(head) +
-    fix(tail).replace(
-      /\.(zr\d+-([a-z]+)-?\d+)/g,
-      (_m, name: string, kind: string) => `.${rename(name, kind)}`,
-    )
-  );
 }
 
 function psiAxisMax(entries: readonly FeatureDrift[]): number {

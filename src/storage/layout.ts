@@ -9,6 +9,8 @@ export const layout = {
   joinedPart: (model: string, cycleId: string, part: string) =>
     `datasets/${model}/joined/${cycleId}/${part}.ndjson`,
   joinedManifest: (model: string, cycleId: string) => `datasets/${model}/joined/${cycleId}/manifest.json`,
+  /** Every cycle's joined data of a model (the model pages read production quality from it). */
+  joinedPrefix: (model: string) => `datasets/${model}/joined/`,
   /**
    * The window's accepted prediction lines (served, not shadow), as ingest checked them: what later
    * stages (drift, skew) read instead of the raw logs.
@@ -25,6 +27,7 @@ export const layout = {
   labels: (model: string, kind: 'auto' | 'human', batch: string) => `labels/${model}/${kind}/${batch}.ndjson`,
   labelsPrefix: (model: string, kind: 'auto' | 'human') => `labels/${model}/${kind}/`,
   report: (model: string, cycleId: string, name: string) => `reports/${model}/${cycleId}/${name}`,
+  reportsPrefix: (model: string) => `reports/${model}/`,
   modelVersion: (model: string, version: string) => `models/${model}/versions/${version}/model.json`,
   modelManifest: (model: string, version: string) => `models/${model}/versions/${version}/manifest.json`,
   modelVersionsPrefix: (model: string) => `models/${model}/versions/`,

@@ -18,8 +18,7 @@ import { LabelHistoryReader } from './label-history';
 import { layoutFor } from './layout';
 import { createLeadRoutes } from './lead-routes';
 import { forbiddenPage } from './login-view';
-import { loadModelRoutes, missingModelRoutes } from './model-pages';
-import type { ModelRoutesFactory } from './model-pages';
+import { createModelRoutes } from './models/routes';
 import { homeOf } from './roles';
 import { SessionStore } from './sessions';
 import type { ShellDeps } from './shell-deps';
@@ -37,8 +36,8 @@ export interface UiAppOptions {
   leaseSeconds?: number;
   /** Longest wait for a review queue's answer [10 s]. */
   queueDeadlineMs?: number;
-  /** The model pages; default: `createModelRoutes` from ./models/routes when present. */
-  modelRoutes?: ModelRoutesFactory;
+  /** The model pages [`createModelRoutes` from ./models/routes]; tests mount their own. */
+  modelRoutes?: (deps: UiRouteDeps) => Hono<UiEnv>;
   now?: () => number;
 }
 
@@ -113,8 +112,7 @@ export function createUiApp(opts: UiAppOptions): UiApp {
   app.get('/', (c) => c.redirect(homeOf(c.get('user').role), 303));
   app.route('/', createAnnotateRoutes(shell));
   app.route('/', createLeadRoutes(shell));
-  const models = opts.modelRoutes ?? loadModelRoutes();
-  app.route('/models', (models ?? missingModelRoutes)(deps));
+  app.route('/models', (opts.modelRoutes ?? createModelRoutes)(deps));
 
   app.notFound((c) =>
     c.html(

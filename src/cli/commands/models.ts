@@ -13,6 +13,7 @@ import {
   VersionNotFoundError,
 } from '../../storage/model-registry';
 import type { AliasRecovery } from '../../storage/model-registry';
+import { rollbackModel } from '../admin-actions';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { describeThreshold, ThresholdDecisionSchema } from '../../ml/threshold';
@@ -356,14 +357,11 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: { model: string; reason: string; actor?: string; json?: boolean }) => {
       const modelId = modelIdOf(opts.model);
-      const registry = new ModelRegistry(ctx().store);
       const actor = opts.actor ?? defaultActor();
-      const result = await userErrors(() => registry.rollback({ modelId, actor, reason: opts.reason }));
-      // A rollback means "the previous model alone": a canary or shadow still routed would undo it.
-      const rollout = await registry.getRollout(modelId);
-      if (rollout.config.canary || rollout.config.shadow) {
-        await registry.updateRollout({ modelId, update: () => ({}), actor, reason: opts.reason });
-      }
+      // Shared with the web app: the same alias audit entries, the same cleared canary/shadow.
+      const result = await userErrors(() =>
+        rollbackModel(ctx().store, { modelId, actor, reason: opts.reason }),
+      );
       output(opts.json, result, () => describeChange(result));
     });
 

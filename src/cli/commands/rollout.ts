@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { checkRolloutCandidate, RolloutRefusedError } from '../../activities/check-rollout-candidate';
-import {
-  abortRollout,
-  approveRollout,
-  pauseRollout,
-  resumeRollout,
-  rolloutStatus,
-} from '../../workflows/messages';
+import { rolloutStatus } from '../../workflows/messages';
 import type { RolloutInput, RolloutStatus } from '../../workflows/rollout';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId } from '../../workflows/rollout-ids';
+import { ROLLOUT_SIGNALS, signalRollout } from '../admin-actions';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { defaultActor, EXIT_REFUSED, EXIT_USAGE } from './models';
@@ -236,12 +231,12 @@ export function registerRollout(program: Command, ctx: () => CliContext): void {
     });
 
   const signals = [
-    ['approve', approveRollout, 'accept the degradation a paused step reported; the rollout proceeds'],
-    ['abort', abortRollout, 'stop the rollout and roll the candidate back'],
-    ['pause', pauseRollout, 'hold the rollout at its current step (automatic rollback stays armed)'],
-    ['resume', resumeRollout, 'let a held rollout proceed'],
+    ['approve', 'accept the degradation a paused step reported; the rollout proceeds'],
+    ['abort', 'stop the rollout and roll the candidate back'],
+    ['pause', 'hold the rollout at its current step (automatic rollback stays armed)'],
+    ['resume', 'let a held rollout proceed'],
   ] as const;
-  for (const [name, signal, description] of signals) {
+  for (const [name, description] of signals) {
     rollout
       .command(name)
       .description(description)
@@ -253,15 +248,17 @@ export function registerRollout(program: Command, ctx: () => CliContext): void {
         const workflowId = rolloutWorkflowId(modelId);
         const client = await ctx().client();
         try {
-          await client.workflow
-            .getHandle(workflowId)
-            .signal(signal, { actor: opts.actor ?? defaultActor(), reason: opts.reason });
+          // Shared with the web app: the workflow records the decision with this actor and reason.
+          await signalRollout(client, modelId, name, {
+            actor: opts.actor ?? defaultActor(),
+            reason: opts.reason,
+          });
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
             throw new CliError(`no running rollout of model "${modelId}"`);
           throw err;
         }
-        console.log(`sent ${signal.name} to ${workflowId}`);
+        console.log(`sent ${ROLLOUT_SIGNALS[name].name} to ${workflowId}`);
       });
   }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { ScheduleDescription, ScheduleSpec } from '@temporalio/client';
 import { cycleScheduleId, scheduledCycleWorkflowId } from '../../workflows/cycle-ids';
+import { setSchedulePaused } from '../admin-actions';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { EXIT } from '../exit-codes';
@@ -149,14 +150,13 @@ export function registerSchedule(program: Command, ctx: () => CliContext): void 
       .action(async (o: { model: string; note?: string }) => {
         const h = await handle(o.model);
         const note = o.note ?? `${name} via loopkeeper CLI`;
+        // Pause and unpause are shared with the web app (the note is the schedule's audit record).
         const act =
-          name === 'pause'
-            ? h.pause(note)
-            : name === 'unpause'
-              ? h.unpause(note)
-              : name === 'trigger'
-                ? h.trigger()
-                : h.delete();
+          name === 'pause' || name === 'unpause'
+            ? setSchedulePaused(await ctx().client(), parseModelId(o.model), name === 'pause', note)
+            : name === 'trigger'
+              ? h.trigger()
+              : h.delete();
         await act.catch(notFound(o.model));
         console.log(`${name}: ${h.scheduleId}`);
       });
