@@ -802,15 +802,18 @@ describe('ReviewQueueState: the backlog lives in the store by reference', () => 
     const q = queue();
     expect(q.discoverSegment(segmentRef('seg00000', 10), T0)).toBe(true);
     expect(q.discoverSegment(segmentRef('seg00000', 10), T0)).toBe(false);
-    expect(q.addSegment(segmentRef('seg00000', 10), T0)).toEqual({ accepted: 10, duplicate: 0, backlog: 10 });
+    // Its late announcement: the queue has it (a duplicate answer), but it is not counted twice.
+    expect(q.addSegment(segmentRef('seg00000', 10), T0)).toEqual({ accepted: 0, duplicate: 10, backlog: 10 });
     expect(q.stats(T0)).toMatchObject({
       added: 10,
       segmentsDiscovered: 1,
       segmentsAdded: 1,
       duplicateTasks: 0,
+      duplicateSegments: 0,
     });
-    // Announced again: now a duplicate.
+    // Announced again: a duplicate, counted as one.
     expect(q.addSegment(segmentRef('seg00000', 10), T0)).toMatchObject({ accepted: 0, duplicate: 10 });
+    expect(q.stats(T0)).toMatchObject({ added: 10, duplicateSegments: 1 });
     // A segment the queue had and read is a leftover object: deleted, not taken again.
     const r = queue({ windowTasks: 10 });
     r.addSegment(segmentRef('seg00001', 2), T0);
