@@ -12,7 +12,7 @@ import { ModelIdSchema } from '../schemas/records';
 import { SegmentIdSchema, SubmitLabelSchema } from '../schemas/review';
 import type { AddTaskSegment, ReviewTask, SubmitLabel } from '../schemas/review';
 import type { BlobStore } from '../storage/blob-store';
-import { BlobNotFoundError } from '../storage/blob-store';
+import { BlobNotFoundError, deleteKeys } from '../storage/blob-store';
 import { layout } from '../storage/layout';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
@@ -46,6 +46,9 @@ export async function storeInboxLabel(
 export async function deleteInboxEntry(store: BlobStore, modelId: string, entryId: string): Promise<void> {
   await store.delete(layout.reviewInboxEntry(modelId, entryId));
 }
+
+/** Small objects read or written at once: a remote store is not paced by one round trip per label. */
+const CONCURRENCY = 48;
 
 const EntryIdSchema = z.string().regex(/^[a-f0-9]{40}$/, 'inbox entry id: 40 hex digits');
 
@@ -93,15 +96,12 @@ const DISCOVER_MAX = 100;
 export function createReadReviewInbox(deps: ActivityDeps) {
   return async function readReviewInbox(raw: ReadReviewInboxInput): Promise<ReadReviewInboxResult> {
     const input = ReadReviewInboxInputSchema.parse(raw);
-    const CONCURRENCY = 16;
-    for (let i = 0; i < input.consumed.length; i += CONCURRENCY) {
-      await Promise.all(
-        input.consumed
-          .slice(i, i + CONCURRENCY)
-          .map((id) => deps.store.delete(layout.reviewBacklogSegment(input.modelId, id))),
-      );
-      heartbeat({ deleted: i });
-    }
+    await deleteKeys(
+      deps.store,
+      input.consumed.map((id) => layout.reviewBacklogSegment(input.modelId, id)),
+      CONCURRENCY,
+      (done) => heartbeat({ deleted: done }),
+    );
     const prefix = layout.reviewInboxPrefix(input.modelId);
     const skip = new Set(input.skip);
     const labels: ReadReviewInboxResult['labels'] = [];
@@ -205,13 +205,13 @@ export function createAckReviewInbox(deps: ActivityDeps) {
         'ZodError',
       );
     const { modelId, entryIds } = parsed.data;
-    const CONCURRENCY = 16;
-    for (let i = 0; i < entryIds.length; i += CONCURRENCY) {
-      await Promise.all(
-        entryIds.slice(i, i + CONCURRENCY).map((id) => deleteInboxEntry(deps.store, modelId, id)),
-      );
-      heartbeat({ deleted: i });
-    }
+    // One batch request on S3 (DeleteObjects) instead of a round trip per entry.
+    await deleteKeys(
+      deps.store,
+      entryIds.map((id) => layout.reviewInboxEntry(modelId, id)),
+      CONCURRENCY,
+      (done) => heartbeat({ deleted: done }),
+    );
     return { deleted: entryIds.length };
   };
 }
@@ -238,7 +238,6 @@ export function createStoreReviewInboxLabels(deps: ActivityDeps) {
         'ZodError',
       );
     const { modelId, labels } = parsed.data;
-    const CONCURRENCY = 16;
     for (let i = 0; i < labels.length; i += CONCURRENCY) {
       await Promise.all(labels.slice(i, i + CONCURRENCY).map((l) => storeInboxLabel(deps.store, modelId, l)));
       heartbeat({ stored: i });

@@ -126,7 +126,7 @@ test('3,000 labels while the worker is killed 3 times', async () => {
  * the inbox emptied; the tally prints the catch-up time and rate.
  */
 test('worker outage with 10,000 labels sent meanwhile through the store inbox', async () => {
-  const total = 10_000;
+  const total = Number(process.env.LOOPKEEPER_CHAOS_OUTAGE_LABELS ?? 10_000);
   const tally = newTally('labels-outage-10k');
   const s: ScenarioEnv = scenarioEnv('labels-outage-10k');
   const client: Client = await connectClient();
@@ -167,6 +167,7 @@ test('worker outage with 10,000 labels sent meanwhile through the store inbox', 
     console.log(
       `labels-outage-10k: ${total} inbox labels caught up in ${seconds.toFixed(1)} s (${Math.round(total / seconds)} labels/s)`,
     );
+    if (process.env.LOOPKEEPER_CHAOS_PROFILE === '1') await printActivityTimes(client, s);
     const stored = await storedLabels(s);
     const ours = [...stored.distinct].filter((id) => id.startsWith('t-'));
     tally.labelsStored = ours.length;
@@ -199,3 +200,36 @@ test('worker outage with 10,000 labels sent meanwhile through the store inbox', 
     await client.connection.close();
   }
 });
+
+/** Time spent per activity type and in workflow tasks over every run of the queue (a profile aid). */
+async function printActivityTimes(client: Client, s: ScenarioEnv): Promise<void> {
+  const totals: Record<string, { n: number; ms: number }> = {};
+  const add = (k: string, ms: number): void => {
+    totals[k] ??= { n: 0, ms: 0 };
+    totals[k].n++;
+    totals[k].ms += ms;
+  };
+  const id = `review-${s.modelId}`;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+    const h = await client.workflow.getHandle(id, wf.runId).fetchHistory();
+    const at = new Map<string, { type: string; t: number }>();
+    let wftStart = 0;
+    for (const e of h.events ?? []) {
+      const t = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+      const sched = e.activityTaskScheduledEventAttributes;
+      if (sched) at.set(String(e.eventId), { type: sched.activityType?.name ?? '?', t });
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) {
+        const st = at.get(String(done.scheduledEventId));
+        if (st) add(st.type, t - st.t);
+      }
+      if (e.workflowTaskStartedEventAttributes) wftStart = t;
+      if (e.workflowTaskCompletedEventAttributes) add('workflow task', t - wftStart);
+    }
+  }
+  console.log(
+    Object.entries(totals)
+      .map(([k, v]) => `${k}: ${v.n} × ${Math.round(v.ms / v.n)} ms = ${(v.ms / 1000).toFixed(1)} s`)
+      .join('\n'),
+  );
+}
