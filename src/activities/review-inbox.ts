@@ -48,7 +48,7 @@ export async function deleteInboxEntry(store: BlobStore, modelId: string, entryI
 }
 
 /** Small objects read or written at once: a remote store is not paced by one round trip per label. */
-const CONCURRENCY = 48;
+const CONCURRENCY = 16;
 
 const EntryIdSchema = z.string().regex(/^[a-f0-9]{40}$/, 'inbox entry id: 40 hex digits');
 
