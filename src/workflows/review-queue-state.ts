@@ -574,12 +574,14 @@ export class ReviewQueueState {
    */
   addSegment(ref: AddTaskSegment, nowMs: number): AddTaskSegmentResult {
     this.tick(nowMs);
-    // Found in the store before its announcement arrived (the sender gave up waiting): its tasks were
-    // counted then. The late announcement is answered as a duplicate without being counted as one.
+    // Found in the store before its announcement arrived (a sender that gave up waiting, or one whose
+    // announcement was on its way when a drain listed the backlog): its tasks were counted then. The
+    // first announcement claims them as accepted, as it would have without the drain; later ones are
+    // duplicates.
     const found = this.s.discovered.indexOf(ref.segmentId);
     if (found >= 0) {
       this.s.discovered.splice(found, 1);
-      return { accepted: 0, duplicate: ref.count, backlog: this.backlogSize() };
+      return { accepted: ref.count, duplicate: 0, backlog: this.backlogSize() };
     }
     if (this.s.segmentIds.includes(ref.segmentId) || this.s.backlog.some((g) => g.id === ref.segmentId)) {
       this.s.counters.duplicateSegments++;

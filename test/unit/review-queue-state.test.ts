@@ -802,8 +802,8 @@ describe('ReviewQueueState: the backlog lives in the store by reference', () => 
     const q = queue();
     expect(q.discoverSegment(segmentRef('seg00000', 10), T0)).toBe(true);
     expect(q.discoverSegment(segmentRef('seg00000', 10), T0)).toBe(false);
-    // Its late announcement: the queue has it (a duplicate answer), but it is not counted twice.
-    expect(q.addSegment(segmentRef('seg00000', 10), T0)).toEqual({ accepted: 0, duplicate: 10, backlog: 10 });
+    // Its first announcement claims it (the sender's own, late); it is not counted twice.
+    expect(q.addSegment(segmentRef('seg00000', 10), T0)).toEqual({ accepted: 10, duplicate: 0, backlog: 10 });
     expect(q.stats(T0)).toMatchObject({
       added: 10,
       segmentsDiscovered: 1,
