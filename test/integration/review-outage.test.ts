@@ -252,6 +252,51 @@ describe('labels for tasks still in the store backlog, and tasks stored while no
     }
   }, 600_000);
 
+  test('a label by update and by signal for tasks still in the backlog: deferred to the inbox, applied once paged in', async () => {
+    const { store } = tempFileStore();
+    const modelId = freshModel();
+    const stack = await stackFor(store);
+    const tasks = Array.from({ length: 5 }, (_, i) => plainTask(modelId, i));
+    const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+    try {
+      await stack.withQueueWorker(async () => {
+        await sendReviewTasks(stack.client, store, {
+          taskQueue: stack.taskQueue,
+          modelId,
+          tasks,
+          config: { activeWindowTasks: 1, flushEveryMs: 500, inboxPollMs: 60_000 },
+        });
+        const byUpdate = await submitReviewLabel(
+          stack.client,
+          modelId,
+          { taskId: tasks[4].taskId, label: 'stay', annotator: 'bob' },
+          { store, deadlineMs: 10_000 },
+        );
+        expect(byUpdate).toMatchObject({ applied: false, stored: true });
+        await h.signal('submitLabel', { taskId: tasks[3].taskId, label: 'churn', annotator: 'carol' });
+        const s = await waitFor(
+          () => h.query(reviewStats) as Promise<ReviewStats>,
+          (x) => x.flushedRows === 2 && x.inboxPending === 0,
+          'both deferred labels applied and written',
+        );
+        expect(s).toMatchObject({ rejected: 0, deferredLabels: 2, done: 2 });
+        expect((await storedLabels(store, modelId)).map((r) => r.lineage?.taskId).sort()).toEqual([
+          tasks[3].taskId,
+          tasks[4].taskId,
+        ]);
+        await waitFor(
+          () => keysUnder(store, layout.reviewInboxPrefix(modelId)),
+          (k) => k.length === 0,
+          'inbox emptied',
+        );
+        await h.terminate('test finished');
+        await maybeRecordHistory(h, 'review-queue-deferred-labels');
+      });
+    } finally {
+      await stack.close();
+    }
+  }, 300_000);
+
   test('review add while no worker runs: tasks stored, found by the queue when a worker is back, counted once', async () => {
     const { store } = tempFileStore();
     const modelId = freshModel();
