@@ -27,7 +27,7 @@ import { parseModelId, quoteInput } from '../user-input';
 
 const modelOf = (text: string): string => parseModelId(text);
 /** How long `review add` waits for the queue to answer for a segment before it settles for "stored". */
-const ADD_ANNOUNCE_DEADLINE_MS = 5000;
+const ADD_ANNOUNCE_DEADLINE_MS = 10_000;
 
 function positiveInt(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
