@@ -119,7 +119,8 @@ export async function benchReview(): Promise<void> {
   const queueConfig: ReviewQueueConfig = {
     flushEveryMs: 1000,
     // Labels go by signal, without a claim, to tasks up to MAX_AHEAD beyond the last labelled one:
-    // the active window must hold them all (a task still in the backlog is not labelled by id).
+    // the active window holds them all (a label for a task still in the backlog would take the slower
+    // deferred path through the store inbox).
     activeWindowTasks: 2 * MAX_AHEAD,
     ...(process.env.LOOPKEEPER_BENCH_REVIEW_MAX_HISTORY
       ? { maxHistoryEvents: Number(process.env.LOOPKEEPER_BENCH_REVIEW_MAX_HISTORY) }

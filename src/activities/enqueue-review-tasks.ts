@@ -39,6 +39,12 @@ export interface SendReviewTasksResult extends ReviewTaskRejections {
   segments: number;
   /** Tasks waiting in the store, not yet paged in (after the last segment). */
   backlog: number;
+  /**
+   * Tasks written to the store whose segment the queue did not answer for within the announce
+   * deadline (no worker running): the queue finds those segments in the store itself. With it,
+   * `sent = accepted + duplicate + rejected + stored`.
+   */
+  stored?: number;
 }
 /** Kept for callers of the former name. */
 export type EnqueueReviewTasksResult = SendReviewTasksResult;
@@ -111,6 +117,11 @@ export async function sendReviewTasks(
     config?: ReviewQueueConfig;
     /** Progress of an earlier attempt (from its heartbeat): segments already announced are skipped. */
     resume?: Progress;
+    /**
+     * Wait at most this long for each segment's answer; past it the segment (already in the store) is
+     * counted as stored, and the rest are written without being announced. Default: wait.
+     */
+    announceDeadlineMs?: number;
     onSegment?: (progress: Progress) => void;
   },
 ): Promise<SendReviewTasksResult> {
@@ -118,15 +129,33 @@ export async function sendReviewTasks(
   const checked = validateReviewTasks(opts.tasks, opts.modelId);
   const segments = buildReviewSegments(opts.modelId, checked.tasks);
   const progress: Progress = opts.resume ?? { segmentsDone: 0, accepted: 0, duplicate: 0, backlog: 0 };
+  let stored = 0;
   for (let i = progress.segmentsDone; i < segments.length; i++) {
+    // Durable first: once written, the queue finds the segment even if it never hears of it.
     await writeReviewSegment(store, segments[i]);
-    const raw = await announceSegment(client, {
-      workflowId,
-      taskQueue: opts.taskQueue,
-      modelId: opts.modelId,
-      config: opts.config,
-      ref: segments[i].ref,
-    });
+    if (stored > 0) {
+      stored += segments[i].ref.count;
+      continue;
+    }
+    const announce = (): Promise<unknown> =>
+      announceSegment(client, {
+        workflowId,
+        taskQueue: opts.taskQueue,
+        modelId: opts.modelId,
+        config: opts.config,
+        ref: segments[i].ref,
+      });
+    let raw: unknown;
+    if (opts.announceDeadlineMs === undefined) raw = await announce();
+    else {
+      try {
+        raw = await client.withDeadline(Date.now() + opts.announceDeadlineMs, announce);
+      } catch (err) {
+        if (!isDeadlineExceeded(err)) throw err;
+        stored += segments[i].ref.count;
+        continue;
+      }
+    }
     const answer = AddTaskSegmentResultSchema.parse(raw);
     progress.segmentsDone = i + 1;
     progress.accepted += answer.accepted;
@@ -144,7 +173,21 @@ export async function sendReviewTasks(
     examples: checked.examples,
     segments: segments.length,
     backlog: progress.backlog,
+    ...(stored > 0 ? { stored } : {}),
   };
+}
+
+/** gRPC status DEADLINE_EXCEEDED. */
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** True for a call that ran past its deadline (the queue's worker did not answer in time). */
+function isDeadlineExceeded(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  return (
+    e?.code === GRPC_DEADLINE_EXCEEDED ||
+    e?.cause?.code === GRPC_DEADLINE_EXCEEDED ||
+    /deadline exceeded/i.test(String((err as Error)?.message ?? err))
+  );
 }
 
 /**

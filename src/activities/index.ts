@@ -2,7 +2,7 @@ import type { ActivityDeps } from './deps';
 import { createEnqueueReviewTasks } from './enqueue-review-tasks';
 import { createFlushReviewLabels } from './flush-review-labels';
 import { createReadReviewSegment, createWriteReviewSegment } from './review-backlog-activities';
-import { createAckReviewInbox, createReadReviewInbox } from './review-inbox';
+import { createAckReviewInbox, createReadReviewInbox, createStoreReviewInboxLabels } from './review-inbox';
 import { createEvaluateCandidate } from './evaluate-candidate';
 import { createIngestWindow } from './ingest-window';
 import { createLoadCycleContext } from './load-cycle-context';
@@ -50,6 +50,7 @@ export function createActivities(given: ActivityDeps) {
     writeStagedReviewSegment: createWriteReviewSegment(deps),
     readReviewInbox: createReadReviewInbox(deps),
     ackReviewInbox: createAckReviewInbox(deps),
+    storeReviewInboxLabels: createStoreReviewInboxLabels(deps),
     buildReferenceProfile: createBuildReferenceProfile(deps),
     computeDrift: createComputeDrift(deps),
     analyseRolloutStep: createAnalyseRolloutStep(deps),

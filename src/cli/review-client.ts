@@ -124,6 +124,9 @@ export async function submitReviewLabel(
       detail: `the review queue did not answer in time (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the label is stored and will be applied when the queue's worker is back`,
     };
   }
+  // Deferred: the task is not paged in yet and the queue applies the label from the inbox: keep it.
+  if (verdict.reason === 'deferred')
+    return { applied: false, stored: true, key, detail: verdict.detail ?? 'the task is not paged in yet' };
   // Answered: the label is in the queue's history now; the inbox entry is no longer needed.
   await deleteInboxEntry(opts.store, modelId, entryId).catch(() => undefined);
   return { ...verdict, applied: true };
@@ -291,9 +294,12 @@ export function formatSendResult(
   const reasons = Object.entries(r.reasons)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
+  const stored = r.stored ?? 0;
   const lines = [
-    `sent ${r.sent} tasks${r.workflowId ? ` to ${r.workflowId}` : ''}: ${r.accepted} accepted, ${r.duplicate} duplicate, ${r.rejected} rejected${reasons ? ` (${reasons})` : ''}`,
-    `  backlog in the store: ${r.backlog} tasks not yet paged in (${r.segments} segment(s) written)`,
+    `sent ${r.sent} tasks${r.workflowId ? ` to ${r.workflowId}` : ''}: ${r.accepted} accepted, ${r.duplicate} duplicate, ${r.rejected} rejected${reasons ? ` (${reasons})` : ''}${stored ? `, ${stored} stored` : ''}`,
+    stored
+      ? `  stored: ${stored} tasks are in the store (backlog segments); the queue did not answer in time and takes them when its worker runs`
+      : `  backlog in the store: ${r.backlog} tasks not yet paged in (${r.segments} segment(s) written)`,
     ...r.examples.map((e) => `  rejected: ${e}`),
     `  loopkeeper review stats --model ${modelId}`,
   ];

@@ -169,6 +169,11 @@ export const RejectionCodeSchema = z.enum([
   'already-labelled',
   'not-lease-holder',
   'duplicate',
+  /**
+   * Accepted, not applied yet: the label's task is in the store backlog, not yet paged in. The label is
+   * kept in the store inbox and applied (with the same rules) once its task is paged in.
+   */
+  'deferred',
 ]);
 export type RejectionCode = z.infer<typeof RejectionCodeSchema>;
 
@@ -267,6 +272,15 @@ export interface ReviewStats {
   inboxLabels: number;
   /** Inbox entries applied and not yet deleted (they are deleted once their rows are written). */
   inboxPending: number;
+  /**
+   * Inbox entries left in the inbox in the current drain pass because their task may still be in a
+   * backlog segment the queue cannot look into yet; they are read again on the next pass.
+   */
+  inboxDeferred: number;
+  /** Labels (signal or update) whose task was not paged in yet, handed to the store inbox instead. */
+  deferredLabels: number;
+  /** Backlog segments found in the store without an announcement (e.g. `review add` with no worker). */
+  segmentsDiscovered: number;
   labelsAccepted: number;
   duplicateLabels: number;
   leaseExpiries: number;

@@ -59,8 +59,29 @@ export interface BlobStore {
   listSizes(prefix: string): AsyncIterable<{ key: string; size: number }>;
   /** Deletes an object; absent is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Deletes several objects (absent ones are fine), in as few requests as the backend allows (S3:
+   * DeleteObjects, 1,000 keys each). Optional: `deleteKeys` falls back to `delete` one by one.
+   */
+  deleteMany?(keys: string[]): Promise<void>;
   /** Releases clients and handles. */
   close(): Promise<void>;
+}
+
+/** Deletes `keys` with the store's batch delete when it has one, else `concurrency` deletes at a time. */
+export async function deleteKeys(
+  store: BlobStore,
+  keys: string[],
+  concurrency = 32,
+  onProgress: (done: number) => void = () => undefined,
+): Promise<void> {
+  const step = store.deleteMany ? 1000 : concurrency;
+  for (let i = 0; i < keys.length; i += step) {
+    const part = keys.slice(i, i + step);
+    if (store.deleteMany) await store.deleteMany(part);
+    else await Promise.all(part.map((k) => store.delete(k)));
+    onProgress(i + part.length);
+  }
 }
 
 /** Thrown when a key that must exist does not. */

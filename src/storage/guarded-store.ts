@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobPage, BlobStore } from './blob-store';
+import { deleteKeys } from './blob-store';
 
 /**
  * A store that runs a check once before its first use (e.g. "this store exists"), so every caller,
@@ -66,6 +67,10 @@ export class GuardedBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await this.guard();
     return this.inner.delete(key);
+  }
+  async deleteMany(keys: string[]): Promise<void> {
+    await this.guard();
+    return deleteKeys(this.inner, keys);
   }
   close(): Promise<void> {
     return this.inner.close();

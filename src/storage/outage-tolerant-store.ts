@@ -124,6 +124,9 @@ export function outageTolerant(inner: BlobStore, opts: OutageOptions): BlobStore
     list: (prefix: string) => resumable('list', prefix, () => inner.list(prefix)),
     listSizes: (prefix: string) => resumable('list', prefix, () => inner.listSizes(prefix)),
     delete: (key: string) => retrying('delete', key, () => inner.delete(key)),
+    ...(inner.deleteMany
+      ? { deleteMany: (keys: string[]) => retrying('delete', keys[0] ?? '', () => inner.deleteMany!(keys)) }
+      : {}),
     close: () => inner.close(),
   };
 }

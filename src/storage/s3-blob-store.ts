@@ -3,6 +3,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -201,6 +202,25 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+  }
+
+  async deleteMany(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const part = keys.slice(i, i + 1000);
+      if (part.length === 0) continue;
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: part.map((k) => ({ Key: this.fullKey(k) })), Quiet: true },
+        }),
+      );
+      // A key the server did not delete (other than absent) is an error, like a failed single delete.
+      const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0)
+        throw new Error(
+          `deleting ${failed.length} of ${part.length} objects failed, e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`,
+        );
+    }
   }
 
   async close(): Promise<void> {

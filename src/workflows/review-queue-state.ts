@@ -10,6 +10,7 @@
  */
 import type { LabeledRow } from '../schemas/records';
 import type {
+  SubmitLabel,
   AddTaskSegment,
   AddTaskSegmentResult,
   ClaimResult,
@@ -41,7 +42,22 @@ export interface ReviewQueueOptions {
   maxRejectionsKept: number;
   /** Finished tasks remembered (status + labels) to answer duplicates and the `task` query. */
   maxFinishedKept: number;
+  /**
+   * A label whose task is not paged in yet waits for it (inbox entries stay in the inbox, signals and
+   * updates are handed to the inbox) instead of being refused as `unknown-task`. Off only while a run
+   * recorded before this rule replays.
+   */
+  deferUnknown: boolean;
 }
+
+/** Backlog segments the inbox drain looks into for the tasks of its labels (the first ones). */
+export const LOOKUP_SEGMENTS = 200;
+/** Labels (signal or update) waiting to be written to the inbox at most; beyond, they are refused. */
+export const MAX_TO_INBOX = 500;
+/** Inbox entries deferred in one drain pass at most; then the pass ends until the next poll. */
+export const MAX_INBOX_DEFERRED = 2000;
+/** Consumed segment objects waiting to be deleted at most (a leftover is found and deleted again). */
+const MAX_CONSUMED_KEPT = 1000;
 
 const HOUR_MS = 3_600_000;
 /** Finished tasks are forgotten in steps of this many beyond maxFinishedKept. */
@@ -58,6 +74,7 @@ export const defaultReviewQueueOptions: ReviewQueueOptions = {
   maxSegmentIdsKept: 2000,
   maxRejectionsKept: 100,
   maxFinishedKept: 1000,
+  deferUnknown: true,
 };
 
 /** Resolves a (validated) queue config into options; k above the annotator cap raises the cap to k. */
@@ -141,6 +158,19 @@ export interface BacklogSegment {
   count: number;
   offset: number;
   addedAtMs: number;
+  /**
+   * Lines (0-based) paged in ahead of `offset` because a label asked for their task: a bitmap in hex
+   * (bit j of digit k is line 4k+j), at most 250 characters for a 1,000-task segment.
+   */
+  taken?: string;
+}
+
+/** A task found in a backlog segment for a label that named it (the inbox drain's lookup). */
+export interface FoundTask {
+  segmentId: string;
+  /** 0-based task line in the segment. */
+  line: number;
+  task: ReviewTask;
 }
 
 /** What the workflow asks the page-in activity for: the next lines of the oldest segment. */
@@ -175,6 +205,14 @@ export interface ReviewQueueStateData {
    * the label produced are written by then. Bounded by the drain batch.
    */
   inboxAcks: Array<{ id: string; afterRows: number }>;
+  /** Inbox entries left in the inbox in this drain pass (their task may be in the backlog): skipped. */
+  inboxDeferred: string[];
+  /** Labels sent by signal or update for tasks not paged in yet, to be written to the inbox. */
+  toInbox: SubmitLabel[];
+  /** Segments that left the backlog (read, expired, unreadable): their objects are deleted next. */
+  consumed: string[];
+  /** Segments found in the store without an announcement: a late announcement of one counts once. */
+  discovered: string[];
   /** Sequence number of the next flushed batch (names the batch: runId-independent, so retries rewrite it). */
   flushSeq: number;
   counters: {
@@ -186,6 +224,8 @@ export interface ReviewQueueStateData {
     pagedIn: number;
     unreadable: number;
     inboxLabels: number;
+    deferredLabels: number;
+    segmentsDiscovered: number;
     done: number;
     escalated: number;
     expired: number;
@@ -215,6 +255,10 @@ export function emptyReviewQueueState(): ReviewQueueStateData {
     stagedSinceMs: null,
     segmentIds: [],
     inboxAcks: [],
+    inboxDeferred: [],
+    toInbox: [],
+    consumed: [],
+    discovered: [],
     flushSeq: 1,
     counters: {
       added: 0,
@@ -225,6 +269,8 @@ export function emptyReviewQueueState(): ReviewQueueStateData {
       pagedIn: 0,
       unreadable: 0,
       inboxLabels: 0,
+      deferredLabels: 0,
+      segmentsDiscovered: 0,
       done: 0,
       escalated: 0,
       expired: 0,
@@ -266,7 +312,8 @@ export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateD
       Number.isInteger(g.count) &&
       Number.isInteger(g.offset) &&
       typeof g.addedAtMs === 'number' &&
-      g.offset < g.count
+      g.offset < g.count &&
+      (g.taken === undefined || (typeof g.taken === 'string' && /^[0-9a-f]*$/.test(g.taken)))
     );
   };
   const data: ReviewQueueStateData = {
@@ -283,6 +330,18 @@ export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateD
     inboxAcks: Array.isArray(r.inboxAcks)
       ? r.inboxAcks.filter((a) => isRecord(a) && typeof a.id === 'string' && typeof a.afterRows === 'number')
       : [],
+    inboxDeferred: strings(r.inboxDeferred),
+    toInbox: Array.isArray(r.toInbox)
+      ? r.toInbox.filter(
+          (l) =>
+            isRecord(l) &&
+            typeof l.taskId === 'string' &&
+            typeof l.label === 'string' &&
+            typeof l.annotator === 'string',
+        )
+      : [],
+    consumed: strings(r.consumed),
+    discovered: strings(r.discovered),
     flushSeq: typeof r.flushSeq === 'number' ? r.flushSeq : 1,
     counters: { ...empty.counters, ...(isRecord(r.counters) ? r.counters : {}) },
     annotators: isRecord(r.annotators) ? r.annotators! : {},
@@ -298,6 +357,55 @@ export function restoreReviewQueueState(raw: unknown): { data: ReviewQueueStateD
   for (const id of Object.keys(data.tasks)) if (!seen.has(id)) data.order.push(id);
   if (data.staged.length > 0 && data.stagedSinceMs === null) data.stagedSinceMs = 0;
   return { data, ok: true };
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+// --- line bitmaps of a segment (hex digits, 4 lines each): plain strings, so they travel as JSON ---
+
+function bitAt(hex: string | undefined, i: number): boolean {
+  if (!hex) return false;
+  const k = i >> 2;
+  return k < hex.length && ((parseInt(hex[k], 16) >> (i & 3)) & 1) === 1;
+}
+
+function withBit(hex: string | undefined, i: number): string {
+  const k = i >> 2;
+  const h = (hex ?? '').padEnd(k + 1, '0');
+  return h.slice(0, k) + (parseInt(h[k], 16) | (1 << (i & 3))).toString(16) + h.slice(k + 1);
+}
+
+/** Lines at or after `from` whose bit is set. */
+function bitsFrom(hex: string | undefined, from: number): number {
+  if (!hex) return 0;
+  let n = 0;
+  for (let i = from; i < hex.length * 4; i++) if (bitAt(hex, i)) n++;
+  return n;
+}
+
+/** Tasks of a segment not paged in yet. */
+function remaining(g: BacklogSegment): number {
+  return g.count - g.offset - bitsFrom(g.taken, g.offset);
+}
+
+/**
+ * The annotators of a written label row's lineage: a JSON list since labels carry any annotator id;
+ * rows written before that joined them with "," (read as such).
+ */
+export function lineageAnnotators(lineage: Record<string, string> | undefined): string[] {
+  const raw = lineage?.annotators;
+  if (raw === undefined) return [];
+  if (raw.startsWith('[')) {
+    try {
+      const v = JSON.parse(raw) as unknown;
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+    } catch {
+      // an old row whose first annotator id began with "["
+    }
+  }
+  return raw === '' ? [] : raw.split(',');
 }
 
 // --- own-property helpers: user strings as keys never reach the prototype -------------------------
@@ -377,7 +485,8 @@ export class ReviewQueueState {
     // offered, so they are counted as expired (not finished one by one, and not remembered by id).
     this.s.backlog = this.s.backlog.filter((g) => {
       if (g.addedAtMs + this.opts.lifetimeMs > nowMs) return true;
-      this.s.counters.expired += g.count - g.offset;
+      this.s.counters.expired += remaining(g);
+      this.consume(g.id);
       return false;
     });
     this.dueCache = undefined;
@@ -465,6 +574,15 @@ export class ReviewQueueState {
    */
   addSegment(ref: AddTaskSegment, nowMs: number): AddTaskSegmentResult {
     this.tick(nowMs);
+    // Found in the store before its announcement arrived (a sender that gave up waiting, or one whose
+    // announcement was on its way when a drain listed the backlog): its tasks were counted then. The
+    // first announcement claims them as accepted, as it would have without the drain; later ones are
+    // duplicates.
+    const found = this.s.discovered.indexOf(ref.segmentId);
+    if (found >= 0) {
+      this.s.discovered.splice(found, 1);
+      return { accepted: ref.count, duplicate: 0, backlog: this.backlogSize() };
+    }
     if (this.s.segmentIds.includes(ref.segmentId) || this.s.backlog.some((g) => g.id === ref.segmentId)) {
       this.s.counters.duplicateSegments++;
       this.s.counters.duplicateTasks += ref.count;
@@ -493,6 +611,14 @@ export class ReviewQueueState {
     const since = this.s.stagedSinceMs ?? nowMs;
     this.s.staged.splice(0, n);
     this.s.stagedSinceMs = this.s.staged.length > 0 ? nowMs : null;
+    const found = this.s.discovered.indexOf(ref.segmentId);
+    if (found >= 0) {
+      // An earlier write of these very tasks was found in the store first: they were counted twice.
+      this.s.discovered.splice(found, 1);
+      this.s.counters.added -= ref.count;
+      this.s.counters.segmentsDiscovered--;
+      return;
+    }
     if (this.s.segmentIds.includes(ref.segmentId) || this.s.backlog.some((g) => g.id === ref.segmentId))
       return;
     this.appendSegment(ref, since);
@@ -501,8 +627,50 @@ export class ReviewQueueState {
   /** Tasks accepted but not paged in: backlog segments plus staged tasks. */
   backlogSize(): number {
     let n = this.s.staged.length;
-    for (const g of this.s.backlog) n += g.count - g.offset;
+    for (const g of this.s.backlog) n += remaining(g);
     return n;
+  }
+
+  /**
+   * A segment found in the store that was never announced (its sender gave up waiting for the queue):
+   * accepted like an announced one, counted once by its id. A segment the queue already had is a
+   * leftover object: it is deleted. True when it joined the backlog.
+   */
+  discoverSegment(ref: AddTaskSegment, nowMs: number): boolean {
+    this.tick(nowMs);
+    if (this.s.backlog.some((g) => g.id === ref.segmentId)) return false;
+    if (this.s.segmentIds.includes(ref.segmentId)) {
+      this.consume(ref.segmentId);
+      return false;
+    }
+    this.appendSegment(ref, nowMs);
+    this.s.counters.added += ref.count;
+    this.s.counters.segmentsDiscovered++;
+    this.s.discovered.push(ref.segmentId);
+    const extra = this.s.discovered.length - this.opts.maxSegmentIdsKept;
+    if (extra > 0) this.s.discovered.splice(0, extra);
+    return true;
+  }
+
+  /** Backlog segments the inbox drain looks into (id and first unread line), oldest first. */
+  lookupSegments(): Array<{ segmentId: string; offset: number }> {
+    return this.s.backlog.slice(0, LOOKUP_SEGMENTS).map((g) => ({ segmentId: g.id, offset: g.offset }));
+  }
+
+  /** Every backlog segment id (the drain's discovery leaves them out). */
+  backlogSegmentIds(): string[] {
+    return this.s.backlog.map((g) => g.id);
+  }
+
+  /** Segment objects to delete (they left the backlog), at most `max`. */
+  consumedSegments(max = 200): string[] {
+    return this.s.consumed.slice(0, max);
+  }
+
+  /** The given segment objects were deleted. */
+  consumedDeleted(ids: string[]): void {
+    const done = new Set(ids);
+    this.s.consumed = this.s.consumed.filter((id) => !done.has(id));
   }
 
   /**
@@ -544,7 +712,13 @@ export class ReviewQueueState {
   ): void {
     const g = this.s.backlog[0];
     if (!g || g.id !== req.segmentId || g.offset !== req.offset) return;
+    // The task lines read, in order: every line from `offset` on that was not an invalid one.
+    const invalidLines = new Set(read.invalid.map((b) => b.line - 1));
+    let line = req.offset;
     for (const task of read.tasks) {
+      while (invalidLines.has(line)) line++;
+      // Paged in already, ahead of its turn, for a label that named it.
+      if (bitAt(g.taken, line++)) continue;
       if (hasOwn(this.s.tasks, task.taskId) || hasOwn(this.s.finished, task.taskId)) {
         // Accepted with its segment, found known only now: counted as a duplicate instead.
         this.s.counters.duplicateTasks++;
@@ -579,24 +753,52 @@ export class ReviewQueueState {
       );
     }
     g.offset = Math.min(g.count, Math.max(read.nextOffset, g.offset + 1));
-    if (g.offset >= g.count) this.s.backlog.shift();
+    if (remaining(g) <= 0) {
+      this.s.backlog.shift();
+      this.consume(g.id);
+    }
     this.dueCache = undefined;
+  }
+
+  /**
+   * Pages one task in ahead of its turn because a label names it (found by the inbox drain in an
+   * unread part of a backlog segment). Its line is marked so the segment's own page-in skips it later.
+   * True when the task joined the window.
+   */
+  takeFound(found: FoundTask): boolean {
+    const i = this.s.backlog.findIndex((g) => g.id === found.segmentId);
+    const g = this.s.backlog[i];
+    if (!g || found.line < g.offset || found.line >= g.count || bitAt(g.taken, found.line)) return false;
+    const task = found.task;
+    if (hasOwn(this.s.tasks, task.taskId) || hasOwn(this.s.finished, task.taskId)) return false;
+    if (this.opts.modelId !== undefined && task.modelId !== this.opts.modelId) return false;
+    g.taken = withBit(g.taken, found.line);
+    this.enter(task, g.addedAtMs, JSON.stringify(task).length);
+    this.s.counters.pagedIn++;
+    if (remaining(g) <= 0) {
+      this.s.backlog.splice(i, 1);
+      this.consume(g.id);
+    }
+    this.dueCache = undefined;
+    return true;
   }
 
   /** The oldest segment cannot be read at all (its object is gone): its remaining tasks are counted. */
   segmentUnreadable(segmentId: string, detail: string, nowMs: number): void {
     const g = this.s.backlog[0];
     if (!g || g.id !== segmentId) return;
-    this.s.counters.unreadable += g.count - g.offset;
-    this.s.counters.added -= g.count - g.offset;
+    const left = remaining(g);
+    this.s.counters.unreadable += left;
+    this.s.counters.added -= left;
     this.reject(
       nowMs,
       'page-in',
       'signal',
       'unreadable-segment',
-      `segment ${g.id} (${g.count - g.offset} tasks): ${detail}`,
+      `segment ${g.id} (${left} tasks): ${detail}`,
     );
     this.s.backlog.shift();
+    this.consume(g.id);
   }
 
   /** Records a message that could not even be read (bad payload): counted and kept, never thrown. */
@@ -630,6 +832,26 @@ export class ReviewQueueState {
       return fail('empty-annotator', 'annotator must not be empty', this.statusOf(p.taskId));
     const open = getOwn(this.s.tasks, p.taskId);
     const fin = open ? undefined : getOwn(this.s.finished, p.taskId);
+    if (!open && !fin && via !== 'inbox' && this.opts.deferUnknown && this.backlogSize() > 0) {
+      // The task may wait in the backlog: the label goes to the store inbox (written by the workflow
+      // through an activity) and is applied when its task is paged in. Bounded: beyond, refused.
+      if (this.s.toInbox.length >= MAX_TO_INBOX)
+        return fail(
+          'unknown-task',
+          `${this.unknownTaskDetail(p.taskId)}; ${MAX_TO_INBOX} labels already wait to be stored in the inbox, send this one again later or through the inbox (loopkeeper review submit)`,
+          'unknown',
+        );
+      const kept: SubmitLabel = { taskId: p.taskId, label: p.label, annotator: p.annotator };
+      if (p.note !== undefined) kept.note = p.note;
+      this.s.toInbox.push(kept);
+      this.s.counters.deferredLabels++;
+      return {
+        accepted: true,
+        reason: 'deferred',
+        detail: `task "${clip(p.taskId)}" is not paged in yet (${this.backlogSize()} tasks wait in the backlog): the label is kept in the store inbox and applied when its task is`,
+        status: 'unknown',
+      };
+    }
     if (!open && !fin) return fail('unknown-task', this.unknownTaskDetail(p.taskId), 'unknown');
     const mine = open
       ? open.labels.find((l) => l.annotator === p.annotator)?.label
@@ -775,7 +997,29 @@ export class ReviewQueueState {
     entryId: string,
     p: { taskId: string; label: string; annotator: string; note?: string },
     nowMs: number,
+    lookup?: { found?: FoundTask; complete: boolean },
   ): SubmitResult {
+    if (lookup && this.opts.deferUnknown && !this.knows(p.taskId)) {
+      this.tick(nowMs);
+      // Its task waits in an unread part of a backlog segment: page that one task in now (the window
+      // may grow past its size for it, not past twice its byte budget).
+      const roomy = this.openBytes() <= 2 * this.opts.windowBytes;
+      if (lookup.found && roomy) this.takeFound(lookup.found);
+      const mayWait =
+        (lookup.found !== undefined && !roomy) ||
+        this.s.staged.some((t) => t.taskId === p.taskId) ||
+        (!lookup.complete && this.s.backlog.length > 0);
+      if (!this.knows(p.taskId) && mayWait) {
+        // Left in the inbox: read again on the next pass, when its task may be paged in.
+        this.s.inboxDeferred.push(entryId);
+        return {
+          accepted: true,
+          reason: 'deferred',
+          detail: 'its task is not paged in yet; kept in the inbox',
+          status: 'unknown',
+        };
+      }
+    }
     const r = this.submitLabel(p, nowMs, 'inbox');
     this.s.counters.inboxLabels++;
     this.s.inboxAcks.push({ id: entryId, afterRows: this.s.counters.flushedRows + this.s.outbox.length });
@@ -788,9 +1032,29 @@ export class ReviewQueueState {
     this.s.inboxAcks.push({ id: entryId, afterRows: 0 });
   }
 
-  /** Inbox entries applied and not yet deleted (the drain skips them). */
+  /** Inbox entries applied and not yet deleted, and entries deferred in this pass (the drain skips them). */
   inboxPending(): string[] {
-    return this.s.inboxAcks.map((a) => a.id);
+    return [...this.s.inboxAcks.map((a) => a.id), ...this.s.inboxDeferred];
+  }
+
+  /** A new drain pass reads deferred entries again. */
+  startInboxPass(): void {
+    this.s.inboxDeferred = [];
+  }
+
+  /** Inbox entries deferred in this pass. */
+  inboxDeferredCount(): number {
+    return this.s.inboxDeferred.length;
+  }
+
+  /** Labels (signal or update) waiting to be written to the inbox, oldest first (at most `max`). */
+  labelsForInbox(max = MAX_TO_INBOX): SubmitLabel[] {
+    return this.s.toInbox.slice(0, max);
+  }
+
+  /** The first `n` labels waiting for the inbox were written there. */
+  labelsStoredInInbox(n: number): void {
+    this.s.toInbox.splice(0, n);
   }
 
   /** How many inbox entries wait to be deleted. */
@@ -930,6 +1194,9 @@ export class ReviewQueueState {
       unreadable: c.unreadable,
       inboxLabels: c.inboxLabels,
       inboxPending: this.s.inboxAcks.length,
+      inboxDeferred: this.s.inboxDeferred.length + this.s.toInbox.length,
+      deferredLabels: c.deferredLabels,
+      segmentsDiscovered: c.segmentsDiscovered,
       labelsAccepted: c.labelsAccepted,
       duplicateLabels: c.duplicateLabels,
       leaseExpiries: c.leaseExpiries,
@@ -946,6 +1213,19 @@ export class ReviewQueueState {
   }
 
   // --- internals -----------------------------------------------------------------------------------
+
+  /** True when the task is open or remembered as finished. */
+  private knows(taskId: string): boolean {
+    return hasOwn(this.s.tasks, taskId) || hasOwn(this.s.finished, taskId);
+  }
+
+  /** A segment left the backlog: its object is deleted later (only under the rule that discovers). */
+  private consume(id: string): void {
+    if (!this.opts.deferUnknown) return;
+    this.s.consumed.push(id);
+    const extra = this.s.consumed.length - MAX_CONSUMED_KEPT;
+    if (extra > 0) this.s.consumed.splice(0, extra);
+  }
 
   private statusOf(taskId: string): SubmitResult['status'] {
     return getOwn(this.s.tasks, taskId)?.status ?? getOwn(this.s.finished, taskId)?.status ?? 'unknown';
@@ -1096,7 +1376,8 @@ export class ReviewQueueState {
     const agreeing = t.labels.filter((l) => l.label === label);
     const lineage: Record<string, string> = {
       taskId,
-      annotators: agreeing.map((l) => l.annotator).join(','),
+      // A JSON list: annotator ids may hold any character, "," included (lineageAnnotators reads both).
+      annotators: JSON.stringify(agreeing.map((l) => l.annotator)),
       routeReason: task.routeReason,
       consensus,
       predictedLabel: task.predictedLabel,
@@ -1109,10 +1390,9 @@ export class ReviewQueueState {
     const notes = t.labels.filter((l) => l.note !== undefined).map((l) => `${l.annotator}: ${l.note}`);
     if (notes.length > 0) lineage.notes = notes.join(' | ');
     if (agreeing.length < t.labels.length) {
-      lineage.dissent = t.labels
-        .filter((l) => l.label !== label)
-        .map((l) => `${l.annotator}:${l.label}`)
-        .join(',');
+      lineage.dissent = JSON.stringify(
+        t.labels.filter((l) => l.label !== label).map((l) => ({ annotator: l.annotator, label: l.label })),
+      );
     }
     const row: ReviewLabelRow = {
       requestId: task.requestId,

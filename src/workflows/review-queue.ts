@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -42,7 +43,12 @@ import {
   task,
 } from './messages';
 import { reviewLabelBatchId } from './review-ids';
-import { restoreReviewQueueState, ReviewQueueState, reviewQueueOptions } from './review-queue-state';
+import {
+  MAX_INBOX_DEFERRED,
+  restoreReviewQueueState,
+  ReviewQueueState,
+  reviewQueueOptions,
+} from './review-queue-state';
 import type { ReviewQueueStateData } from './review-queue-state';
 
 /** Input of `reviewQueue`: the model, optional tuning, and the state carried over by continue-as-new. */
@@ -82,20 +88,27 @@ const { flushReviewLabels } = proxyActivities<Activities>({
 });
 
 /** Paging the backlog in: a store outage is retried a few times, then again after flushEveryMs. */
-const { readReviewSegment, writeStagedReviewSegment, readReviewInbox, ackReviewInbox } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    heartbeatTimeout: '30 seconds',
-    retry: {
-      initialInterval: '1 second',
-      maximumInterval: '20 seconds',
-      maximumAttempts: 5,
-      nonRetryableErrorTypes: ['ZodError', 'ReviewSegmentMissing', 'InvalidReviewTasks'],
-    },
-  });
+const {
+  readReviewSegment,
+  writeStagedReviewSegment,
+  readReviewInbox,
+  ackReviewInbox,
+  storeReviewInboxLabels,
+} = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '20 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['ZodError', 'ReviewSegmentMissing', 'InvalidReviewTasks'],
+  },
+});
 
 /** Labels read from the store inbox per batch (a batch is applied, written, then deleted). */
 const INBOX_BATCH = 500;
+/** Unknown segments one drain takes at most (the activity's bound): more may wait. */
+const DISCOVER_MAX = 100;
 const DEFAULT_INBOX_POLL_MS = 60_000;
 
 /** Claims that found nothing while a backlog waits ask for a page-in this many times at most. */
@@ -154,9 +167,12 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   const maxHistoryEvents = config.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const inboxPollMs = config.inboxPollMs ?? DEFAULT_INBOX_POLL_MS;
 
+  // Labels for tasks not paged in yet wait for them, and unannounced backlog segments are found in the
+  // store: new commands, so a run recorded before this rule replays without them.
+  const waitsForTasks = patched('review-labels-wait-for-tasks');
   const restored = restoreReviewQueueState(input?.state);
   const q = new ReviewQueueState(
-    reviewQueueOptions(config, modelParse.success ? modelId : undefined),
+    { ...reviewQueueOptions(config, modelParse.success ? modelId : undefined), deferUnknown: waitsForTasks },
     restored.data,
   );
   if (!restored.ok) {
@@ -215,8 +231,13 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
     if (q.inboxPendingCount() >= 2 * INBOX_BATCH) return Infinity; // written first, then drained
     return Math.max(inboxBlockedUntil, inboxDue ? 0 : inboxNextPollAt);
   };
+  // --- labels (signal or update) for tasks not paged in yet: written to the inbox in batches ---
+  let toInboxBlockedUntil = 0;
+  /** Labels written to the inbox by this run: a deferred update answers once its label is among them. */
+  let toInboxWritten = 0;
   const backlogDueAt = (): number => {
     let due = inboxDueAt();
+    if (q.labelsForInbox(1).length > 0) due = Math.min(due, toInboxBlockedUntil);
     if (q.stagedCount() > 0) due = Math.min(due, stageBlockedUntil);
     if (q.pageInRequest(pageInMode())) due = Math.min(due, pageInBlockedUntil);
     return due;
@@ -348,13 +369,20 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
   // --- updates: validated before they enter history; rule violations are answered, not thrown -----
   setHandler(
     submitLabelUpdate,
-    (payload) =>
-      guarded(
+    async (payload) => {
+      const r = guarded(
         'submitLabelUpdate',
         'update',
         () => q.submitLabel(SubmitLabelSchema.parse(payload), now(), 'update'),
         rejectedResult,
-      ),
+      );
+      if (r.reason !== 'deferred') return r;
+      // Answer once the label is in the store inbox (or carried into the next run's state).
+      const target = toInboxWritten + q.labelsForInbox().length;
+      wake = true;
+      await condition(() => toInboxWritten >= target || closing);
+      return r;
+    },
     {
       validator: validatorFor('submitLabelUpdate', SubmitLabelSchema),
       description: 'label a task and get the verdict',
@@ -475,6 +503,10 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
         await flushOnce(flushBatchSize);
         continue;
       }
+      if (q.labelsForInbox(1).length > 0 && t >= toInboxBlockedUntil) {
+        await storeLabelsInInbox();
+        continue;
+      }
       if (t >= inboxBlockedUntil) {
         const acks = q.ackableInbox();
         if (acks.length > 0) {
@@ -505,16 +537,57 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
     }
   };
 
+  /** Writes labels for tasks not paged in yet to the store inbox; the drain applies them later. */
+  const storeLabelsInInbox = async (): Promise<void> => {
+    const labels = q.labelsForInbox();
+    try {
+      await storeReviewInboxLabels({ modelId, labels });
+      q.labelsStoredInInbox(labels.length);
+      toInboxWritten += labels.length;
+      inboxDue = true;
+    } catch (err) {
+      toInboxBlockedUntil = now() + flushEveryMs;
+      log.warn('review queue: storing deferred labels in the inbox failed; keeping them for the next try', {
+        labels: labels.length,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  };
+
+  /** A drain pass reads the whole inbox once; entries deferred in it are read again by the next one. */
+  let inboxPassOpen = false;
   /** Reads one bounded batch of the store inbox and applies it; a full batch means: read again. */
   const drainInbox = async (): Promise<void> => {
     inboxDue = false;
     inboxNextPollAt = now() + inboxPollMs;
+    if (waitsForTasks && !inboxPassOpen) q.startInboxPass();
+    inboxPassOpen = true;
     try {
-      const read = await readReviewInbox({ modelId, limit: INBOX_BATCH, skip: q.inboxPending() });
+      const segments = waitsForTasks ? q.lookupSegments() : [];
+      const backlogIds = waitsForTasks ? q.backlogSegmentIds() : [];
+      const consumed = waitsForTasks ? q.consumedSegments() : [];
+      const read = await readReviewInbox({
+        modelId,
+        limit: INBOX_BATCH,
+        skip: q.inboxPending(),
+        ...(waitsForTasks ? { segments, discover: true, backlogIds, consumed } : {}),
+      });
       const t = now();
-      for (const e of read.labels) q.applyInboxLabel(e.entryId, e.label, t);
+      if (read.deleted) q.consumedDeleted(read.deleted);
+      for (const g of read.discovered ?? []) q.discoverSegment(g, t);
+      // Every segment that could hold a label's task was looked into: a task found nowhere is unknown.
+      const complete = segments.length === backlogIds.length && (read.discovered?.length ?? 0) < DISCOVER_MAX;
+      const found = new Map((read.found ?? []).map((f) => [f.entryId, f]));
+      for (const e of read.labels)
+        q.applyInboxLabel(
+          e.entryId,
+          e.label,
+          t,
+          waitsForTasks ? { found: found.get(e.entryId), complete } : undefined,
+        );
       for (const e of read.invalid) q.rejectInboxEntry(e.entryId, e.detail, t);
-      inboxDue = read.more;
+      inboxDue = read.more && q.inboxDeferredCount() < MAX_INBOX_DEFERRED;
+      if (!inboxDue) inboxPassOpen = false;
       if (q.outboxSize() > 0 && outboxSince === undefined) outboxSince = t;
     } catch (err) {
       inboxBlockedUntil = now() + flushEveryMs;
@@ -612,6 +685,8 @@ export async function reviewQueue(input: ReviewQueueInput): Promise<void> {
     // Continue-as-new: let handlers finish, write the rows waiting now (rows that arrive meanwhile, or
     // that cannot be written, travel in the state), and carry the state as plain JSON.
     closing = true;
+    // Deferred labels: written to the inbox now if possible; otherwise they travel in the state.
+    if (q.labelsForInbox(1).length > 0) await storeLabelsInInbox();
     await condition(allHandlersFinished);
     let toFlush = q.outboxSize();
     for (let i = 0; i < MAX_FLUSHES_BEFORE_CONTINUE && toFlush > 0; i++) {

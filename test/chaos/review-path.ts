@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { sendReviewTasks } from '../../src/activities/enqueue-review-tasks';
+import { storeInboxLabel } from '../../src/activities/review-inbox';
 import { ReviewTaskSchema } from '../../src/schemas/review';
 import type { ReviewQueueConfig, ReviewStats, ReviewTask, SubmitLabel } from '../../src/schemas/review';
 import { layout } from '../../src/storage/layout';
@@ -41,13 +42,14 @@ export function makeTasks(modelId: string, prefix: string, from: number, to: num
   return tasks;
 }
 
-/** Queue tuning for the suite: flush often, so stored labels catch up within seconds. */
+/**
+ * Queue tuning for the suite: flush often, so stored labels catch up within seconds. The window keeps
+ * its default size (200 tasks): labels are sent by task id without a claim, mostly for tasks still in
+ * the store backlog, which the queue pages in for them.
+ */
 export const chaosQueueConfig: ReviewQueueConfig = {
   flushEveryMs: 1000,
   flushBatchSize: 200,
-  // Labels here are sent by task id without a claim: the task must be paged into the window by then (a
-  // label for a task still in the store backlog is refused as unknown-task, see README "Limits").
-  activeWindowTasks: 2000,
   inboxPollMs: 5000,
 };
 
@@ -87,6 +89,34 @@ export async function submitLabels(
     }),
   );
   return sent;
+}
+
+/**
+ * Writes labels straight to the model's store inbox, as an annotation tool that knows the queue is down
+ * would (`concurrency` at a time); counted in `counter` as they go.
+ */
+export async function storeLabelsInInbox(
+  s: ScenarioEnv,
+  labels: SubmitLabel[],
+  concurrency = 32,
+  counter: { sent: number } = { sent: 0 },
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < labels.length) {
+        await storeInboxLabel(s.store, s.modelId, labels[next++]);
+        counter.sent++;
+      }
+    }),
+  );
+}
+
+/** Objects left in the model's label inbox. */
+export async function inboxObjects(s: ScenarioEnv): Promise<number> {
+  let n = 0;
+  for await (const _ of s.store.listSizes(layout.reviewInboxPrefix(s.modelId))) n++;
+  return n;
 }
 
 /** The queue's counters (answered by a worker). */

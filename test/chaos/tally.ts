@@ -16,6 +16,8 @@ export interface ScenarioTally {
   labelsLost: number;
   duplicates: number;
   strayObjects: number;
+  /** Scenario-specific figures printed under the table (e.g. catch-up time, labels/s). */
+  figures?: Record<string, number | string>;
   /** The invariant violations found (empty = passed). */
   problems: string[];
   seconds: number;
@@ -129,6 +131,13 @@ export function formatTallies(ts: ScenarioTally[]): string {
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')}`,
     );
+  for (const t of ts)
+    if (t.figures && Object.keys(t.figures).length)
+      out.push(
+        `${t.scenario}: ${Object.entries(t.figures)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
   for (const t of ts) for (const p of t.problems) out.push(`  ${t.scenario}: ${p}`);
   return out.join('\n');
 }

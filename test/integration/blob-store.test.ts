@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { BlobInfo, BlobStore, S3StoreOptions } from '../../src/storage/blob-store';
-import { BlobConflictError, BlobNotFoundError } from '../../src/storage/blob-store';
+import { BlobConflictError, BlobNotFoundError, deleteKeys } from '../../src/storage/blob-store';
 import { FileBlobStore } from '../../src/storage/file-blob-store';
 import { readJson, readLines, writeJson, writeNdjson } from '../../src/storage/ndjson';
 import { S3BlobStore } from '../../src/storage/s3-blob-store';
@@ -334,6 +334,17 @@ function blobStoreBehaviour(fixture: StoreFixture): void {
     expect(await store.head('tmp/x')).toBeUndefined();
     await expect(store.delete('tmp/x')).resolves.toBeUndefined();
     await expect(store.delete('never/was')).resolves.toBeUndefined();
+  });
+
+  test('deleteKeys removes 1,200 objects (in batches where the store has them); absent keys are fine', async () => {
+    const keys = Array.from({ length: 1200 }, (_, i) => `many/k${String(i).padStart(4, '0')}.json`);
+    for (let i = 0; i < keys.length; i += 50)
+      await Promise.all(keys.slice(i, i + 50).map((k) => store.put(k, 'x')));
+    await store.put('many/keep.json', 'x');
+    await deleteKeys(store, [...keys, 'many/never-was.json']);
+    const left: string[] = [];
+    for await (const info of store.listSizes('many/')) left.push(info.key);
+    expect(left).toEqual(['many/keep.json']);
   });
 
   test.each(invalidKeys)('invalid key %j is rejected by every operation', async (key) => {

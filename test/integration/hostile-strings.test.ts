@@ -38,6 +38,7 @@ import { layout } from '../../src/storage/layout';
 import { ModelRegistry } from '../../src/storage/model-registry';
 import { readLines } from '../../src/storage/ndjson';
 import { claimTask, reviewStats, submitLabelUpdate, task as taskQuery } from '../../src/workflows/messages';
+import { lineageAnnotators } from '../../src/workflows/review-queue-state';
 import { runCli } from '../support/cli';
 import { withWorker } from '../support/temporal';
 import type { TestStack } from '../support/temporal';
@@ -296,7 +297,7 @@ describe('hostile strings: review queue (real Temporal server, message API)', ()
         );
         tally.record('review submitLabelUpdate: annotator', name, byUpdate);
         if (byUpdate.kind === 'stored')
-          expected.push([`ann-${n}`, name, (row) => expect(row.lineage?.annotators).toBe(s)]);
+          expected.push([`ann-${n}`, name, (row) => expect(lineageAnnotators(row.lineage)).toEqual([s])]);
 
         const bySignal = await signalOutcome(
           h,
@@ -307,7 +308,7 @@ describe('hostile strings: review queue (real Temporal server, message API)', ()
         );
         tally.record('review submitLabel signal: annotator', name, bySignal);
         if (bySignal.kind === 'stored')
-          expected.push([`sig-${n}`, name, (row) => expect(row.lineage?.annotators).toBe(s)]);
+          expected.push([`sig-${n}`, name, (row) => expect(lineageAnnotators(row.lineage)).toEqual([s])]);
 
         const note = await signalOutcome(
           h,

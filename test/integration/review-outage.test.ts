@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createEnqueueReviewTasks } from '../../src/activities/enqueue-review-tasks';
-import { submitReviewLabel } from '../../src/cli/review-client';
+import { createEnqueueReviewTasks, sendReviewTasks } from '../../src/activities/enqueue-review-tasks';
+import { storeInboxLabel } from '../../src/activities/review-inbox';
+import { formatSendResult, reviewTask, submitReviewLabel } from '../../src/cli/review-client';
 import type { DurableSubmitResult } from '../../src/cli/review-client';
 import { LabeledRowSchema } from '../../src/schemas';
 import type { LabeledRow } from '../../src/schemas';
@@ -173,6 +174,181 @@ async function queueWithTasks(stack: Stack, modelId: string): Promise<WorkflowHa
   });
   return h;
 }
+
+/** Non-hard tasks `n00000`… (one label finishes each), about 300 bytes of JSON each. */
+function plainTask(modelId: string, i: number): ReviewTask {
+  return { ...makeTask(modelId, i), taskId: `n${String(i).padStart(5, '0')}`, hard: false };
+}
+
+describe('labels for tasks still in the store backlog, and tasks stored while no worker runs', () => {
+  test('1,800 tasks (window 200), labels for all 1,800 through the inbox while no worker runs: 1,800 rows, none refused', async () => {
+    const { store } = tempFileStore();
+    const modelId = freshModel();
+    const stack = await stackFor(store);
+    const n = 1800;
+    const tasks = Array.from({ length: n }, (_, i) => plainTask(modelId, i));
+    // The default window (200 tasks): most tasks wait in the store backlog, not paged in.
+    const config: ReviewQueueConfig = { flushEveryMs: 500, inboxPollMs: 2000 };
+    const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+    try {
+      await stack.withQueueWorker(async () => {
+        const r = await sendReviewTasks(stack.client, store, {
+          taskQueue: stack.taskQueue,
+          modelId,
+          tasks,
+          config,
+        });
+        expect(r).toMatchObject({ accepted: n, rejected: 0 });
+        const s = await h.query(reviewStats);
+        expect(s.backlog).toBeGreaterThanOrEqual(n - 400);
+      });
+      // The worker is down: an annotator tool writes every label to the inbox (oldest task last).
+      await pool([...tasks].reverse(), 16, (t) =>
+        storeInboxLabel(store, modelId, { taskId: t.taskId, label: 'churn', annotator: 'alice' }),
+      );
+      await stack.withQueueWorker(async () => {
+        const s = await waitFor(
+          () => h.query(reviewStats) as Promise<ReviewStats>,
+          (x) => x.flushedRows === n && x.inboxPending === 0,
+          'every inbox label applied and written',
+        );
+        expect(s.rejections.map((x) => `${x.code}: ${x.detail}`)).toEqual([]);
+        expect(s).toMatchObject({ done: n, rejected: 0, labelsAccepted: n, backlog: 0, added: n });
+        await waitFor(
+          () => keysUnder(store, layout.reviewInboxPrefix(modelId)),
+          (k) => k.length === 0,
+          'inbox emptied',
+        );
+        const rows = await storedLabels(store, modelId);
+        expect(rows).toHaveLength(n);
+        expect(new Set(rows.map((r) => r.lineage?.taskId)).size).toBe(n);
+        // Read segments leave the store with the next drain.
+        await h.signal('nudgeInbox');
+        await waitFor(
+          () => keysUnder(store, layout.reviewBacklogPrefix(modelId)),
+          (k) => k.length === 0,
+          'read backlog segments deleted',
+        );
+        // A label by update for a task still in the backlog is deferred to the inbox, then applied.
+        const more = Array.from({ length: 400 }, (_, i) => plainTask(modelId, n + i));
+        await sendReviewTasks(stack.client, store, { taskQueue: stack.taskQueue, modelId, tasks: more });
+        const last = more[more.length - 1];
+        const verdict = await submitReviewLabel(
+          stack.client,
+          modelId,
+          { taskId: last.taskId, label: 'stay', annotator: 'bob' },
+          { store, deadlineMs: 10_000 },
+        );
+        expect(verdict).toMatchObject({ applied: false, stored: true });
+        await waitFor(
+          () => reviewTask(stack.client, modelId, last.taskId),
+          (v) => v?.status === 'done',
+          'the deferred label applied',
+        );
+        await h.terminate('test finished');
+      });
+    } finally {
+      await stack.close();
+    }
+  }, 600_000);
+
+  test('a label by update and by signal for tasks still in the backlog: deferred to the inbox, applied once paged in', async () => {
+    const { store } = tempFileStore();
+    const modelId = freshModel();
+    const stack = await stackFor(store);
+    const tasks = Array.from({ length: 5 }, (_, i) => plainTask(modelId, i));
+    const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+    try {
+      await stack.withQueueWorker(async () => {
+        await sendReviewTasks(stack.client, store, {
+          taskQueue: stack.taskQueue,
+          modelId,
+          tasks,
+          config: { activeWindowTasks: 1, flushEveryMs: 500, inboxPollMs: 60_000 },
+        });
+        const byUpdate = await submitReviewLabel(
+          stack.client,
+          modelId,
+          { taskId: tasks[4].taskId, label: 'stay', annotator: 'bob' },
+          { store, deadlineMs: 10_000 },
+        );
+        expect(byUpdate).toMatchObject({ applied: false, stored: true });
+        await h.signal('submitLabel', { taskId: tasks[3].taskId, label: 'churn', annotator: 'carol' });
+        const s = await waitFor(
+          () => h.query(reviewStats) as Promise<ReviewStats>,
+          (x) => x.flushedRows === 2 && x.inboxPending === 0,
+          'both deferred labels applied and written',
+        );
+        expect(s).toMatchObject({ rejected: 0, deferredLabels: 2, done: 2 });
+        expect((await storedLabels(store, modelId)).map((r) => r.lineage?.taskId).sort()).toEqual([
+          tasks[3].taskId,
+          tasks[4].taskId,
+        ]);
+        await waitFor(
+          () => keysUnder(store, layout.reviewInboxPrefix(modelId)),
+          (k) => k.length === 0,
+          'inbox emptied',
+        );
+        await h.terminate('test finished');
+        await maybeRecordHistory(h, 'review-queue-deferred-labels');
+      });
+    } finally {
+      await stack.close();
+    }
+  }, 300_000);
+
+  test('review add while no worker runs: tasks stored, found by the queue when a worker is back, counted once', async () => {
+    const { store } = tempFileStore();
+    const modelId = freshModel();
+    const stack = await stackFor(store);
+    const n = 2500;
+    const tasks = Array.from({ length: n }, (_, i) => plainTask(modelId, i));
+    const h = stack.client.workflow.getHandle(reviewQueueWorkflowId(modelId));
+    try {
+      const started = Date.now();
+      const r = await sendReviewTasks(stack.client, store, {
+        taskQueue: stack.taskQueue,
+        modelId,
+        tasks,
+        config: { flushEveryMs: 500, inboxPollMs: 2000 },
+        announceDeadlineMs: 1500,
+      });
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(r).toMatchObject({ sent: n, accepted: 0, duplicate: 0, rejected: 0, stored: n, segments: 3 });
+      expect(formatSendResult(r, modelId)).toContain(`${n} stored`);
+      expect(await keysUnder(store, layout.reviewBacklogPrefix(modelId))).toHaveLength(3);
+      await stack.withQueueWorker(async () => {
+        const s = await waitFor(
+          () => h.query(reviewStats) as Promise<ReviewStats>,
+          (x) => x.backlog + x.window === n,
+          'every stored segment taken by the queue',
+        );
+        expect(s).toMatchObject({ added: n, segmentsAdded: 3, duplicateSegments: 0, duplicateTasks: 0 });
+        // Announced again with the worker running: the first announcement of a segment the queue found
+        // by itself claims it (accepted), any later one is a duplicate; nothing is counted twice.
+        const again = await sendReviewTasks(stack.client, store, {
+          taskQueue: stack.taskQueue,
+          modelId,
+          tasks,
+        });
+        expect(again.accepted + again.duplicate).toBe(n);
+        const third = await sendReviewTasks(stack.client, store, {
+          taskQueue: stack.taskQueue,
+          modelId,
+          tasks,
+        });
+        expect(third).toMatchObject({ accepted: 0, duplicate: n });
+        const after = await h.query(reviewStats);
+        expect(after).toMatchObject({ added: n, segmentsAdded: 3 });
+        expect(after.duplicateTasks).toBe(again.duplicate + n);
+        await h.terminate('test finished');
+        await maybeRecordHistory(h, 'review-queue-segment-discovery');
+      });
+    } finally {
+      await stack.close();
+    }
+  }, 600_000);
+});
 
 describe('review labels during a worker outage', () => {
   test('3,000 labels through the store inbox while no worker runs: all applied after restart, 0 lost, 0 counted twice', async () => {

@@ -236,7 +236,7 @@ describe('reviewQueue workflow on the real server', () => {
       ]);
       expect(rows.find((r) => r.requestId === 'req-t1')?.lineage).toMatchObject({
         taskId: 't1',
-        annotators: 'alice',
+        annotators: '["alice"]',
         routeReason: 'model-disputes-label',
         consensus: 'single',
       });
@@ -334,7 +334,7 @@ describe('reviewQueue workflow on the real server', () => {
       expect(rows[0]).toMatchObject({
         requestId: 'req-agree',
         label: 'churn',
-        lineage: { annotators: 'alice,bob', consensus: '2-of-2', hard: 'true' },
+        lineage: { annotators: '["alice","bob"]', consensus: '2-of-2', hard: 'true' },
       });
       await finish(h);
     });

@@ -7,6 +7,7 @@ import {
   reviewQueueOptions,
 } from '../../src/workflows/review-queue-state';
 import type { ReviewQueueOptions, ReviewQueueStateData } from '../../src/workflows/review-queue-state';
+import { lineageAnnotators, MAX_TO_INBOX } from '../../src/workflows/review-queue-state';
 
 const T0 = Date.parse('2026-06-10T00:00:00.000Z');
 const SEC = 1000;
@@ -84,7 +85,7 @@ describe('ReviewQueueState: claim, submit, skip, release', () => {
       slices: { country: 'DE' },
       lineage: {
         taskId: 't1',
-        annotators: 'alice',
+        annotators: '["alice"]',
         routeReason: 'model-disputes-label',
         consensus: 'single',
         predictedLabel: 'stay',
@@ -270,7 +271,7 @@ describe('ReviewQueueState: consensus on hard tasks', () => {
     });
     expect(q.peekOutbox(1)[0]).toMatchObject({
       label: 'churn',
-      lineage: { annotators: 'alice,bob', consensus: '2-of-2', hard: 'true' },
+      lineage: { annotators: '["alice","bob"]', consensus: '2-of-2', hard: 'true' },
     });
     expect(q.stats(T0)).toMatchObject({ done: 1, escalated: 0, labelsAccepted: 2 });
   });
@@ -284,9 +285,9 @@ describe('ReviewQueueState: consensus on hard tasks', () => {
     q.submitLabel({ taskId: 'h1', label: 'stay', annotator: 'carol' }, T0);
     expect(q.task('h1')).toMatchObject({ status: 'done', finalLabel: 'stay' });
     expect(q.peekOutbox(1)[0].lineage).toMatchObject({
-      annotators: 'bob,carol',
+      annotators: '["bob","carol"]',
       consensus: '2-of-3',
-      dissent: 'alice:churn',
+      dissent: '[{"annotator":"alice","label":"churn"}]',
     });
   });
 
@@ -723,12 +724,108 @@ describe('ReviewQueueState: the backlog lives in the store by reference', () => 
     expect(s.rejections.map((r) => r.code)).toEqual(['unreadable-segment', 'unreadable-segment']);
   });
 
-  test('a label for a task still in the backlog is refused with a reason that says so', () => {
+  test('a label (signal or update) for a task still in the backlog is deferred to the inbox, not refused', () => {
     const q = queue({ windowTasks: 1 });
     q.addTasks([makeTask('a'), makeTask('b')], T0);
-    const r = q.submitLabel({ taskId: 'b', label: 'churn', annotator: 'alice' }, T0);
-    expect(r).toMatchObject({ accepted: false, reason: 'unknown-task' });
+    const r = q.submitLabel({ taskId: 'b', label: 'churn', annotator: 'alice', note: 'n' }, T0, 'update');
+    expect(r).toMatchObject({ accepted: true, reason: 'deferred', status: 'unknown' });
     expect(r.detail).toContain('backlog');
+    expect(q.labelsForInbox()).toEqual([{ taskId: 'b', label: 'churn', annotator: 'alice', note: 'n' }]);
+    expect(q.stats(T0)).toMatchObject({ rejected: 0, deferredLabels: 1, inboxDeferred: 1 });
+    // It travels through continue-as-new until written.
+    expect(roundTrip(q).labelsForInbox()).toHaveLength(1);
+    q.labelsStoredInInbox(1);
+    expect(q.stats(T0).inboxDeferred).toBe(0);
+    // With nothing in the backlog, no segment could hold it: refused.
+    const empty = queue();
+    expect(empty.submitLabel({ taskId: 'zz', label: 'churn', annotator: 'alice' }, T0)).toMatchObject({
+      accepted: false,
+      reason: 'unknown-task',
+    });
+    // Bounded: beyond MAX_TO_INBOX waiting labels, refused loudly with the reason.
+    for (let i = 0; i < MAX_TO_INBOX; i++)
+      q.submitLabel({ taskId: 'b', label: 'churn', annotator: `a${i}` }, T0, 'signal');
+    const over = q.submitLabel({ taskId: 'b', label: 'churn', annotator: 'late' }, T0, 'signal');
+    expect(over).toMatchObject({ accepted: false, reason: 'unknown-task' });
+    expect(over.detail).toContain('wait to be stored in the inbox');
+  });
+
+  test('an inbox label pages its task in from an unread segment; the segment skips it later', () => {
+    const q = queue({ windowTasks: 2 });
+    const store = backlogOf(6, 6);
+    q.addSegment(segmentRef('seg00000', 6), T0);
+    pageIn(q, store);
+    expect(q.stats(T0)).toMatchObject({ window: 2, backlog: 4 });
+    const task = store.get('seg00000')![4];
+    const label = { taskId: task.taskId, label: 'churn', annotator: 'alice' };
+    const r = q.applyInboxLabel('e1', label, T0, {
+      found: { segmentId: 'seg00000', line: 4, task },
+      complete: true,
+    });
+    expect(r).toMatchObject({ accepted: true, status: 'done' });
+    expect(q.stats(T0)).toMatchObject({ done: 1, backlog: 3, pagedIn: 3, rejected: 0 });
+    // The same line offered again is not taken twice.
+    expect(q.takeFound({ segmentId: 'seg00000', line: 4, task })).toBe(false);
+    // Paging the segment in later skips the line already taken: b-000004 is not offered again.
+    q.markFlushed(q.outboxSize());
+    const claimed: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      pageIn(q, store, true);
+      const c = q.claim({ annotator: 'bob' }, T0);
+      if (!c.task) break;
+      claimed.push(c.task.taskId);
+      q.submitLabel({ taskId: c.task.taskId, label: 'stay', annotator: 'bob' }, T0);
+    }
+    expect(claimed).toEqual(['b-000000', 'b-000001', 'b-000002', 'b-000003', 'b-000005']);
+    expect(q.stats(T0)).toMatchObject({ done: 6, backlog: 0, backlogSegments: 0, duplicateTasks: 0 });
+    expect(q.stats(T0).added).toBe(6);
+    // The segment object left the backlog: it is deleted by the next drain.
+    expect(q.consumedSegments()).toEqual(['seg00000']);
+  });
+
+  test('an inbox label whose task may be in a segment not looked into stays in the inbox; else refused', () => {
+    const q = queue({ windowTasks: 1 });
+    q.addSegment(segmentRef('seg00000', 5), T0);
+    const label = { taskId: 'nowhere', label: 'churn', annotator: 'alice' };
+    expect(q.applyInboxLabel('e1', label, T0, { complete: false })).toMatchObject({ reason: 'deferred' });
+    expect(q.inboxPending()).toEqual(['e1']);
+    expect(q.stats(T0)).toMatchObject({ inboxDeferred: 1, rejected: 0 });
+    // A new pass reads it again; every segment looked into and the task in none: refused.
+    q.startInboxPass();
+    expect(q.applyInboxLabel('e1', label, T0, { complete: true })).toMatchObject({
+      accepted: false,
+      reason: 'unknown-task',
+    });
+  });
+
+  test('a segment found in the store counts once, also when its announcement arrives later', () => {
+    const q = queue();
+    expect(q.discoverSegment(segmentRef('seg00000', 10), T0)).toBe(true);
+    expect(q.discoverSegment(segmentRef('seg00000', 10), T0)).toBe(false);
+    // Its first announcement claims it (the sender's own, late); it is not counted twice.
+    expect(q.addSegment(segmentRef('seg00000', 10), T0)).toEqual({ accepted: 10, duplicate: 0, backlog: 10 });
+    expect(q.stats(T0)).toMatchObject({
+      added: 10,
+      segmentsDiscovered: 1,
+      segmentsAdded: 1,
+      duplicateTasks: 0,
+      duplicateSegments: 0,
+    });
+    // Announced again: a duplicate, counted as one.
+    expect(q.addSegment(segmentRef('seg00000', 10), T0)).toMatchObject({ accepted: 0, duplicate: 10 });
+    expect(q.stats(T0)).toMatchObject({ added: 10, duplicateSegments: 1 });
+    // A segment the queue had and read is a leftover object: deleted, not taken again.
+    const r = queue({ windowTasks: 10 });
+    r.addSegment(segmentRef('seg00001', 2), T0);
+    r.pagedIn(
+      { segmentId: 'seg00001', offset: 0 },
+      { tasks: [makeTask('x1'), makeTask('x2')], nextOffset: 2, invalid: [] },
+      T0,
+    );
+    r.consumedDeleted(r.consumedSegments());
+    expect(r.discoverSegment(segmentRef('seg00001', 2), T0)).toBe(false);
+    expect(r.consumedSegments()).toEqual(['seg00001']);
+    expect(r.stats(T0).added).toBe(2);
   });
 
   test('state carried by a queue from before the redesign (version 1) is migrated', () => {
@@ -794,5 +891,19 @@ describe('ReviewQueueState: labels from the store inbox', () => {
       inboxLabels: 3,
     });
     expect(s.rejections.map((r) => [r.via, r.code])).toEqual([['inbox', 'invalid-payload']]);
+  });
+});
+
+describe('label lineage', () => {
+  test('annotator ids are a JSON list (any character, "," included); old comma-joined rows still read', () => {
+    const q = queue({ consensusK: 2 });
+    q.addTasks([makeTask('h1', { hard: true })], T0);
+    q.submitLabel({ taskId: 'h1', label: 'churn', annotator: 'smith, j' }, T0);
+    q.submitLabel({ taskId: 'h1', label: 'churn', annotator: '[x]' }, T0);
+    const lineage = q.peekOutbox(1)[0].lineage;
+    expect(lineageAnnotators(lineage)).toEqual(['smith, j', '[x]']);
+    expect(lineageAnnotators({ annotators: 'alice,bob' })).toEqual(['alice', 'bob']);
+    expect(lineageAnnotators({ annotators: '[x' })).toEqual(['[x']);
+    expect(lineageAnnotators({})).toEqual([]);
   });
 });

@@ -26,6 +26,8 @@ import { printable as p } from '../printable';
 import { parseModelId, quoteInput } from '../user-input';
 
 const modelOf = (text: string): string => parseModelId(text);
+/** How long `review add` waits for the queue to answer for a segment before it settles for "stored". */
+const ADD_ANNOUNCE_DEADLINE_MS = 10_000;
 
 function positiveInt(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -228,6 +230,8 @@ export function registerReview(program: Command, ctx: () => CliContext): void {
         taskQueue: c.config.temporal.taskQueue,
         modelId,
         tasks,
+        // With no worker running the queue, the tasks are stored (durable) and found by the queue later.
+        announceDeadlineMs: ADD_ANNOUNCE_DEADLINE_MS,
       });
       output(opts.json, r, () => formatSendResult(r, modelId));
     });
