@@ -15,7 +15,9 @@ export const ArtifactKindSchema = z.enum(['linear', 'onnx']);
 export type ArtifactKind = z.infer<typeof ArtifactKindSchema>;
 
 /** A SHA-256 digest in lowercase hex. */
-export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
+export const Sha256Schema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
 
 /** How an onnx model came to be: the external trainer's report (TrainExternalResult), kept for audit. */
 export const OnnxTrainingSummarySchema = z.object({

@@ -13,6 +13,8 @@ import {
   VersionNotFoundError,
 } from '../../storage/model-registry';
 import type { AliasRecovery } from '../../storage/model-registry';
+import { isOnnxArtifact } from '../../scoring/artifact';
+import type { StoredArtifact } from '../../scoring/artifact';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { printable as p } from '../printable';
@@ -216,6 +218,8 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         version: m.version,
         createdAt: m.createdAt,
         trainer: m.trainer,
+        /** `linear` (the built-in trainers) or `onnx` (an external trainer's graph). */
+        kind: m.kind ?? 'linear',
         /** Each version on its own holdout: not comparable across versions. */
         metrics: Object.fromEntries(KEY_METRICS.filter((k) => k in m.metrics).map((k) => [k, m.metrics[k]])),
         /** The gate's comparison with the champion of its time on one common test set. */
@@ -236,6 +240,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
                 'VERSION',
                 'CREATED',
                 'TRAINER',
+                'KIND',
                 ...KEY_METRICS.map((k) => k.toUpperCase()),
                 `GATE ${GATE_METRIC.toUpperCase()} VS CHAMPION`,
                 'BLESSED',
@@ -245,6 +250,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
                 r.version,
                 r.createdAt,
                 r.trainer,
+                r.kind,
                 ...KEY_METRICS.map((k) => fmt(versions[i].metrics[k])),
                 gateText(r.gate ?? undefined),
                 blessedText(versions[i]),
@@ -257,6 +263,13 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         },
       );
     });
+
+  /** One line on what a version's artifact is and that it loads. */
+  function artifactText(artifact: StoredArtifact): string {
+    const features = `${artifact.pipeline.features.length} features`;
+    if (!isOnnxArtifact(artifact)) return `linear, loads (${features})`;
+    return `onnx, loads (${features}; opset ${artifact.opset}, ${p(artifact.producer)}, model.onnx sha256 ${artifact.onnxSha256.slice(0, 12)}…)`;
+  }
 
   models
     .command('show')
@@ -272,8 +285,9 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         Promise.all([registry.getAliases(modelId), registry.getRollout(modelId)]),
       );
       if (aliases.recovered) console.error(`loopkeeper: ${recoveryText(modelId, aliases.recovered)}`);
-      // What serving would load: a version whose model.json is damaged is reported, not shown as fine.
-      const artifact = await userErrors(() => registry.loadArtifact(modelId, manifest.version));
+      // What serving would load: a version whose model.json (or model.onnx) is damaged is reported, not
+      // shown as fine.
+      const { artifact } = await userErrors(() => registry.loadModelFiles(modelId, manifest.version));
       const pointing = pointers(aliases.aliases, rollout.config).get(manifest.version) ?? [];
       const gate = gateComparison(manifest);
       output(opts.json, { manifest, aliases: pointing, gate: gate ?? null }, () =>
@@ -282,7 +296,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
           `  created:   ${p(manifest.createdAt)} by ${p(manifest.trainer)} (code ${p(manifest.codeVersion)})`,
           `  classes:   ${manifest.classes.map((c) => p(c)).join(', ')}${manifest.positiveClass ? ` (positive: ${p(manifest.positiveClass)}, threshold ${manifest.threshold ?? 0.5})` : ''}`,
           `  aliases:   ${pointing.join(', ') || '-'}`,
-          `  artifact:  loads (${artifact.pipeline.features.length} features)`,
+          `  artifact:  ${artifactText(artifact)}`,
           `  gate:      ${gate ? `${gate.metric} ${gateText(gate)}${gate.testSetKey ? ` on ${gate.testSetKey}` : ''}` : '-'}`,
           `  data:      ${manifest.trainingData.map((k) => p(k)).join(', ') || '-'}`,
           `  metrics:   ${
