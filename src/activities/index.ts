@@ -16,6 +16,7 @@ import { createComputeDrift } from './compute-drift';
 import { createAnalyseRolloutStep } from './analyse-rollout-step';
 import { createSetRolloutState } from './set-rollout-state';
 import { createCheckRolloutCandidate } from './check-rollout-candidate';
+import { createPrepareExternalTraining, createRegisterExternalModel } from './external-training';
 import { outageTolerant } from '../storage/outage-tolerant-store';
 import { keepAlive } from './heartbeat';
 
@@ -40,6 +41,8 @@ export function createActivities(given: ActivityDeps) {
     refreshTestSet: createRefreshTestSet(deps),
     refreshChallengeSet: createRefreshChallengeSet(deps),
     trainCandidate: createTrainCandidate(deps),
+    prepareExternalTraining: createPrepareExternalTraining(deps),
+    registerExternalModel: createRegisterExternalModel(deps),
     evaluateCandidate: createEvaluateCandidate(deps),
     promoteCandidate: createPromoteCandidate(deps),
     flushReviewLabels: createFlushReviewLabels(deps),

@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { ModelIdSchema } from '../schemas/records';
 import { Sha256Schema } from '../scoring/artifact';
 
-/** The activity name an external worker registers. */
-export const TRAIN_EXTERNAL_ACTIVITY = 'trainExternalModel';
+export { TRAIN_EXTERNAL_ACTIVITY } from './names';
 
 /** The contract version both sides speak. */
 export const EXTERNAL_CONTRACT_VERSION = 1;
