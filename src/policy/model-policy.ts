@@ -41,20 +41,19 @@ const TaskQueueSchema = z
 
 /**
  * Options a policy may set for the built-in trainers (src/ml/trainers.ts TrainOptions, all optional);
- * `l2` and `seed` default to `retrain.l2` and the policy's seed.
+ * `l2` and `seed` default to `retrain.l2` and the policy's seed. Unknown keys are refused where a person's
+ * JSON is read (strict-json.ts), like everywhere in the policy.
  */
-export const BuiltinTrainerParamsSchema = z
-  .object(
-    // Without their defaults: a policy that names one option must not silently pin all the others
-    // (`.partial()` keeps the inner defaults, so `{}` would parse to every default, l2 included).
-    Object.fromEntries(
-      Object.entries(TrainOptionsSchema.shape).map(([name, field]) => [
-        name,
-        (field instanceof z.ZodDefault ? field.removeDefault() : field).optional(),
-      ]),
-    ),
-  )
-  .strict() as unknown as z.ZodType<Partial<TrainOptions>>;
+export const BuiltinTrainerParamsSchema = z.object(
+  // Without their defaults: a policy that names one option must not silently pin all the others
+  // (`.partial()` keeps the inner defaults, so `{}` would parse to every default, l2 included).
+  Object.fromEntries(
+    Object.entries(TrainOptionsSchema.shape).map(([name, field]) => [
+      name,
+      (field instanceof z.ZodDefault ? field.removeDefault() : field).optional(),
+    ]),
+  ),
+) as unknown as z.ZodType<Partial<TrainOptions>>;
 export type BuiltinTrainerParams = z.infer<typeof BuiltinTrainerParamsSchema>;
 
 /** Scalar hyper-parameters handed to an external trainer as they are (it refuses the ones it does not know). */
