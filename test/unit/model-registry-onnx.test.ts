@@ -166,7 +166,9 @@ describe('registry: onnx versions beside linear ones', () => {
     );
 
     // Retention treats it like any version: every key under its prefix goes, model.onnx included.
-    await registry.setAlias({ modelId: 'churn', alias: 'previous', version: null, ...who });
+    // Once nothing points at it (rollback kept it as previous and rolled-back).
+    for (const alias of ['previous', 'rolled-back'])
+      await registry.setAlias({ modelId: 'churn', alias, version: null, ...who });
     const pruned = await registry.prune({ modelId: 'churn', keep: 0, dryRun: false, ...who });
     expect(pruned.versions.map((v) => v.version)).toEqual([ox.version]);
     expect(pruned.versions[0].keys).toContain(key);
