@@ -39,7 +39,7 @@ import { createScorer, evaluateScorer } from '../scoring/scorer';
 import { BlobNotFoundError } from '../storage/blob-store';
 import { canonicalJson } from '../storage/content-id';
 import { ModelRegistry, VersionConflictError } from '../storage/model-registry';
-import { readJson, writeJson, writeNdjson } from '../storage/ndjson';
+import { readJson, writeNdjson } from '../storage/ndjson';
 import { sha256Hex } from '../storage/registry-versions';
 import type { ActivityDeps } from './deps';
 import { heartbeat, whileHeartbeating } from './heartbeat';

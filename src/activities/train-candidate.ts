@@ -8,7 +8,7 @@ import { ModelRegistry, VersionConflictError } from '../storage/model-registry';
 import type { ActivityDeps } from './deps';
 import { heartbeat, whileHeartbeating } from './heartbeat';
 import { runThread } from './run-thread';
-import type { TrainThreadInput, TrainThreadResult } from './train-thread';
+import type { TrainThreadResult } from './train-thread';
 import { assembleTrainingRows } from './training-rows';
 import { codeVersion } from '../config/package-root';
 

@@ -88,7 +88,8 @@ export async function writeOnnxOnce(
   } catch (err) {
     if (!(err instanceof BlobConflictError)) throw err;
   }
-  if (!(await store.get(key)).equals(body)) throw new VersionConflictError(modelId, version, 'model.onnx content');
+  if (!(await store.get(key)).equals(body))
+    throw new VersionConflictError(modelId, version, 'model.onnx content');
   return false;
 }
 

@@ -1,3 +1,6 @@
+'use strict';
+/* global require, module, globalThis */
+/* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Jest's node environment, with the typed-array constructors of Node's main realm. Native addons
  * (onnxruntime-node) create their output typed arrays in the main realm; in Jest's vm sandbox those fail
