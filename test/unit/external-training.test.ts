@@ -82,7 +82,7 @@ describe('external trainer, Node side', () => {
       retrain: RetrainConfigSchema.parse(input.retrain),
       testSetKey: null,
     });
-    const builtin = trainAndEvaluate({ rows, positiveClass, options: { seed: 1 } });
+    const builtin = trainAndEvaluate({ rows, positiveClass, options: { seed: 1, l2: 1e-3 } });
     const m = decodeTrainingMatrix(bytes);
     expect(m.nRows).toBe(builtin.split.trainRows + builtin.split.validationRows);
     expect(m.split.filter((s) => s === SPLIT_VALIDATION).length).toBe(builtin.split.validationRows);
