@@ -1,5 +1,5 @@
 'use strict';
-/* global require, module, globalThis */
+/* global require, module */
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Jest's node environment, with the typed-array constructors of Node's main realm. Native addons
