@@ -237,7 +237,6 @@ export function createPrepareExternalTraining(deps: ActivityDeps) {
       matrixKey,
       matrixSha256: sha,
       classes,
-      positiveClass: prepared.positiveClass,
       nFeatures: featureNames.length,
       algorithm: trainer.algorithm,
       params: trainer.params,

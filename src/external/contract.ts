@@ -19,9 +19,8 @@ export const TrainExternalInputSchema = z.object({
   /** `training/{model}/{sha256}/matrix.arrow`. */
   matrixKey: z.string().min(1),
   matrixSha256: Sha256Schema,
+  /** Binary models: the positive class is classes[1], as in every loopkeeper artifact. */
   classes: z.array(z.string().min(1)).min(2),
-  /** Binary models only. */
-  positiveClass: z.string().min(1).optional(),
   nFeatures: z.number().int().positive(),
   algorithm: z.string().min(1),
   params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),

@@ -66,7 +66,6 @@ describe('external trainer, Node side', () => {
       matrixKey: `training/churn/${sha}/matrix.arrow`,
       matrixSha256: sha,
       classes: ['stay', 'churn'],
-      positiveClass: 'churn',
       algorithm: 'logistic',
       params: { seed: 2 },
     });
