@@ -1,3 +1,4 @@
+import { isOnnxArtifact } from '../src/scoring/artifact';
 import { trainFirstModel } from '../src/cli/commands/train';
 import { writeStoredPolicy } from '../src/config/policy-file';
 import type { ModelArtifact } from '../src/ml/model';
@@ -43,5 +44,6 @@ export async function bootstrapLoopChampion(
   });
   if (!first.promoted) throw new Error(`bootstrap model not promoted: ${first.notes.join('; ')}`);
   const artifact = await new ModelRegistry(store).loadArtifact(opts.modelId, first.version);
+  if (isOnnxArtifact(artifact)) throw new Error(`bootstrap model ${first.version} is not a linear model`);
   return { version: first.version, artifact, metrics: first.metrics, dataKey: history.dataKey };
 }

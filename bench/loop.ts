@@ -14,7 +14,9 @@ import type { ScenarioConfigInput } from '../src/simulate/scenario';
 import { outcomePartKey, predictionPartKey, writeSimulatedLogs } from '../src/simulate/write-logs';
 import { FileBlobStore } from '../src/storage/file-blob-store';
 import { ModelRegistry } from '../src/storage/model-registry';
-import { writeNdjson } from '../src/storage/ndjson';
+import { loadScorer } from '../src/scoring/load';
+import type { Scorer } from '../src/scoring/scorer';
+import { writeJson, writeNdjson } from '../src/storage/ndjson';
 import type { CycleStatus } from '../src/workflows/cycle-status';
 import { createLoopkeeperWorker, installWorkerLogging } from '../src/workers/worker';
 import { startTestServices, stopTestServices } from '../test/support/services';
@@ -58,6 +60,17 @@ function asScorer(version: string, artifact: ModelArtifact): ScoringModel {
   return {
     modelVersion: version,
     scorer: (f) => scoreFeatures(artifact, f) as ReturnType<ScoringModel['scorer']>,
+  };
+}
+
+/** A registered version as the simulator's scorer, through the scoring path serving uses (any kind). */
+function servedScorer(version: string, scorer: Scorer): ScoringModel {
+  return {
+    modelVersion: version,
+    scorer: (f) => {
+      scorer.score(f);
+      return scorer.result() as ReturnType<ScoringModel['scorer']>;
+    },
   };
 }
 
@@ -202,7 +215,7 @@ export async function benchLoop(): Promise<void> {
     const cycles: CycleStatus[] = [];
     for (let w = 0; w < WEEKS; w++) {
       const champion = (await registry.getAliases('churn')).aliases.champion;
-      const serving = asScorer(champion, await registry.loadArtifact('churn', champion));
+      const serving = servedScorer(champion, await loadScorer(registry, 'churn', champion));
       offlineOfServing.push(
         offlineByVersion.get(champion) ?? (await registry.getManifest('churn', champion)).metrics.precision,
       );

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { scoreBatch } from '../ml/model';
+import { loadScorer, scoreRows } from '../scoring';
 import { assertValidProfile, buildProfile, ReferenceProfileSchema } from '../monitoring/profile';
 import type { ReferenceProfile } from '../monitoring/profile';
 import { DatasetManifestSchema } from '../schemas/manifests';
@@ -196,12 +196,12 @@ export function createBuildReferenceProfile(deps: ActivityDeps) {
       if (rows.length === 0) rows = (await historyRows(deps, modelId))?.rows ?? [];
       if (rows.length === 0)
         noData(`version ${version} lists no readable training data and there is no history`);
-      const artifact = await registry.loadArtifact(modelId, version);
-      const scoreRows = scoreBatch(artifact, rows).map((r) => r.scores);
+      const scorer = await loadScorer(registry, modelId, version);
+      const scores = scoreRows(scorer, rows).map((r) => r.scores);
       return store(
         key,
         source,
-        buildProfile(rows, { bins, scoreRows, positiveClass: artifact.positiveClass }),
+        buildProfile(rows, { bins, scoreRows: scores, positiveClass: scorer.artifact.positiveClass }),
       );
     }
 

@@ -9,7 +9,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { scoreFeatures } from '../ml/model';
+import { loadScorer } from '../scoring';
 import { LabeledRowSchema, ModelIdSchema } from '../schemas/records';
 import type { BlobStore } from '../storage/blob-store';
 import { CHAMPION, ModelRegistry, VersionIdSchema, VersionNotFoundError } from '../storage/model-registry';
@@ -142,16 +142,15 @@ async function agreementOnTestSet(
   }
   try {
     const [a, b] = await Promise.all([
-      registry.loadArtifact(modelId, champion),
-      registry.loadArtifact(modelId, candidate),
+      loadScorer(registry, modelId, champion),
+      loadScorer(registry, modelId, candidate),
     ]);
     let n = 0;
     let agree = 0;
     for await (const row of readRows(registry.store, [testSetKey], LabeledRowSchema)) {
       if (n >= MAX_AGREEMENT_ROWS) break;
       n++;
-      if (scoreFeatures(a, row.features).predictedLabel === scoreFeatures(b, row.features).predictedLabel)
-        agree++;
+      if (a.artifact.classes[a.score(row.features)] === b.artifact.classes[b.score(row.features)]) agree++;
       if (n % 2000 === 0) heartbeat({ n });
     }
     if (n === 0) {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { evaluateArtifact } from '../ml/model';
-import type { ModelArtifact } from '../ml/model';
 import type { SliceMetrics as SliceReports } from '../ml/metrics';
 import { flattenMetrics } from '../ml/train-and-evaluate';
-import { perturbationFlipRate } from '../ml/perturb';
+import type { Scorer } from '../scoring/scorer';
+import { evaluateScorer, perturbationFlipRateOf, predictLabels } from '../scoring/scorer';
+import { loadScorer } from '../scoring/load';
 import { ChallengeSetConfigSchema } from '../policy/challenge-set';
 import type { ChallengeSetConfig } from '../policy/challenge-set';
 import { predictionFlipRate } from '../policy/feedback-caps';
@@ -11,7 +11,6 @@ import { blessCandidate, PromotionGateConfigSchema } from '../policy/promotion-g
 import type { SliceMetrics } from '../policy/promotion-gate';
 import { LabeledRowSchema, ModelIdSchema } from '../schemas';
 import type { Blessing, LabeledRow } from '../schemas';
-import { scoreFeatures } from '../ml/model';
 import { layout } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
 import { writeJson } from '../storage/ndjson';
@@ -50,12 +49,16 @@ export interface EvaluateCandidateResult {
 
 /** Accuracy per challenge reason (a row may count in several groups). */
 function groupAccuracy(
-  artifact: ModelArtifact,
+  scorer: Scorer,
   rows: readonly LabeledRow[],
 ): Record<string, { rows: number; correct: number }> {
   const out: Record<string, { rows: number; correct: number }> = {};
-  for (const r of rows) {
-    const ok = scoreFeatures(artifact, r.features).predictedLabel === r.label;
+  const predicted = predictLabels(
+    scorer,
+    rows.map((r) => r.features),
+  );
+  for (const [i, r] of rows.entries()) {
+    const ok = predicted[i] === r.label;
     for (const reason of (r.lineage?.reasons ?? 'challenge').split(',')) {
       const g = (out[reason] ??= { rows: 0, correct: 0 });
       g.rows++;
@@ -131,12 +134,13 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
   ): Promise<EvaluateCandidateResult> {
     const { modelId } = input;
     const registry = new ModelRegistry(deps.store, { now: deps.now });
-    const candidate = await registry.loadArtifact(modelId, input.candidateVersion);
+    // Either kind (linear, onnx) scores through its one path: the one serving uses.
+    const candidate = await loadScorer(registry, modelId, input.candidateVersion);
     const candidateManifest = await registry.getManifest(modelId, input.candidateVersion);
     const championVersion = (await registry.getAliases(modelId)).aliases.champion ?? null;
-    const champion: ModelArtifact | null =
+    const champion: Scorer | null =
       championVersion && championVersion !== input.candidateVersion
-        ? await registry.loadArtifact(modelId, championVersion)
+        ? await loadScorer(registry, modelId, championVersion)
         : null;
     const rows = input.testSetKey ? await readAllRows(deps.store, [input.testSetKey], LabeledRowSchema) : [];
 
@@ -164,16 +168,14 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
         };
       }
     } else {
-      const candReport = evaluateArtifact(candidate, rows);
+      const candReport = evaluateScorer(candidate, rows);
       candidateMetrics = flattenMetrics(candReport);
       let champReport = null;
       if (champion) {
-        champReport = evaluateArtifact(champion, rows);
+        champReport = evaluateScorer(champion, rows);
         championMetrics = flattenMetrics(champReport);
-        flipRate = predictionFlipRate(
-          rows.map((r) => scoreFeatures(champion, r.features).predictedLabel),
-          rows.map((r) => scoreFeatures(candidate, r.features).predictedLabel),
-        );
+        const features = rows.map((r) => r.features);
+        flipRate = predictionFlipRate(predictLabels(champion, features), predictLabels(candidate, features));
       }
       blessing = blessCandidate({
         candidate: candidateMetrics,
@@ -204,7 +206,7 @@ export function createEvaluateCandidate(deps: ActivityDeps) {
         };
       }
     }
-    const perturbation = rows.length ? perturbationFlipRate(candidate, rows, input.seed) : null;
+    const perturbation = rows.length ? perturbationFlipRateOf(candidate, rows, input.seed) : null;
     const extra = challengeChecks(challenge, perturbation, input.challenge);
     const failed = extra.filter((c) => !c.passed);
     blessing = {

@@ -18,6 +18,7 @@ import { createSetRolloutState } from './set-rollout-state';
 import { createCheckRolloutCandidate } from './check-rollout-candidate';
 import { createSendAlert } from './send-alert';
 import { createCheckReviewBacklog } from './check-review-backlog';
+import { createPrepareExternalTraining, createRegisterExternalModel } from './external-training';
 import { outageTolerant } from '../storage/outage-tolerant-store';
 import { keepAlive } from './heartbeat';
 
@@ -42,6 +43,8 @@ export function createActivities(given: ActivityDeps) {
     refreshTestSet: createRefreshTestSet(deps),
     refreshChallengeSet: createRefreshChallengeSet(deps),
     trainCandidate: createTrainCandidate(deps),
+    prepareExternalTraining: createPrepareExternalTraining(deps),
+    registerExternalModel: createRegisterExternalModel(deps),
     evaluateCandidate: createEvaluateCandidate(deps),
     promoteCandidate: createPromoteCandidate(deps),
     flushReviewLabels: createFlushReviewLabels(deps),

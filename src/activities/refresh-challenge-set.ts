@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ModelArtifact } from '../ml/model';
+import type { StoredArtifact } from '../scoring/artifact';
 import { challengeReasons, ChallengeSetConfigSchema, mergeChallengeRows } from '../policy/challenge-set';
 import type { ChallengeCandidate } from '../policy/challenge-set';
 import { findRareSlices } from '../policy/routing';
@@ -35,7 +35,7 @@ const PointerSchema = z.object({ version: z.string(), dataKey: z.string() });
 
 /** Which of a row's features the serving pipeline did not know, or saw far outside its training range. */
 function oddFeatures(
-  artifact: ModelArtifact | null,
+  artifact: StoredArtifact | null,
   features: Features,
   z: number,
 ): { unseen: string[]; outOfRange: string[] } {

@@ -18,6 +18,8 @@ interface Def {
   element?: z.ZodType;
   valueType?: z.ZodType;
   options?: z.ZodType[];
+  /** Discriminated unions: the key that selects the branch. */
+  discriminator?: string;
   getter?: () => z.ZodType;
 }
 
@@ -74,8 +76,17 @@ export function findUnknownKeys(schema: z.ZodType, value: unknown, path = ''): U
     for (const [key, v] of Object.entries(value))
       out.push(...findUnknownKeys(def.valueType, v, join(path, key)));
   } else if (def.type === 'union' && def.options) {
-    // Only the branch the value is meant for: the first that accepts it.
-    const branch = def.options.find((o) => o.safeParse(value).success);
+    // Only the branch the value is meant for: the first that accepts it, else (a discriminated union
+    // whose value fails in its branch, e.g. a misspelt required key) the branch its discriminator names.
+    const key = def.discriminator;
+    const branch =
+      def.options.find((o) => o.safeParse(value).success) ??
+      (key !== undefined && isPlainObject(value)
+        ? def.options.find((o) => {
+            const field = defOf(o).shape?.[key];
+            return field !== undefined && field.safeParse(value[key]).success;
+          })
+        : undefined);
     if (branch) out.push(...findUnknownKeys(branch, value, path));
   }
   return out;

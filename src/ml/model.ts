@@ -59,8 +59,11 @@ export const ScoreResultSchema = z.object({
 });
 export type ScoreResult = z.infer<typeof ScoreResultSchema>;
 
+/** The fields that turn class probabilities into a decision (shared by linear and onnx artifacts). */
+export type DecisionRule = Pick<ModelArtifact, 'classes' | 'positiveClass' | 'threshold'>;
+
 /** The index in `artifact.classes` of the class to predict from its probabilities. */
-export function predictedIndex(artifact: ModelArtifact, probabilities: Float64Array): number {
+export function predictedIndex(artifact: DecisionRule, probabilities: Float64Array): number {
   const { classes } = artifact;
   let predicted = 0;
   if (classes.length === 2) {

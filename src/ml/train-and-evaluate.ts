@@ -9,7 +9,7 @@ import { evaluateArtifact, ModelArtifactSchema, scoreFeatures, trainArtifact } f
 import type { EvaluationReport } from './metrics';
 import type { PipelineSpec } from './feature-pipeline';
 import { validateLabels } from './labels';
-import { temporalSplit } from './temporal-split';
+import { splitTrainingRows } from './training-split';
 import type { Trainer, TrainOptionsInput } from './trainers';
 import { logisticTrainer } from './logistic';
 import { softmaxTrainer } from './softmax';
@@ -101,28 +101,8 @@ export function flattenMetrics(report: EvaluationReport): Record<string, number>
 export function trainAndEvaluate(input: TrainAndEvaluateInput): TrainAndEvaluateResult {
   // Before the split: a bad label should fail at once, naming the row, not after training.
   validateLabels(input.rows);
-  const testFraction = input.testFraction ?? 0.2;
-  const validationFraction = input.validationFraction ?? 0.1;
-  const {
-    train: fitRows,
-    validation: test,
-    cutoff: testFrom,
-  } = temporalSplit(input.rows, {
-    validationFraction: testFraction,
-  });
-  let train: readonly TimedTrainingRow[] = fitRows;
-  let validation: readonly TimedTrainingRow[] = [];
-  let validationFrom: string | null = null;
-  if (validationFraction > 0 && fitRows.length >= 2) {
-    const inner = temporalSplit(fitRows, { validationFraction });
-    // Early stopping needs validation labels seen in training; otherwise train on everything.
-    const seen = new Set(inner.train.map((r) => r.label));
-    if (inner.validation.every((r) => seen.has(r.label)) && seen.size >= 2) {
-      train = inner.train;
-      validation = inner.validation;
-      validationFrom = inner.cutoff;
-    }
-  }
+  // The same split the training matrix of an external trainer is cut from (training-split.ts).
+  const { train, validation, test, testFrom, validationFrom } = splitTrainingRows(input.rows, input);
   const labels = new Set(train.map((r) => r.label));
   const trainer = input.trainer ?? (labels.size === 2 ? logisticTrainer : softmaxTrainer);
   const fitted = trainArtifact({

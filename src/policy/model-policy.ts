@@ -11,6 +11,8 @@ import { PromotionGateConfigSchema } from './promotion-gate';
 import { RolloutPlanSchema } from './rollout-plan';
 import { RoutingConfigSchema } from './routing';
 import { TestSetRefreshConfigSchema } from './test-set-refresh';
+import { TrainOptionsSchema } from '../ml/trainers';
+import type { TrainOptions } from '../ml/trainers';
 
 /** How a cycle assembles its training data. */
 export const RetrainConfigSchema = z.object({
@@ -36,6 +38,66 @@ export const RetrainConfigSchema = z.object({
   threshold: ThresholdPolicySchema.prefault({}),
 });
 export type RetrainConfig = z.infer<typeof RetrainConfigSchema>;
+
+/** A Temporal task queue name as a policy names it. */
+const TaskQueueSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'a task queue name is letters, digits, ".", "_", ":" or "-"');
+
+/**
+ * Options a policy may set for the built-in trainers (src/ml/trainers.ts TrainOptions, all optional);
+ * `l2` and `seed` default to `retrain.l2` and the policy's seed. Unknown keys are refused where a person's
+ * JSON is read (strict-json.ts), like everywhere in the policy.
+ */
+export const BuiltinTrainerParamsSchema = z.object(
+  // Without their defaults: a policy that names one option must not silently pin all the others
+  // (`.partial()` keeps the inner defaults, so `{}` would parse to every default, l2 included).
+  Object.fromEntries(
+    Object.entries(TrainOptionsSchema.shape).map(([name, field]) => [
+      name,
+      (field instanceof z.ZodDefault ? field.removeDefault() : field).optional(),
+    ]),
+  ),
+) as unknown as z.ZodType<Partial<TrainOptions>>;
+export type BuiltinTrainerParams = z.infer<typeof BuiltinTrainerParamsSchema>;
+
+/** Scalar hyper-parameters handed to an external trainer as they are (it refuses the ones it does not know). */
+export const ExternalTrainerParamsSchema = z.record(
+  z.string().min(1).max(100),
+  z.union([z.number(), z.string().max(1000), z.boolean()]),
+);
+
+/**
+ * Which trainer retrains the model. `builtin-logistic` / `builtin-softmax`: the embedded linear trainers
+ * (a `linear` version). `external`: the activity `trainExternalModel` on `taskQueue`, served by a worker
+ * in any language (workers/README.md: the training matrix as an Arrow IPC file in, an ONNX graph out; an
+ * `onnx` version). Without a `trainer` section the built-in trainer is chosen by class count (logistic
+ * for two classes, softmax for more).
+ */
+export const TrainerConfigSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.enum(['builtin-logistic', 'builtin-softmax']),
+    params: BuiltinTrainerParamsSchema.default({}),
+  }),
+  z.object({
+    kind: z.literal('external'),
+    /** The task queue the external worker polls (e.g. `loopkeeper-python`). */
+    taskQueue: TaskQueueSchema,
+    /** The worker's algorithm, e.g. `lightgbm` (default) or `logistic` for the reference worker. */
+    algorithm: z.string().min(1).max(100).default('lightgbm'),
+    params: ExternalTrainerParamsSchema.default({}),
+    /** How long one training attempt may run before Temporal retries it (it heartbeats meanwhile). */
+    timeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(120),
+  }),
+]);
+export type TrainerConfig = z.infer<typeof TrainerConfigSchema>;
 
 /**
  * What a cycle does with a blessed candidate: park it as `challenger`, promote it at once, or roll it
@@ -86,6 +148,8 @@ export const ModelPolicySchema = z.object({
   gate: PromotionGateConfigSchema.prefault({}),
   challenge: ChallengeSetConfigSchema.prefault({}),
   retrain: RetrainConfigSchema.prefault({}),
+  /** Which trainer retrains the model; absent: the built-in trainer chosen by class count. */
+  trainer: TrainerConfigSchema.optional(),
   /**
    * `promote` (default) suits batch scoring and the simulator; a model served by `loopkeeper serve`
    * should use `rollout`, so the candidate proves itself on live traffic before it serves everyone.

@@ -48,6 +48,8 @@ export const ModelManifestSchema = z.object({
   version: z.string().min(1),
   createdAt: TimestampSchema,
   trainer: z.string(),
+  /** The artifact's kind (src/scoring/artifact.ts); absent means linear (every version before ONNX). */
+  kind: z.enum(['linear', 'onnx']).optional(),
   classes: z.array(z.string()).min(2),
   positiveClass: z.string().optional(),
   threshold: z.number().optional(),

@@ -72,9 +72,9 @@ export interface ServingHealth {
   reason: string | null;
   modelId: string;
   models: {
-    champion: { version: string; loadedAt: string; loadMs: number } | null;
-    canary: { version: string; loadedAt: string; loadMs: number; weightPercent: number; salt: string } | null;
-    shadow: { version: string; loadedAt: string; loadMs: number; sampleShare: number } | null;
+    champion: ModelDescription | null;
+    canary: (ModelDescription & { weightPercent: number; salt: string }) | null;
+    shadow: (ModelDescription & { sampleShare: number }) | null;
   };
   aliases: Record<string, string>;
   aliasEtag: string | null;
@@ -128,8 +128,21 @@ function isoClock(): () => string {
   };
 }
 
-function describe(m: LoadedModel): { version: string; loadedAt: string; loadMs: number } {
-  return { version: m.version, loadedAt: m.loadedAt, loadMs: Math.round(m.loadMs * 1000) / 1000 };
+/** A served model in /status: its version, kind (linear or onnx) and when and how fast it loaded. */
+interface ModelDescription {
+  version: string;
+  kind: LoadedModel['kind'];
+  loadedAt: string;
+  loadMs: number;
+}
+
+function describe(m: LoadedModel): ModelDescription {
+  return {
+    version: m.version,
+    kind: m.kind,
+    loadedAt: m.loadedAt,
+    loadMs: Math.round(m.loadMs * 1000) / 1000,
+  };
 }
 
 /**

@@ -6,8 +6,10 @@
  */
 import type { EventSink } from '../logging/event-logger';
 import { performance } from 'node:perf_hooks';
-import type { ModelArtifact } from '../ml/model';
-import { scoreFeatures } from '../ml/model';
+import type { StoredArtifact } from '../scoring/artifact';
+import { artifactKind } from '../scoring/artifact';
+import { loadScorer } from '../scoring/load';
+import type { Scorer } from '../scoring/scorer';
 import type { ServingPolicy } from '../policy/model-policy';
 import { ModelPolicySchema } from '../policy/model-policy';
 import { layout } from '../storage/layout';
@@ -18,9 +20,16 @@ import { CHAMPION } from '../storage/registry-schemas';
 /** A model in memory, ready to score. */
 export interface LoadedModel {
   version: string;
-  artifact: ModelArtifact;
+  artifact: StoredArtifact;
+  /** `linear` or `onnx`: which scoring path `scorer` runs. */
+  kind: 'linear' | 'onnx';
+  /**
+   * The warmed scorer (for onnx, an onnxruntime session created at load, never on a request). Its
+   * buffers are reused per record: scoring is synchronous, one record at a time.
+   */
+  scorer: Scorer;
   loadedAt: string;
-  /** Fetch + parse + warm-up time. */
+  /** Fetch + parse + warm-up time (session creation included). */
   loadMs: number;
 }
 
@@ -279,13 +288,15 @@ export class ModelWatcher {
     if (cached) return cached;
     const started = performance.now();
     try {
-      const artifact = await this.opts.registry.loadArtifact(this.opts.modelId, version);
-      // Warm-up: compiles the pipeline's lookup tables now rather than on the first request, and proves
-      // the artifact can score before it is trusted with traffic.
-      scoreFeatures(artifact, {});
+      // Loads model.json (and model.onnx, sha-checked, into an onnxruntime session) and warms up:
+      // compiles the pipeline's lookup tables and runs the model once now rather than on the first
+      // request, and proves the version can score before it is trusted with traffic.
+      const scorer = await loadScorer(this.opts.registry, this.opts.modelId, version);
       const loaded: LoadedModel = {
         version,
-        artifact,
+        artifact: scorer.artifact,
+        kind: artifactKind(scorer.artifact),
+        scorer,
         loadedAt: this.opts.now().toISOString(),
         loadMs: performance.now() - started,
       };

@@ -1,14 +1,14 @@
 /**
- * One /predict request after validation: route each instance, score it with an `ArtifactScorer` (the
- * transform, model and decision of `scoreFeatures`, which evaluation uses, into reused buffers), count
+ * One /predict request after validation: route each instance, score it with the loaded model's
+ * `Scorer` (src/scoring: the pipeline, the linear model or onnx session, and the decision rule that
+ * evaluation uses, into reused buffers), count
  * it, log the served row (and the shadow's) and return the JSON body.
  * Synchronous on purpose: a request that got here is logged in full before anything else runs, so
  * `close()` never flushes half a batch.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { ModelArtifact, ScoreResult } from '../ml/model';
-import { ArtifactScorer, scoreFeatures } from '../ml/model';
+import type { ScoreResult } from '../ml/model';
 import type { EncodedInstance } from './encode';
 import { answerJson, encodeInstance, encodeScore, encodeScoreVector, modelJson, rowJson } from './encode';
 import type { FleetReporter } from './fleet-report';
@@ -47,13 +47,6 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     if (fields === undefined) modelFields.set(version, (fields = modelJson(modelId, version)));
     return fields;
   };
-  // One scorer per loaded artifact, dropped with it: scoring reuses its buffers (one request at a time).
-  const scorers = new WeakMap<ModelArtifact, ArtifactScorer>();
-  const scorerOf = (artifact: ModelArtifact): ArtifactScorer => {
-    let scorer = scorers.get(artifact);
-    if (scorer === undefined) scorers.set(artifact, (scorer = new ArtifactScorer(artifact)));
-    return scorer;
-  };
 
   function logShadow(
     shadow: LoadedModel,
@@ -65,7 +58,8 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
   ): void {
     try {
       const s0 = performance.now();
-      const result = scoreFeatures(shadow.artifact, instance.features, metrics.countersFor(shadow.version));
+      shadow.scorer.score(instance.features, metrics.countersFor(shadow.version));
+      const result = shadow.scorer.result();
       const shadowMs = performance.now() - s0;
       metrics.countPrediction('shadow', shadow.version);
       log.appendLine(
@@ -98,7 +92,8 @@ export function createPredictor({ modelId, metrics, log, fleet }: PredictorDeps)
     const requestId = instance.requestId ?? randomUUID();
     const decision = route(models, instance.entityId ?? requestId, requestId)!;
     const { model, role } = decision;
-    const scorer = scorerOf(model.artifact);
+    // Each loaded model has one scorer, dropped with it; its buffers are reused (one request at a time).
+    const { scorer } = model;
     const t0 = performance.now();
     let predicted: number;
     try {

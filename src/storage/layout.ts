@@ -30,6 +30,8 @@ export const layout = {
   reportsPrefix: (model: string) => `reports/${model}/`,
   modelVersion: (model: string, version: string) => `models/${model}/versions/${version}/model.json`,
   modelManifest: (model: string, version: string) => `models/${model}/versions/${version}/manifest.json`,
+  /** The ONNX graph of a version of kind `onnx` (its model.json holds the pipeline and metadata). */
+  modelOnnx: (model: string, version: string) => `models/${model}/versions/${version}/model.onnx`,
   modelVersionsPrefix: (model: string) => `models/${model}/versions/`,
   aliases: (model: string) => `models/${model}/aliases.json`,
   aliasHistory: (model: string) => `models/${model}/alias-history.ndjson`,

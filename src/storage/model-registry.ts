@@ -6,8 +6,8 @@
  * Every mutation is a compare-and-swap that re-reads and re-checks after a lost race, so concurrent
  * writers (a rollout workflow, an engineer at the CLI) never lose an update.
  */
-import type { ModelArtifact } from '../ml/model';
-import { parseArtifact } from '../ml/model';
+import type { StoredArtifact } from '../scoring/artifact';
+import { artifactKind, isOnnxArtifact, parseStoredArtifact } from '../scoring/artifact';
 import type { Blessing, ModelManifest } from '../schemas/manifests';
 import { BlessingSchema, ModelManifestSchema } from '../schemas/manifests';
 import { ModelIdSchema } from '../schemas/records';
@@ -35,8 +35,11 @@ import {
   listManifests,
   readArtifact,
   readManifest,
+  readOnnx,
+  sha256Hex,
   writeArtifactOnce,
   writeManifestOnce,
+  writeOnnxOnce,
 } from './registry-versions';
 
 export * from './registry-errors';
@@ -49,11 +52,20 @@ export type { RetentionRecord } from './registry-retention';
 /** Arguments of {@link ModelRegistry.registerVersion}. */
 export interface RegisterVersionInput {
   modelId: string;
-  artifact: ModelArtifact;
+  /** A linear artifact, or the model.json of an onnx version (then `onnx` holds the graph). */
+  artifact: StoredArtifact;
+  /** model.onnx of an onnx artifact: its sha256 must equal the artifact's `onnxSha256`. */
+  onnx?: Uint8Array;
   /** createdAt, trainer, trainingData, metrics, codeVersion, lineage, optional blessing. */
   manifest: ManifestFields;
   /** Caller-given id; default: content-addressed from the artifact (`v-` + 12 hex digits). */
   version?: string;
+}
+
+/** A version's files: model.json, and for the onnx kind the graph (sha256 checked). */
+export interface ModelFiles {
+  artifact: StoredArtifact;
+  onnx?: Buffer;
 }
 
 /** Result of registering: the stored manifest, and whether this call created the version. */
@@ -162,11 +174,18 @@ export class ModelRegistry {
    * Registers an immutable version (model.json, then manifest.json; the manifest marks it complete).
    * Re-registering identical content is a no-op, so a retried activity is safe; different content under
    * an existing id throws VersionConflictError. The manifest's class fields are taken from the artifact so
-   * the two can never disagree.
+   * the two can never disagree. An onnx version writes model.onnx first; its sha256 is in model.json, so
+   * the content-addressed id covers the graph.
    */
   async registerVersion(input: RegisterVersionInput): Promise<RegisterVersionResult> {
     const modelId = ModelIdSchema.parse(input.modelId);
-    const artifact = parseArtifact(input.artifact);
+    const artifact = parseStoredArtifact(input.artifact);
+    if (isOnnxArtifact(artifact)) {
+      if (!input.onnx) throw new Error('an onnx artifact is registered with its model.onnx bytes');
+      const sha = sha256Hex(input.onnx);
+      if (sha !== artifact.onnxSha256)
+        throw new Error(`model.onnx has sha256 ${sha}, the artifact names ${artifact.onnxSha256}`);
+    } else if (input.onnx) throw new Error('model.onnx given for a linear artifact');
     const canonical = canonicalJson(artifact);
     const version = VersionIdSchema.parse(input.version ?? contentVersionId(canonical));
     const manifest = ModelManifestSchema.parse({
@@ -176,7 +195,10 @@ export class ModelRegistry {
       classes: artifact.classes,
       positiveClass: artifact.positiveClass,
       threshold: artifact.threshold,
+      // Only onnx is written: linear manifests stay byte-identical to those from before ONNX support.
+      ...(isOnnxArtifact(artifact) ? { kind: artifactKind(artifact) } : {}),
     });
+    if (input.onnx) await writeOnnxOnce(this.store, modelId, version, input.onnx);
     await writeArtifactOnce(this.store, modelId, version, canonical);
     const written = await writeManifestOnce(this.store, manifest);
     // A retry that carries a blessing the first attempt did not record still gets it recorded.
@@ -207,8 +229,20 @@ export class ModelRegistry {
   }
 
   /** A version's artifact, validated; throws VersionNotFoundError, or an Error naming the key if corrupt. */
-  async loadArtifact(modelId: string, version: string): Promise<ModelArtifact> {
+  async loadArtifact(modelId: string, version: string): Promise<StoredArtifact> {
     return readArtifact(this.store, ModelIdSchema.parse(modelId), VersionIdSchema.parse(version));
+  }
+
+  /**
+   * Everything needed to score a version: model.json and, for the onnx kind, model.onnx checked against
+   * the sha256 model.json records. Throws VersionNotFoundError, or an Error naming the corrupt key.
+   */
+  async loadModelFiles(modelId: string, version: string): Promise<ModelFiles> {
+    const id = ModelIdSchema.parse(modelId);
+    const v = VersionIdSchema.parse(version);
+    const artifact = await readArtifact(this.store, id, v);
+    if (!isOnnxArtifact(artifact)) return { artifact };
+    return { artifact, onnx: await readOnnx(this.store, id, v, artifact.onnxSha256) };
   }
 
   /**
@@ -258,8 +292,8 @@ export class ModelRegistry {
       const manifest = await this.getManifest(modelId, version);
       if (alias === CHAMPION) {
         forced = this.checkBlessing(manifest, input.force);
-        // Serving loads the champion: a corrupt artifact must be refused here, naming its key.
-        await this.loadArtifact(modelId, version);
+        // Serving loads the champion: a corrupt artifact (or graph) must be refused here, naming its key.
+        await this.loadModelFiles(modelId, version);
       }
     }
     const tx = await transactAliases(
@@ -291,7 +325,7 @@ export class ModelRegistry {
     const modelId = ModelIdSchema.parse(input.modelId);
     const version = VersionIdSchema.parse(input.version);
     const forced = this.checkBlessing(await this.getManifest(modelId, version), input.force);
-    await this.loadArtifact(modelId, version);
+    await this.loadModelFiles(modelId, version);
     const tx = await transactAliases(
       this.store,
       modelId,
@@ -327,7 +361,7 @@ export class ModelRegistry {
       if (previous === null) throw new NoPreviousVersionError(modelId);
       if (!(await this.exists(modelId, previous)))
         throw new DanglingAliasError(modelId, PREVIOUS, previous, `cannot roll back model ${modelId}`);
-      await this.loadArtifact(modelId, previous);
+      await this.loadModelFiles(modelId, previous);
       const champion = Object.hasOwn(current, CHAMPION) ? current[CHAMPION] : null;
       const notes: string[] = [];
       const assign: Record<string, string | null> = { [CHAMPION]: previous, [PREVIOUS]: champion };

@@ -1,12 +1,14 @@
 /**
- * Immutable model versions: models/{model}/versions/{version}/{model.json, manifest.json}. Both are
+ * Immutable model versions: models/{model}/versions/{version}/{model.json, manifest.json}, plus
+ * model.onnx for versions of kind `onnx` (written first, then model.json, then the manifest). All are
  * created with putIfMatch(…, null) ("only if absent"), so two writers racing on one version id cannot
  * overwrite each other; the loser compares contents and either finds its own bytes (idempotent retry)
  * or reports a conflict.
  */
 import type { z } from 'zod';
-import type { ModelArtifact } from '../ml/model';
-import { parseArtifact } from '../ml/model';
+import { createHash } from 'node:crypto';
+import type { StoredArtifact } from '../scoring/artifact';
+import { parseStoredArtifact } from '../scoring/artifact';
 import type { ModelManifest } from '../schemas/manifests';
 import { ModelManifestSchema } from '../schemas/manifests';
 import type { BlobStore } from './blob-store';
@@ -49,7 +51,7 @@ export async function writeArtifactOnce(
   }
   let existing: string;
   try {
-    existing = canonicalJson(parseArtifact(JSON.parse((await store.get(key)).toString('utf8'))));
+    existing = canonicalJson(parseStoredArtifact(JSON.parse((await store.get(key)).toString('utf8'))));
   } catch {
     throw new VersionConflictError(
       modelId,
@@ -59,6 +61,65 @@ export async function writeArtifactOnce(
   }
   if (existing !== canonical) throw new VersionConflictError(modelId, version, 'model.json content');
   return false;
+}
+
+/** Lowercase hex SHA-256 of some bytes (how model.onnx is named in its model.json). */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Writes model.onnx once (before model.json, so a version whose model.json names a graph has it).
+ *
+ * @returns true if this call created it, false if identical bytes were already there.
+ * @throws VersionConflictError when different bytes hold the key.
+ */
+export async function writeOnnxOnce(
+  store: BlobStore,
+  modelId: string,
+  version: string,
+  bytes: Uint8Array,
+): Promise<boolean> {
+  const key = layout.modelOnnx(modelId, version);
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    await store.putIfMatch(key, body, null);
+    return true;
+  } catch (err) {
+    if (!(err instanceof BlobConflictError)) throw err;
+  }
+  if (!(await store.get(key)).equals(body))
+    throw new VersionConflictError(modelId, version, 'model.onnx content');
+  return false;
+}
+
+/**
+ * Reads a version's model.onnx and checks it against the sha256 its model.json records.
+ *
+ * @throws VersionNotFoundError when model.onnx is absent; CorruptObjectError when its bytes differ.
+ */
+export async function readOnnx(
+  store: BlobStore,
+  modelId: string,
+  version: string,
+  expectedSha256: string,
+): Promise<Buffer> {
+  const key = layout.modelOnnx(modelId, version);
+  let body: Buffer;
+  try {
+    body = await store.get(key);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new VersionNotFoundError(modelId, version);
+    throw err;
+  }
+  const actual = sha256Hex(body);
+  if (actual !== expectedSha256)
+    throw new CorruptObjectError(
+      store.uri,
+      key,
+      `sha256 ${actual.slice(0, 12)}… differs from ${expectedSha256.slice(0, 12)}… recorded in model.json`,
+    );
+  return body;
 }
 
 /** The parts of a manifest that identify a registration; createdAt and the blessing may differ on a retry. */
@@ -110,7 +171,7 @@ export async function readManifest(
 }
 
 /**
- * Loads and validates a version's artifact.
+ * Loads and validates a version's artifact (model.json; linear, or the metadata of an onnx graph).
  *
  * @throws VersionNotFoundError when model.json is absent; Error naming the key when it is corrupt.
  */
@@ -118,7 +179,7 @@ export async function readArtifact(
   store: BlobStore,
   modelId: string,
   version: string,
-): Promise<ModelArtifact> {
+): Promise<StoredArtifact> {
   const key = layout.modelVersion(modelId, version);
   let body: Buffer;
   try {
@@ -136,7 +197,7 @@ export async function readArtifact(
     });
   }
   try {
-    return parseArtifact(json);
+    return parseStoredArtifact(json);
   } catch (err) {
     throw new CorruptObjectError(store.uri, key, `invalid model artifact at ${firstIssue(err)}`, {
       cause: err,

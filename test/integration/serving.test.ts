@@ -291,7 +291,8 @@ describe('serving app (hono, file store)', () => {
   });
 
   test('pipeline parity: training-time vectors, the loaded artifact and HTTP scores agree exactly', async () => {
-    const loaded = await registry.loadArtifact('churn', 'v1');
+    // v1 is linear: the registry reads it back as the same linear artifact.
+    const loaded = (await registry.loadArtifact('churn', 'v1')) as ModelArtifact;
     expect(loaded).toEqual(v1);
     // The training-time transform of the training rows equals the loaded pipeline's transform.
     const trainingX = transformBatch(
@@ -409,7 +410,7 @@ describe('serving app (hono, file store)', () => {
       registry.promote({ modelId: 'churn', version: 'v3', actor: 'test', reason: 'promote broken' }),
     ).rejects.toThrow(/models\/churn\/versions\/v3\/model\.json .*invalid model artifact/);
     // ...so here the disk goes bad right after the registry's check passed.
-    jest.spyOn(registry, 'loadArtifact').mockResolvedValueOnce(v3);
+    jest.spyOn(registry, 'loadModelFiles').mockResolvedValueOnce({ artifact: v3 });
     await registry.promote({ modelId: 'churn', version: 'v3', actor: 'test', reason: 'promote broken' });
     await waitFor(async () => serving.health().model_load_failures.total > 0, 5000);
 

@@ -109,7 +109,7 @@ describe('ModelRegistry versions', () => {
     });
     expect(again).toEqual({ version: first.version, manifest: first.manifest, created: false });
 
-    const loaded = await registry.loadArtifact('churn', first.version);
+    const loaded = (await registry.loadArtifact('churn', first.version)) as ModelArtifact;
     expect(loaded).toEqual(artifact);
     expect(scoreFeatures(loaded, { x: 0.3, plan: 'pro' })).toEqual(
       scoreFeatures(artifact, { x: 0.3, plan: 'pro' }),

@@ -1,4 +1,5 @@
 import { trainArtifact } from '../../src/ml/model';
+import { linearScorer } from '../../src/scoring/scorer';
 import { createRng } from '../../src/ml/rng';
 import type { LoadedModel, ServingModels } from '../../src/serving/model-watcher';
 import { DEFAULT_SERVING_POLICY } from '../../src/serving/model-watcher';
@@ -11,7 +12,8 @@ function model(version: string, names: string[]): LoadedModel {
     features: Object.fromEntries(names.map((n) => [n, rng.normal()])),
     label: rng.next() < 0.5 ? 'a' : 'b',
   }));
-  return { version, artifact: trainArtifact({ rows, options: { seed: 1 } }), loadedAt: '', loadMs: 0 };
+  const artifact = trainArtifact({ rows, options: { seed: 1 } });
+  return { version, artifact, kind: 'linear', scorer: linearScorer(artifact), loadedAt: '', loadMs: 0 };
 }
 
 describe('feature contract', () => {

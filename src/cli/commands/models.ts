@@ -14,6 +14,8 @@ import {
 } from '../../storage/model-registry';
 import type { AliasRecovery } from '../../storage/model-registry';
 import { rollbackModel } from '../admin-actions';
+import { isOnnxArtifact } from '../../scoring/artifact';
+import type { StoredArtifact } from '../../scoring/artifact';
 import type { CliContext } from '../context';
 import { CliError, output } from '../context';
 import { describeThreshold, ThresholdDecisionSchema } from '../../ml/threshold';
@@ -226,6 +228,8 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         version: m.version,
         createdAt: m.createdAt,
         trainer: m.trainer,
+        /** `linear` (the built-in trainers) or `onnx` (an external trainer's graph). */
+        kind: m.kind ?? 'linear',
         /** Each version on its own holdout: not comparable across versions. */
         metrics: Object.fromEntries(KEY_METRICS.filter((k) => k in m.metrics).map((k) => [k, m.metrics[k]])),
         /** The gate's comparison with the champion of its time on one common test set. */
@@ -246,6 +250,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
                 'VERSION',
                 'CREATED',
                 'TRAINER',
+                'KIND',
                 ...KEY_METRICS.map((k) => k.toUpperCase()),
                 `GATE ${GATE_METRIC.toUpperCase()} VS CHAMPION`,
                 'BLESSED',
@@ -255,6 +260,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
                 r.version,
                 r.createdAt,
                 r.trainer,
+                r.kind,
                 ...KEY_METRICS.map((k) => fmt(versions[i].metrics[k])),
                 gateText(r.gate ?? undefined),
                 blessedText(versions[i]),
@@ -267,6 +273,13 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         },
       );
     });
+
+  /** One line on what a version's artifact is and that it loads. */
+  function artifactText(artifact: StoredArtifact): string {
+    const features = `${artifact.pipeline.features.length} features`;
+    if (!isOnnxArtifact(artifact)) return `linear, loads (${features})`;
+    return `onnx, loads (${features}; opset ${artifact.opset}, ${p(artifact.producer)}, model.onnx sha256 ${artifact.onnxSha256.slice(0, 12)}…)`;
+  }
 
   models
     .command('show')
@@ -282,8 +295,9 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
         Promise.all([registry.getAliases(modelId), registry.getRollout(modelId)]),
       );
       if (aliases.recovered) console.error(`loopkeeper: ${recoveryText(modelId, aliases.recovered)}`);
-      // What serving would load: a version whose model.json is damaged is reported, not shown as fine.
-      const artifact = await userErrors(() => registry.loadArtifact(modelId, manifest.version));
+      // What serving would load: a version whose model.json (or model.onnx) is damaged is reported, not
+      // shown as fine.
+      const { artifact } = await userErrors(() => registry.loadModelFiles(modelId, manifest.version));
       const pointing = pointers(aliases.aliases, rollout.config).get(manifest.version) ?? [];
       const gate = gateComparison(manifest);
       output(opts.json, { manifest, aliases: pointing, gate: gate ?? null }, () =>
@@ -293,7 +307,7 @@ export function registerModels(program: Command, ctx: () => CliContext): void {
           `  classes:   ${manifest.classes.map((c) => p(c)).join(', ')}${manifest.positiveClass ? ` (positive: ${p(manifest.positiveClass)})` : ''}`,
           ...(manifest.positiveClass ? [`  threshold: ${thresholdText(manifest)}`] : []),
           `  aliases:   ${pointing.join(', ') || '-'}`,
-          `  artifact:  loads (${artifact.pipeline.features.length} features)`,
+          `  artifact:  ${artifactText(artifact)}`,
           `  gate:      ${gate ? `${gate.metric} ${gateText(gate)}${gate.testSetKey ? ` on ${gate.testSetKey}` : ''}` : '-'}`,
           `  data:      ${manifest.trainingData.map((k) => p(k)).join(', ') || '-'}`,
           `  metrics:   ${

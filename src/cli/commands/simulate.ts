@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ScenarioNameSchema } from '../../simulate/scenario';
 import { writeSimulatedLogs } from '../../simulate/write-logs';
-import { scoreFeatures } from '../../ml/model';
+import { loadScorer } from '../../scoring/load';
 import type { ScoringModel } from '../../simulate/reference-scorer';
 import { ModelRegistry } from '../../storage/model-registry';
 import type { CliContext } from '../context';
@@ -48,10 +48,13 @@ export function registerSimulate(program: Command, ctx: () => CliContext): void 
         const registry = new ModelRegistry(c.store);
         const champion = (await registry.getAliases(String(o.model))).aliases.champion;
         if (champion) {
-          const artifact = await registry.loadArtifact(String(o.model), champion);
+          const model = await loadScorer(registry, String(o.model), champion);
           scorer = {
             modelVersion: champion,
-            scorer: (f) => scoreFeatures(artifact, f) as ReturnType<ScoringModel['scorer']>,
+            scorer: (f) => {
+              model.score(f);
+              return model.result() as ReturnType<ScoringModel['scorer']>;
+            },
           };
         }
       } else if (o.scoreWith !== 'reference') {
