@@ -16,7 +16,7 @@ import { FileBlobStore } from '../src/storage/file-blob-store';
 import { ModelRegistry } from '../src/storage/model-registry';
 import { loadScorer } from '../src/scoring/load';
 import type { Scorer } from '../src/scoring/scorer';
-import { writeJson, writeNdjson } from '../src/storage/ndjson';
+import { writeNdjson } from '../src/storage/ndjson';
 import type { CycleStatus } from '../src/workflows/cycle-status';
 import { createLoopkeeperWorker, installWorkerLogging } from '../src/workers/worker';
 import { startTestServices, stopTestServices } from '../test/support/services';
