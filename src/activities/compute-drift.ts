@@ -2,22 +2,22 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { DriftThresholdsSchema, computeDrift as driftReport } from '../monitoring/drift';
 import type { DriftLevel, DriftReport, DriftThresholdsInput } from '../monitoring/drift';
-import { accumulate, createAccumulator, mergeAccumulators } from '../monitoring/histogram';
 import type { DriftAccumulator } from '../monitoring/histogram';
 import { ReferenceProfileSchema } from '../monitoring/profile';
 import { renderDriftHtml } from '../monitoring/report-html';
-import { parsePredictionLineForDrift } from '../monitoring/log-line';
+import { mergeWindowParts } from '../monitoring/line-jobs';
+import type { WindowPart } from '../monitoring/line-jobs';
 import { checkSkew, SkewConfigSchema } from '../monitoring/skew';
 import type { SkewCheck, SkewConfigInput, SkewReport, SkewSeverity } from '../monitoring/skew';
 import { DatasetManifestSchema } from '../schemas/manifests';
 import { daysOf, WindowSchema } from '../schemas/window';
 import { isLogPartName, layout } from '../storage/layout';
-import { readJson, readLineBatches, writeJson } from '../storage/ndjson';
+import { readJson, writeJson } from '../storage/ndjson';
 import { createBuildReferenceProfile, ReferenceSpecSchema } from './build-reference-profile';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
-import { isDamagedLog } from './ingest-feed';
-import { ndjsonKeysUnder } from './read-rows';
+import { chooseLineThreads, runLineJob } from './line-threads';
+import { ndjsonKeysUnder, totalSize } from './read-rows';
 
 export const ComputeDriftInputSchema = z.object({
   modelId: z.string().min(1),
@@ -37,6 +37,8 @@ export const ComputeDriftInputSchema = z.object({
    * lines, but they count towards the drift level's invalid-row share all the same.
    */
   quarantinedRows: z.number().int().min(0).optional(),
+  /** Threads to parse the lines with (default: as ingest, config ingest.threads); the result is the same. */
+  threads: z.number().int().min(1).max(64).optional(),
   /** Override the policy's `drift` section (features merged by name). */
   thresholds: z.unknown().optional(),
   /** Override the policy's `skew` section (features merged by name). */
@@ -133,46 +135,37 @@ export function createComputeDrift(deps: ActivityDeps) {
     const ref = await buildReferenceProfile({ modelId, reference: input.reference });
     const profile = await readJson(deps.store, ref.profileKey, ReferenceProfileSchema);
 
-    let acc: DriftAccumulator = createAccumulator(profile);
-    let badRows = 0;
-    const partitions: string[] = [];
-    const addPart = async (key: string): Promise<void> => {
-      const part = createAccumulator(profile);
-      try {
-        for await (const batch of readLineBatches(deps.store, key)) {
-          for (const { line } of batch) {
-            // NaN/±Infinity features keep the row (counted as wrong type); other invalid lines count.
-            const parsed = parsePredictionLineForDrift(line);
-            if (!parsed.ok) badRows += 1;
-            else if (parsed.row.role !== 'shadow') accumulate(part, parsed.row.features, parsed.row.scores);
-          }
-        }
-      } catch (err) {
-        // A damaged log counts as one bad row here (ingest quarantines it with its line number).
-        if (!isDamagedLog(err)) throw err;
-        badRows += 1;
-      }
-      acc = mergeAccumulators(acc, part);
-      partitions.push(key);
-      heartbeat({ phase: 'drift', key, rows: acc.rows });
-    };
+    let keys: string[] = [];
     if (input.acceptedManifestKey) {
       const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
-      const keys = manifest.lineage.windowKeys;
-      if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
+      const listed = manifest.lineage.windowKeys;
+      if (!Array.isArray(listed) || listed.some((k) => typeof k !== 'string'))
         throw ApplicationFailure.nonRetryable(
           `${input.acceptedManifestKey} lists no windowKeys: written by an older ingest, re-run the cycle's ingest`,
           'InvalidInput',
         );
-      for (const key of keys as string[]) await addPart(key);
-      badRows += input.quarantinedRows ?? 0;
+      keys = listed as string[];
     } else {
       for (const day of daysOf(window.from, window.to)) {
         const prefix = layout.predictionDay(modelId, day);
         for (const key of await ndjsonKeysUnder(deps.store, prefix))
-          if (isLogPartName(key.slice(prefix.length))) await addPart(key);
+          if (isLogPartName(key.slice(prefix.length))) keys.push(key);
       }
     }
+    const bytes = await totalSize(deps.store, keys);
+    // The lines are parsed on as many threads as ingest would use; each thread's counts merge exactly.
+    const parts = await runLineJob<WindowPart>({
+      store: deps.store,
+      keys,
+      spec: { kind: 'window', profile },
+      threads: input.threads ?? chooseLineThreads(deps.config.ingest.threads, bytes),
+      onFile: (key) => heartbeat({ phase: 'drift', key }),
+    });
+    const merged = mergeWindowParts(profile, parts);
+    const acc: DriftAccumulator = merged.acc;
+    let badRows = merged.badRows;
+    if (input.acceptedManifestKey) badRows += input.quarantinedRows ?? 0;
+    const partitions = keys;
 
     const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
     const skew = checkSkew(profile, acc, skewConfig);
