@@ -4,13 +4,17 @@ import { DriftThresholdsSchema, computeDrift as driftReport } from '../monitorin
 import type { DriftLevel, DriftReport, DriftThresholdsInput } from '../monitoring/drift';
 import type { DriftAccumulator } from '../monitoring/histogram';
 import { ReferenceProfileSchema } from '../monitoring/profile';
+import type { ReferenceProfile } from '../monitoring/profile';
 import { renderDriftHtml } from '../monitoring/report-html';
+import { accumulateColumns, createAccumulator } from '../monitoring/histogram';
 import { mergeWindowParts } from '../monitoring/line-jobs';
 import type { WindowPart } from '../monitoring/line-jobs';
 import { checkSkew, SkewConfigSchema } from '../monitoring/skew';
 import type { SkewCheck, SkewConfigInput, SkewReport, SkewSeverity } from '../monitoring/skew';
 import { DatasetManifestSchema } from '../schemas/manifests';
 import { daysOf, WindowSchema } from '../schemas/window';
+import type { BlobStore } from '../storage/blob-store';
+import { decodePartition } from '../storage/columnar';
 import { isLogPartName, layout } from '../storage/layout';
 import { readJson, writeJson } from '../storage/ndjson';
 import { createBuildReferenceProfile, ReferenceSpecSchema } from './build-reference-profile';
@@ -113,6 +117,16 @@ function mergeConfig<T extends WithFeatures>(base: T, over: T | undefined): T {
   return { ...base, ...over, features: { ...(base.features ?? {}), ...(over.features ?? {}) } };
 }
 
+/** Drift counts of one columnar partition (an Arrow IPC file ingest wrote). */
+export async function accumulatePartition(
+  store: BlobStore,
+  profile: ReferenceProfile,
+  key: string,
+): Promise<WindowPart> {
+  const part = decodePartition(await store.get(key));
+  return { acc: accumulateColumns(createAccumulator(profile), part), badRows: 0 };
+}
+
 /**
  * Drift and skew of one window against the reference profile: streams the window's prediction
  * partitions one at a time into accumulators (heartbeating per partition) and merges them, then writes
@@ -136,6 +150,7 @@ export function createComputeDrift(deps: ActivityDeps) {
     const profile = await readJson(deps.store, ref.profileKey, ReferenceProfileSchema);
 
     let keys: string[] = [];
+    let columnKeys: string[] | undefined;
     if (input.acceptedManifestKey) {
       const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
       const listed = manifest.lineage.windowKeys;
@@ -145,6 +160,10 @@ export function createComputeDrift(deps: ActivityDeps) {
           'InvalidInput',
         );
       keys = listed as string[];
+      const columns = manifest.lineage.windowColumnKeys;
+      // Manifests written before ingest stored columns have none: their NDJSON lines are read instead.
+      if (Array.isArray(columns) && columns.every((k) => typeof k === 'string'))
+        columnKeys = columns as string[];
     } else {
       for (const day of daysOf(window.from, window.to)) {
         const prefix = layout.predictionDay(modelId, day);
@@ -152,20 +171,31 @@ export function createComputeDrift(deps: ActivityDeps) {
           if (isLogPartName(key.slice(prefix.length))) keys.push(key);
       }
     }
-    const bytes = await totalSize(deps.store, keys);
-    // The lines are parsed on as many threads as ingest would use; each thread's counts merge exactly.
-    const parts = await runLineJob<WindowPart>({
-      store: deps.store,
-      keys,
-      spec: { kind: 'window', profile },
-      threads: input.threads ?? chooseLineThreads(deps.config.ingest.threads, bytes),
-      onFile: (key) => heartbeat({ phase: 'drift', key }),
-    });
-    const merged = mergeWindowParts(profile, parts);
+    let merged: WindowPart;
+    if (columnKeys) {
+      // Ingest's columnar partitions, one at a time: memory is bounded by a partition, no line is parsed.
+      const parts: WindowPart[] = [];
+      for (const key of columnKeys) {
+        parts.push(await accumulatePartition(deps.store, profile, key));
+        heartbeat({ phase: 'drift', key });
+      }
+      merged = mergeWindowParts(profile, parts);
+    } else {
+      const bytes = await totalSize(deps.store, keys);
+      // The lines are parsed on as many threads as ingest would use; each thread's counts merge exactly.
+      const parts = await runLineJob<WindowPart>({
+        store: deps.store,
+        keys,
+        spec: { kind: 'window', profile },
+        threads: input.threads ?? chooseLineThreads(deps.config.ingest.threads, bytes),
+        onFile: (key) => heartbeat({ phase: 'drift', key }),
+      });
+      merged = mergeWindowParts(profile, parts);
+    }
     const acc: DriftAccumulator = merged.acc;
     let badRows = merged.badRows;
     if (input.acceptedManifestKey) badRows += input.quarantinedRows ?? 0;
-    const partitions = keys;
+    const partitions = columnKeys ?? keys;
 
     const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
     const skew = checkSkew(profile, acc, skewConfig);

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { createComputeDrift } from '../../src/activities/compute-drift';
+import { createIngestWindow } from '../../src/activities/ingest-window';
 import { loadConfig } from '../../src/config';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { layout } from '../../src/storage/layout';
@@ -81,3 +82,66 @@ test('1, 3 and 8 partitions give byte-identical drift and skew reports and refer
     expect(other.drift).toBe(one.drift);
   }
 }, 120_000);
+
+/** The drift report without the list of inputs it read (which names the partitions). */
+function withoutInputs(json: string): string {
+  const doc = JSON.parse(json) as Record<string, unknown>;
+  delete doc.partitions;
+  return JSON.stringify(doc);
+}
+
+async function measureCycle(
+  threads: number,
+  partitionRows: number,
+): Promise<{ drift: string; fromLines: string; columnKeys: number }> {
+  const { store } = tempFileStore();
+  await seed(store);
+  const config = loadConfig({
+    LOOPKEEPER_STORE: store.uri,
+    LOOPKEEPER_INGEST_THREADS: String(threads),
+    LOOPKEEPER_MAX_BAD_ROW_RATE: '0.9',
+  });
+  {
+    const ingest = await createIngestWindow({ store, config })({
+      modelId: 'churn',
+      cycleId: 'c',
+      window,
+      partitionRows,
+    });
+    const manifest = JSON.parse((await store.get(ingest.manifestKey)).toString('utf8')) as {
+      lineage: { windowColumnKeys: string[] };
+    };
+    const drift = async (): Promise<string> => {
+      const summary = await createComputeDrift({ store, config })({
+        modelId: 'churn',
+        runId: 'c',
+        window,
+        reference,
+        acceptedManifestKey: ingest.manifestKey,
+        quarantinedRows: ingest.badRows,
+      });
+      return (await store.get(summary.jsonKey)).toString('utf8');
+    };
+    const fromColumns = await drift();
+    // A manifest without columns (as an older ingest wrote) is read from its NDJSON lines instead.
+    const { windowColumnKeys, ...lineage } = manifest.lineage as Record<string, unknown>;
+    await store.put(ingest.manifestKey, JSON.stringify({ ...manifest, lineage }));
+    return {
+      drift: fromColumns,
+      fromLines: await drift(),
+      columnKeys: (windowColumnKeys as string[]).length,
+    };
+  }
+}
+
+test("a cycle's drift reads ingest's columnar partitions: 1, 3 and 8 of them per part give identical reports", async () => {
+  const runs = [await measureCycle(1, 1_000), await measureCycle(3, 1_000), await measureCycle(1, 7)];
+  // One partition per window part (13 with the damaged .gz); one per (part, shard) with 3 shards;
+  // 6 or more per part at 7 rows each.
+  expect(runs[0].columnKeys).toBe(13);
+  expect(runs[1].columnKeys).toBeGreaterThan(13);
+  expect(runs[2].columnKeys).toBeGreaterThanOrEqual(12 * 6);
+  for (const r of runs.slice(1)) expect(withoutInputs(r.drift)).toBe(withoutInputs(runs[0].drift));
+  // And the columns give exactly what the same accepted lines give when parsed from NDJSON.
+  for (const r of runs) expect(withoutInputs(r.fromLines)).toBe(withoutInputs(r.drift));
+}, 180_000);
