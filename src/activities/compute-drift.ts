@@ -117,6 +117,40 @@ function mergeConfig<T extends WithFeatures>(base: T, over: T | undefined): T {
   return { ...base, ...over, features: { ...(base.features ?? {}), ...(over.features ?? {}) } };
 }
 
+/**
+ * What a window's drift reads: with the cycle's ingest manifest, the accepted lines and (when ingest
+ * wrote them) their columnar partitions; without, the raw prediction logs of the window's days.
+ */
+export async function windowInputs(
+  deps: ActivityDeps,
+  input: z.infer<typeof ComputeDriftInputSchema>,
+): Promise<{ keys: string[]; columnKeys?: string[] }> {
+  const { modelId, window } = input;
+  let keys: string[] = [];
+  let columnKeys: string[] | undefined;
+  if (input.acceptedManifestKey) {
+    const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
+    const listed = manifest.lineage.windowKeys;
+    if (!Array.isArray(listed) || listed.some((k) => typeof k !== 'string'))
+      throw ApplicationFailure.nonRetryable(
+        `${input.acceptedManifestKey} lists no windowKeys: written by an older ingest, re-run the cycle's ingest`,
+        'InvalidInput',
+      );
+    keys = listed as string[];
+    const columns = manifest.lineage.windowColumnKeys;
+    // Manifests written before ingest stored columns have none: their NDJSON lines are read instead.
+    if (Array.isArray(columns) && columns.every((k) => typeof k === 'string'))
+      columnKeys = columns as string[];
+  } else {
+    for (const day of daysOf(window.from, window.to)) {
+      const prefix = layout.predictionDay(modelId, day);
+      for (const key of await ndjsonKeysUnder(deps.store, prefix))
+        if (isLogPartName(key.slice(prefix.length))) keys.push(key);
+    }
+  }
+  return { keys, columnKeys };
+}
+
 /** Drift counts of one columnar partition (an Arrow IPC file ingest wrote). */
 export async function accumulatePartition(
   store: BlobStore,
@@ -137,40 +171,14 @@ export function createComputeDrift(deps: ActivityDeps) {
   const buildReferenceProfile = createBuildReferenceProfile(deps);
   return async function computeDrift(raw: ComputeDriftInput): Promise<DriftSummary> {
     const input = ComputeDriftInputSchema.parse(raw);
-    const { modelId, runId, window } = input;
-    const policy = await policySections(deps, modelId);
-    const thresholds = DriftThresholdsSchema.parse(
-      mergeConfig(policy.drift as WithFeatures, raw.thresholds as WithFeatures | undefined),
-    );
-    const skewConfig = SkewConfigSchema.parse(
-      mergeConfig(policy.skew as WithFeatures, raw.skew as WithFeatures | undefined),
-    );
+    const { modelId } = input;
+    // The policy first: a bad drift/skew section fails before any data is read.
+    await driftConfig(deps, raw);
 
     const ref = await buildReferenceProfile({ modelId, reference: input.reference });
     const profile = await readJson(deps.store, ref.profileKey, ReferenceProfileSchema);
 
-    let keys: string[] = [];
-    let columnKeys: string[] | undefined;
-    if (input.acceptedManifestKey) {
-      const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
-      const listed = manifest.lineage.windowKeys;
-      if (!Array.isArray(listed) || listed.some((k) => typeof k !== 'string'))
-        throw ApplicationFailure.nonRetryable(
-          `${input.acceptedManifestKey} lists no windowKeys: written by an older ingest, re-run the cycle's ingest`,
-          'InvalidInput',
-        );
-      keys = listed as string[];
-      const columns = manifest.lineage.windowColumnKeys;
-      // Manifests written before ingest stored columns have none: their NDJSON lines are read instead.
-      if (Array.isArray(columns) && columns.every((k) => typeof k === 'string'))
-        columnKeys = columns as string[];
-    } else {
-      for (const day of daysOf(window.from, window.to)) {
-        const prefix = layout.predictionDay(modelId, day);
-        for (const key of await ndjsonKeysUnder(deps.store, prefix))
-          if (isLogPartName(key.slice(prefix.length))) keys.push(key);
-      }
-    }
+    const { keys, columnKeys } = await windowInputs(deps, input);
     let merged: WindowPart;
     if (columnKeys) {
       // Ingest's columnar partitions, one at a time: memory is bounded by a partition, no line is parsed.
@@ -192,48 +200,80 @@ export function createComputeDrift(deps: ActivityDeps) {
       });
       merged = mergeWindowParts(profile, parts);
     }
-    const acc: DriftAccumulator = merged.acc;
-    let badRows = merged.badRows;
-    if (input.acceptedManifestKey) badRows += input.quarantinedRows ?? 0;
-    const partitions = columnKeys ?? keys;
+    return finishDrift(deps, raw, ref, profile, merged, columnKeys ?? keys);
+  };
+}
 
-    const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
-    const skew = checkSkew(profile, acc, skewConfig);
-    const jsonKey = layout.report(modelId, runId, 'drift.json');
-    const htmlKey = layout.report(modelId, runId, 'drift.html');
-    const doc: DriftReportDoc = {
-      modelId,
-      runId,
-      window,
-      reference: { key: ref.profileKey, source: ref.source },
-      partitions,
-      badRows,
-      drift,
-      skew,
-    };
-    await writeJson(deps.store, jsonKey, doc);
-    await deps.store.put(htmlKey, Buffer.from(renderDriftHtml({ modelId, window, drift, skew })));
+/** The effective thresholds: the policy's `drift`/`skew` sections, overridden by the input's. */
+async function driftConfig(
+  deps: ActivityDeps,
+  raw: ComputeDriftInput,
+): Promise<{
+  thresholds: ReturnType<typeof DriftThresholdsSchema.parse>;
+  skewConfig: ReturnType<typeof SkewConfigSchema.parse>;
+}> {
+  const policy = await policySections(deps, raw.modelId);
+  const thresholds = DriftThresholdsSchema.parse(
+    mergeConfig(policy.drift as WithFeatures, raw.thresholds as WithFeatures | undefined),
+  );
+  const skewConfig = SkewConfigSchema.parse(
+    mergeConfig(policy.skew as WithFeatures, raw.skew as WithFeatures | undefined),
+  );
+  return { thresholds, skewConfig };
+}
 
-    const rank: Record<SkewSeverity, number> = { alert: 0, warn: 1, info: 2 };
-    const findings = [...skew.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
-    return {
-      level: drift.level,
-      skewAlert: skew.counts.alert > 0,
-      blocksRetraining: skew.blocksRetraining,
-      topFeatures: drift.features
-        .slice(0, 5)
-        .map((f) => ({ feature: f.feature, psi: f.psi, level: f.level })),
-      skewFindings: findings.slice(0, 10).map((f) => ({
-        feature: f.feature,
-        check: f.check,
-        severity: f.severity,
-        detail: f.detail,
-      })),
-      rows: acc.rows,
-      badRows,
-      referenceKey: ref.profileKey,
-      jsonKey,
-      htmlKey,
-    };
+/**
+ * The reduce step: reports of the window's merged counts. Writes drift.json (both reports) and the
+ * self-contained drift.html under reports/{model}/{runId}/ and returns the small summary.
+ */
+export async function finishDrift(
+  deps: ActivityDeps,
+  raw: ComputeDriftInput,
+  ref: { profileKey: string; source: string },
+  profile: ReferenceProfile,
+  merged: WindowPart,
+  partitions: string[],
+): Promise<DriftSummary> {
+  const input = ComputeDriftInputSchema.parse(raw);
+  const { modelId, runId, window } = input;
+  const { thresholds, skewConfig } = await driftConfig(deps, raw);
+  const acc: DriftAccumulator = merged.acc;
+  let badRows = merged.badRows;
+  if (input.acceptedManifestKey) badRows += input.quarantinedRows ?? 0;
+  const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
+  const skew = checkSkew(profile, acc, skewConfig);
+  const jsonKey = layout.report(modelId, runId, 'drift.json');
+  const htmlKey = layout.report(modelId, runId, 'drift.html');
+  const doc: DriftReportDoc = {
+    modelId,
+    runId,
+    window,
+    reference: { key: ref.profileKey, source: ref.source },
+    partitions,
+    badRows,
+    drift,
+    skew,
+  };
+  await writeJson(deps.store, jsonKey, doc);
+  await deps.store.put(htmlKey, Buffer.from(renderDriftHtml({ modelId, window, drift, skew })));
+
+  const rank: Record<SkewSeverity, number> = { alert: 0, warn: 1, info: 2 };
+  const findings = [...skew.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return {
+    level: drift.level,
+    skewAlert: skew.counts.alert > 0,
+    blocksRetraining: skew.blocksRetraining,
+    topFeatures: drift.features.slice(0, 5).map((f) => ({ feature: f.feature, psi: f.psi, level: f.level })),
+    skewFindings: findings.slice(0, 10).map((f) => ({
+      feature: f.feature,
+      check: f.check,
+      severity: f.severity,
+      detail: f.detail,
+    })),
+    rows: acc.rows,
+    badRows,
+    referenceKey: ref.profileKey,
+    jsonKey,
+    htmlKey,
   };
 }

@@ -1,5 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import { createComputeDrift } from '../../src/activities/compute-drift';
+import {
+  createDriftPartition,
+  createPrepareDrift,
+  createReduceDrift,
+} from '../../src/activities/drift-partitions';
 import { createIngestWindow } from '../../src/activities/ingest-window';
 import { loadConfig } from '../../src/config';
 import type { BlobStore } from '../../src/storage/blob-store';
@@ -145,3 +150,42 @@ test("a cycle's drift reads ingest's columnar partitions: 1, 3 and 8 of them per
   // And the columns give exactly what the same accepted lines give when parsed from NDJSON.
   for (const r of runs) expect(withoutInputs(r.fromLines)).toBe(withoutInputs(r.drift));
 }, 180_000);
+
+test('the fan-out activities (prepare, one per partition, reduce) give the report computeDrift gives', async () => {
+  const { store } = tempFileStore();
+  await seed(store);
+  const config = loadConfig({ LOOPKEEPER_STORE: store.uri, LOOPKEEPER_MAX_BAD_ROW_RATE: '0.9' });
+  const deps = { store, config };
+  const ingest = await createIngestWindow(deps)({ modelId: 'churn', cycleId: 'c', window, partitionRows: 9 });
+  const input = {
+    modelId: 'churn',
+    runId: 'c',
+    window,
+    reference,
+    acceptedManifestKey: ingest.manifestKey,
+    quarantinedRows: ingest.badRows,
+  };
+  const whole = await createComputeDrift(deps)(input);
+  const wholeDoc = (await store.get(whole.jsonKey)).toString('utf8');
+
+  const plan = await createPrepareDrift(deps)(input);
+  expect(plan.columnKeys?.length).toBeGreaterThan(40);
+  const partition = createDriftPartition(deps);
+  // Partitions may finish in any order on any worker; the reduce merges them in partition order.
+  const keys = plan.columnKeys ?? [];
+  const parts = await Promise.all(
+    [...keys.keys()].reverse().map((index) =>
+      partition({
+        modelId: 'churn',
+        runId: 'c',
+        profileKey: plan.profileKey,
+        columnKey: keys[index],
+        index,
+      }),
+    ),
+  );
+  const partKeys = parts.reverse().map((p) => p.partKey);
+  const reduced = await createReduceDrift(deps)({ ...input, ...plan, partKeys });
+  expect(reduced).toEqual(whole);
+  expect((await store.get(reduced.jsonKey)).toString('utf8')).toBe(wholeDoc);
+}, 120_000);
