@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { createBuildReferenceProfile } from '../../src/activities/build-reference-profile';
 import { createComputeDrift } from '../../src/activities/compute-drift';
 import {
   createDriftPartition,
@@ -189,3 +190,37 @@ test('the fan-out activities (prepare, one per partition, reduce) give the repor
   expect(reduced).toEqual(whole);
   expect((await store.get(reduced.jsonKey)).toString('utf8')).toBe(wholeDoc);
 }, 120_000);
+
+test('a bad line in the bootstrap history fails the reference naming file and line, on any number of threads', async () => {
+  for (const threads of [1, 3]) {
+    const { store } = tempFileStore();
+    const dataKey = layout.dataset('churn', 'history', '1');
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({
+        requestId: `h-${i}`,
+        timestamp: '2026-05-20T12:00:00.000Z',
+        features: { tenure_days: i },
+        label: 'stay',
+        labelSource: 'historical',
+      }),
+    );
+    rows[6] = '{"requestId":"h-6","features":{}}';
+    await store.put(dataKey, rows.join('\n') + '\n');
+    await store.put(
+      layout.datasetManifest('churn', 'history', '1'),
+      JSON.stringify({
+        kind: 'train',
+        modelId: 'churn',
+        version: '1',
+        dataKey,
+        rows: 30,
+        classCounts: {},
+        createdAt: '2026-06-01T00:00:00.000Z',
+      }),
+    );
+    const config = loadConfig({ LOOPKEEPER_STORE: store.uri, LOOPKEEPER_INGEST_THREADS: String(threads) });
+    await expect(createBuildReferenceProfile({ store, config })({ modelId: 'churn' })).rejects.toThrow(
+      `${dataKey}:7: timestamp`,
+    );
+  }
+}, 60_000);
