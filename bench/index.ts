@@ -1,3 +1,5 @@
+import { benchColumnarFormat } from './columnar-format';
+import { benchDrift } from './drift';
 import { benchIngest } from './ingest';
 import { benchMl } from './ml';
 import { benchMonitoring } from './monitoring';
@@ -14,6 +16,8 @@ const benches: Record<string, () => Promise<void>> = {
   ingest: () => benchIngest(),
   ml: benchMl,
   monitoring: benchMonitoring,
+  drift: () => benchDrift(),
+  columnar: async () => benchColumnarFormat(),
   serving: benchServing,
   review: benchReview,
   rollback: benchRollback,

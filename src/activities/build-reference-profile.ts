@@ -1,21 +1,20 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadScorer, scoreRows } from '../scoring';
-import { assertValidProfile, buildProfile, ReferenceProfileSchema } from '../monitoring/profile';
-import type { ReferenceProfile } from '../monitoring/profile';
+import { assertValidProfile, ProfileCollector, ReferenceProfileSchema } from '../monitoring/profile';
+import type { ProfileCollectorState, ReferenceProfile } from '../monitoring/profile';
 import { DatasetManifestSchema } from '../schemas/manifests';
-import { parseLine } from '../schemas/parse-line';
-import { isPlainValidPrediction } from '../schemas/fast-check';
-import { JoinedRowSchema, LabeledRowSchema, PredictionRowSchema } from '../schemas/records';
+import { JoinedRowSchema, LabeledRowSchema } from '../schemas/records';
 import type { Features } from '../schemas/records';
 import { daysOf, WindowSchema } from '../schemas/window';
 import { findLatestHistory } from '../storage/history-dataset';
 import { layout } from '../storage/layout';
 import { ModelRegistry } from '../storage/model-registry';
-import { readJson, readLineBatches, writeJson } from '../storage/ndjson';
+import { readJson, writeJson } from '../storage/ndjson';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
-import { ndjsonKeysUnder, readRows } from './read-rows';
+import { chooseLineThreads, runLineJob } from './line-threads';
+import { ndjsonKeysUnder, readRows, totalSize } from './read-rows';
 
 /**
  * What to compare production windows with: a registered version's training data (default: the
@@ -56,39 +55,69 @@ async function loadProfile(deps: ActivityDeps, key: string): Promise<ReferencePr
   return readJson(deps.store, key, ReferenceProfileSchema);
 }
 
-/** Features (and scores) of a window's prediction logs; shadow rows are left out (never served). */
+/**
+ * Collects the features (and scores) of NDJSON files on parse threads (see line-threads.ts) and merges
+ * the threads' collections: the rows are never held, only their number columns and value counts.
+ */
+async function collectLines(
+  deps: ActivityDeps,
+  keys: readonly string[],
+  kind: 'labeled-reference' | 'prediction-reference',
+): Promise<ProfileCollector> {
+  const parts = await runLineJob<ProfileCollectorState>({
+    store: deps.store,
+    keys,
+    spec: { kind },
+    threads: chooseLineThreads(deps.config.ingest.threads, await totalSize(deps.store, keys)),
+    onFile: (key) => heartbeat({ phase: 'reference', key }),
+  });
+  const collector = new ProfileCollector();
+  for (const part of parts) collector.merge(part);
+  return collector;
+}
+
+/** Served rows (features and scores) of a window's prediction logs; shadow rows are left out. */
 async function windowRows(
   deps: ActivityDeps,
   modelId: string,
   from: string,
   to: string,
-): Promise<{ features: Features[]; scores: Record<string, number>[] }> {
-  const features: Features[] = [];
-  const scores: Record<string, number>[] = [];
-  for (const day of daysOf(from, to)) {
-    for (const key of await ndjsonKeysUnder(deps.store, layout.predictionDay(modelId, day))) {
-      for await (const batch of readLineBatches(deps.store, key)) {
-        for (const { line } of batch) {
-          const parsed = parseLine(line, PredictionRowSchema, isPlainValidPrediction);
-          if (!parsed.ok || parsed.row.role === 'shadow') continue;
-          features.push(parsed.row.features);
-          scores.push(parsed.row.scores);
-        }
-      }
-      heartbeat({ phase: 'reference', key });
-    }
-  }
-  return { features, scores };
+): Promise<ProfileCollector> {
+  const keys: string[] = [];
+  for (const day of daysOf(from, to))
+    keys.push(...(await ndjsonKeysUnder(deps.store, layout.predictionDay(modelId, day))));
+  return collectLines(deps, keys, 'prediction-reference');
 }
 
-/** Features of the labelled rows behind a version's manifest.trainingData (joined parts, datasets, label batches). */
-async function trainingRows(deps: ActivityDeps, trainingData: readonly string[]): Promise<Features[]> {
+/** Rows scored per call while a version's training data is profiled (bounds the memory held). */
+const SCORE_CHUNK = 8192;
+
+/**
+ * Features of the labelled rows behind a version's manifest.trainingData (joined parts, datasets,
+ * label batches), each request once (`dedupe`), scored by the version in chunks: rows are not held
+ * beyond a chunk.
+ */
+async function trainingRows(
+  deps: ActivityDeps,
+  trainingData: readonly string[],
+  score: (rows: Features[]) => Array<Record<string, number>>,
+  dedupe = true,
+): Promise<ProfileCollector> {
   const seen = new Set<string>();
-  const out: Features[] = [];
+  const collector = new ProfileCollector(64 * 1024);
+  let chunk: Features[] = [];
+  const flush = (): void => {
+    for (const s of score(chunk)) collector.addScores(s);
+    chunk = [];
+  };
   const add = (requestId: string, features: Features): void => {
-    if (seen.has(requestId)) return;
-    seen.add(requestId);
-    out.push(features);
+    if (dedupe) {
+      if (seen.has(requestId)) return;
+      seen.add(requestId);
+    }
+    collector.add(features);
+    chunk.push(features);
+    if (chunk.length >= SCORE_CHUNK) flush();
   };
   for (const key of trainingData) {
     if (key.endsWith('/manifest.json')) {
@@ -109,19 +138,19 @@ async function trainingRows(deps: ActivityDeps, trainingData: readonly string[])
     }
     heartbeat({ phase: 'reference', key });
   }
-  return out;
+  flush();
+  return collector;
 }
 
+/** The bootstrap history's features, or null when there is no history. */
 async function historyRows(
   deps: ActivityDeps,
   modelId: string,
-): Promise<{ name: string; rows: Features[] } | null> {
+): Promise<{ name: string; collector: ProfileCollector } | null> {
   const history = await findLatestHistory(deps.store, modelId);
   if (!history) return null;
-  const rows: Features[] = [];
-  for await (const row of readRows(deps.store, [history.manifest.dataKey], LabeledRowSchema))
-    rows.push(row.features);
-  return { name: `history-${history.manifest.version}`, rows };
+  const collector = await collectLines(deps, [history.manifest.dataKey], 'labeled-reference');
+  return { name: `history-${history.manifest.version}`, collector };
 }
 
 /**
@@ -178,9 +207,9 @@ export function createBuildReferenceProfile(deps: ActivityDeps) {
       const source = `window ${window.from}..${window.to}`;
       const found = await existing(key, source);
       if (found) return found;
-      const { features, scores } = await windowRows(deps, modelId, window.from, window.to);
-      if (features.length === 0) noData(`no prediction logs in ${source}`);
-      return store(key, source, buildProfile(features, { bins, scoreRows: scores }));
+      const collector = await windowRows(deps, modelId, window.from, window.to);
+      if (collector.rows === 0) noData(`no prediction logs in ${source}`);
+      return store(key, source, collector.finish({ bins }));
     }
 
     const registry = new ModelRegistry(deps.store);
@@ -192,17 +221,18 @@ export function createBuildReferenceProfile(deps: ActivityDeps) {
       const found = await existing(key, source);
       if (found) return found;
       const manifest = await registry.getManifest(modelId, version);
-      let rows = await trainingRows(deps, manifest.trainingData);
-      if (rows.length === 0) rows = (await historyRows(deps, modelId))?.rows ?? [];
-      if (rows.length === 0)
-        noData(`version ${version} lists no readable training data and there is no history`);
       const scorer = await loadScorer(registry, modelId, version);
-      const scores = scoreRows(scorer, rows).map((r) => r.scores);
-      return store(
-        key,
-        source,
-        buildProfile(rows, { bins, scoreRows: scores, positiveClass: scorer.artifact.positiveClass }),
-      );
+      const score = (rows: Features[]): Array<Record<string, number>> =>
+        scoreRows(scorer, rows).map((r) => r.scores);
+      let collector = await trainingRows(deps, manifest.trainingData, score);
+      if (collector.rows === 0) {
+        // The bootstrap history stands in; its rows are scored by the version like training rows.
+        const history = await findLatestHistory(deps.store, modelId);
+        if (history) collector = await trainingRows(deps, [history.manifest.dataKey], score, false);
+      }
+      if (collector.rows === 0)
+        noData(`version ${version} lists no readable training data and there is no history`);
+      return store(key, source, collector.finish({ bins, positiveClass: scorer.artifact.positiveClass }));
     }
 
     const history = await findLatestHistory(deps.store, modelId);
@@ -215,7 +245,7 @@ export function createBuildReferenceProfile(deps: ActivityDeps) {
     const found = await existing(key, name.replace('-', ' '));
     if (found) return found;
     const h = await historyRows(deps, modelId);
-    if (!h || h.rows.length === 0) return noData(`the history ${history.manifestKey} is empty`);
-    return store(key, name.replace('-', ' '), buildProfile(h.rows, { bins }));
+    if (!h || h.collector.rows === 0) return noData(`the history ${history.manifestKey} is empty`);
+    return store(key, name.replace('-', ' '), h.collector.finish({ bins }));
   };
 }

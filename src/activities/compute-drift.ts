@@ -2,22 +2,26 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { DriftThresholdsSchema, computeDrift as driftReport } from '../monitoring/drift';
 import type { DriftLevel, DriftReport, DriftThresholdsInput } from '../monitoring/drift';
-import { accumulate, createAccumulator, mergeAccumulators } from '../monitoring/histogram';
 import type { DriftAccumulator } from '../monitoring/histogram';
 import { ReferenceProfileSchema } from '../monitoring/profile';
+import type { ReferenceProfile } from '../monitoring/profile';
 import { renderDriftHtml } from '../monitoring/report-html';
-import { parsePredictionLineForDrift } from '../monitoring/log-line';
+import { accumulateColumns, createAccumulator } from '../monitoring/histogram';
+import { mergeWindowParts } from '../monitoring/line-jobs';
+import type { WindowPart } from '../monitoring/line-jobs';
 import { checkSkew, SkewConfigSchema } from '../monitoring/skew';
 import type { SkewCheck, SkewConfigInput, SkewReport, SkewSeverity } from '../monitoring/skew';
 import { DatasetManifestSchema } from '../schemas/manifests';
 import { daysOf, WindowSchema } from '../schemas/window';
+import type { BlobStore } from '../storage/blob-store';
+import { decodePartition } from '../storage/columnar';
 import { isLogPartName, layout } from '../storage/layout';
-import { readJson, readLineBatches, writeJson } from '../storage/ndjson';
+import { readJson, writeJson } from '../storage/ndjson';
 import { createBuildReferenceProfile, ReferenceSpecSchema } from './build-reference-profile';
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
-import { isDamagedLog } from './ingest-feed';
-import { ndjsonKeysUnder } from './read-rows';
+import { chooseLineThreads, runLineJob } from './line-threads';
+import { ndjsonKeysUnder, totalSize } from './read-rows';
 
 export const ComputeDriftInputSchema = z.object({
   modelId: z.string().min(1),
@@ -37,6 +41,8 @@ export const ComputeDriftInputSchema = z.object({
    * lines, but they count towards the drift level's invalid-row share all the same.
    */
   quarantinedRows: z.number().int().min(0).optional(),
+  /** Threads to parse the lines with (default: as ingest, config ingest.threads); the result is the same. */
+  threads: z.number().int().min(1).max(64).optional(),
   /** Override the policy's `drift` section (features merged by name). */
   thresholds: z.unknown().optional(),
   /** Override the policy's `skew` section (features merged by name). */
@@ -112,6 +118,50 @@ function mergeConfig<T extends WithFeatures>(base: T, over: T | undefined): T {
 }
 
 /**
+ * What a window's drift reads: with the cycle's ingest manifest, the accepted lines and (when ingest
+ * wrote them) their columnar partitions; without, the raw prediction logs of the window's days.
+ */
+export async function windowInputs(
+  deps: ActivityDeps,
+  input: z.infer<typeof ComputeDriftInputSchema>,
+): Promise<{ keys: string[]; columnKeys?: string[] }> {
+  const { modelId, window } = input;
+  let keys: string[] = [];
+  let columnKeys: string[] | undefined;
+  if (input.acceptedManifestKey) {
+    const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
+    const listed = manifest.lineage.windowKeys;
+    if (!Array.isArray(listed) || listed.some((k) => typeof k !== 'string'))
+      throw ApplicationFailure.nonRetryable(
+        `${input.acceptedManifestKey} lists no windowKeys: written by an older ingest, re-run the cycle's ingest`,
+        'InvalidInput',
+      );
+    keys = listed as string[];
+    const columns = manifest.lineage.windowColumnKeys;
+    // Manifests written before ingest stored columns have none: their NDJSON lines are read instead.
+    if (Array.isArray(columns) && columns.every((k) => typeof k === 'string'))
+      columnKeys = columns as string[];
+  } else {
+    for (const day of daysOf(window.from, window.to)) {
+      const prefix = layout.predictionDay(modelId, day);
+      for (const key of await ndjsonKeysUnder(deps.store, prefix))
+        if (isLogPartName(key.slice(prefix.length))) keys.push(key);
+    }
+  }
+  return { keys, columnKeys };
+}
+
+/** Drift counts of one columnar partition (an Arrow IPC file ingest wrote). */
+export async function accumulatePartition(
+  store: BlobStore,
+  profile: ReferenceProfile,
+  key: string,
+): Promise<WindowPart> {
+  const part = decodePartition(await store.get(key));
+  return { acc: accumulateColumns(createAccumulator(profile), part), badRows: 0 };
+}
+
+/**
  * Drift and skew of one window against the reference profile: streams the window's prediction
  * partitions one at a time into accumulators (heartbeating per partition) and merges them, then writes
  * drift.json (both reports) and the self-contained drift.html under reports/{model}/{runId}/ and returns
@@ -121,96 +171,109 @@ export function createComputeDrift(deps: ActivityDeps) {
   const buildReferenceProfile = createBuildReferenceProfile(deps);
   return async function computeDrift(raw: ComputeDriftInput): Promise<DriftSummary> {
     const input = ComputeDriftInputSchema.parse(raw);
-    const { modelId, runId, window } = input;
-    const policy = await policySections(deps, modelId);
-    const thresholds = DriftThresholdsSchema.parse(
-      mergeConfig(policy.drift as WithFeatures, raw.thresholds as WithFeatures | undefined),
-    );
-    const skewConfig = SkewConfigSchema.parse(
-      mergeConfig(policy.skew as WithFeatures, raw.skew as WithFeatures | undefined),
-    );
+    const { modelId } = input;
+    // The policy first: a bad drift/skew section fails before any data is read.
+    await driftConfig(deps, raw);
 
     const ref = await buildReferenceProfile({ modelId, reference: input.reference });
     const profile = await readJson(deps.store, ref.profileKey, ReferenceProfileSchema);
 
-    let acc: DriftAccumulator = createAccumulator(profile);
-    let badRows = 0;
-    const partitions: string[] = [];
-    const addPart = async (key: string): Promise<void> => {
-      const part = createAccumulator(profile);
-      try {
-        for await (const batch of readLineBatches(deps.store, key)) {
-          for (const { line } of batch) {
-            // NaN/±Infinity features keep the row (counted as wrong type); other invalid lines count.
-            const parsed = parsePredictionLineForDrift(line);
-            if (!parsed.ok) badRows += 1;
-            else if (parsed.row.role !== 'shadow') accumulate(part, parsed.row.features, parsed.row.scores);
-          }
-        }
-      } catch (err) {
-        // A damaged log counts as one bad row here (ingest quarantines it with its line number).
-        if (!isDamagedLog(err)) throw err;
-        badRows += 1;
+    const { keys, columnKeys } = await windowInputs(deps, input);
+    let merged: WindowPart;
+    if (columnKeys) {
+      // Ingest's columnar partitions, one at a time: memory is bounded by a partition, no line is parsed.
+      const parts: WindowPart[] = [];
+      for (const key of columnKeys) {
+        parts.push(await accumulatePartition(deps.store, profile, key));
+        heartbeat({ phase: 'drift', key });
       }
-      acc = mergeAccumulators(acc, part);
-      partitions.push(key);
-      heartbeat({ phase: 'drift', key, rows: acc.rows });
-    };
-    if (input.acceptedManifestKey) {
-      const manifest = await readJson(deps.store, input.acceptedManifestKey, DatasetManifestSchema);
-      const keys = manifest.lineage.windowKeys;
-      if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
-        throw ApplicationFailure.nonRetryable(
-          `${input.acceptedManifestKey} lists no windowKeys: written by an older ingest, re-run the cycle's ingest`,
-          'InvalidInput',
-        );
-      for (const key of keys as string[]) await addPart(key);
-      badRows += input.quarantinedRows ?? 0;
+      merged = mergeWindowParts(profile, parts);
     } else {
-      for (const day of daysOf(window.from, window.to)) {
-        const prefix = layout.predictionDay(modelId, day);
-        for (const key of await ndjsonKeysUnder(deps.store, prefix))
-          if (isLogPartName(key.slice(prefix.length))) await addPart(key);
-      }
+      const bytes = await totalSize(deps.store, keys);
+      // The lines are parsed on as many threads as ingest would use; each thread's counts merge exactly.
+      const parts = await runLineJob<WindowPart>({
+        store: deps.store,
+        keys,
+        spec: { kind: 'window', profile },
+        threads: input.threads ?? chooseLineThreads(deps.config.ingest.threads, bytes),
+        onFile: (key) => heartbeat({ phase: 'drift', key }),
+      });
+      merged = mergeWindowParts(profile, parts);
     }
+    return finishDrift(deps, raw, ref, profile, merged, columnKeys ?? keys);
+  };
+}
 
-    const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
-    const skew = checkSkew(profile, acc, skewConfig);
-    const jsonKey = layout.report(modelId, runId, 'drift.json');
-    const htmlKey = layout.report(modelId, runId, 'drift.html');
-    const doc: DriftReportDoc = {
-      modelId,
-      runId,
-      window,
-      reference: { key: ref.profileKey, source: ref.source },
-      partitions,
-      badRows,
-      drift,
-      skew,
-    };
-    await writeJson(deps.store, jsonKey, doc);
-    await deps.store.put(htmlKey, Buffer.from(renderDriftHtml({ modelId, window, drift, skew })));
+/** The effective thresholds: the policy's `drift`/`skew` sections, overridden by the input's. */
+async function driftConfig(
+  deps: ActivityDeps,
+  raw: ComputeDriftInput,
+): Promise<{
+  thresholds: ReturnType<typeof DriftThresholdsSchema.parse>;
+  skewConfig: ReturnType<typeof SkewConfigSchema.parse>;
+}> {
+  const policy = await policySections(deps, raw.modelId);
+  const thresholds = DriftThresholdsSchema.parse(
+    mergeConfig(policy.drift as WithFeatures, raw.thresholds as WithFeatures | undefined),
+  );
+  const skewConfig = SkewConfigSchema.parse(
+    mergeConfig(policy.skew as WithFeatures, raw.skew as WithFeatures | undefined),
+  );
+  return { thresholds, skewConfig };
+}
 
-    const rank: Record<SkewSeverity, number> = { alert: 0, warn: 1, info: 2 };
-    const findings = [...skew.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
-    return {
-      level: drift.level,
-      skewAlert: skew.counts.alert > 0,
-      blocksRetraining: skew.blocksRetraining,
-      topFeatures: drift.features
-        .slice(0, 5)
-        .map((f) => ({ feature: f.feature, psi: f.psi, level: f.level })),
-      skewFindings: findings.slice(0, 10).map((f) => ({
-        feature: f.feature,
-        check: f.check,
-        severity: f.severity,
-        detail: f.detail,
-      })),
-      rows: acc.rows,
-      badRows,
-      referenceKey: ref.profileKey,
-      jsonKey,
-      htmlKey,
-    };
+/**
+ * The reduce step: reports of the window's merged counts. Writes drift.json (both reports) and the
+ * self-contained drift.html under reports/{model}/{runId}/ and returns the small summary.
+ */
+export async function finishDrift(
+  deps: ActivityDeps,
+  raw: ComputeDriftInput,
+  ref: { profileKey: string; source: string },
+  profile: ReferenceProfile,
+  merged: WindowPart,
+  partitions: string[],
+): Promise<DriftSummary> {
+  const input = ComputeDriftInputSchema.parse(raw);
+  const { modelId, runId, window } = input;
+  const { thresholds, skewConfig } = await driftConfig(deps, raw);
+  const acc: DriftAccumulator = merged.acc;
+  let badRows = merged.badRows;
+  if (input.acceptedManifestKey) badRows += input.quarantinedRows ?? 0;
+  const drift = driftReport(profile, acc, thresholds, { invalidRows: badRows });
+  const skew = checkSkew(profile, acc, skewConfig);
+  const jsonKey = layout.report(modelId, runId, 'drift.json');
+  const htmlKey = layout.report(modelId, runId, 'drift.html');
+  const doc: DriftReportDoc = {
+    modelId,
+    runId,
+    window,
+    reference: { key: ref.profileKey, source: ref.source },
+    partitions,
+    badRows,
+    drift,
+    skew,
+  };
+  await writeJson(deps.store, jsonKey, doc);
+  await deps.store.put(htmlKey, Buffer.from(renderDriftHtml({ modelId, window, drift, skew })));
+
+  const rank: Record<SkewSeverity, number> = { alert: 0, warn: 1, info: 2 };
+  const findings = [...skew.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return {
+    level: drift.level,
+    skewAlert: skew.counts.alert > 0,
+    blocksRetraining: skew.blocksRetraining,
+    topFeatures: drift.features.slice(0, 5).map((f) => ({ feature: f.feature, psi: f.psi, level: f.level })),
+    skewFindings: findings.slice(0, 10).map((f) => ({
+      feature: f.feature,
+      check: f.check,
+      severity: f.severity,
+      detail: f.detail,
+    })),
+    rows: acc.rows,
+    badRows,
+    referenceKey: ref.profileKey,
+    jsonKey,
+    htmlKey,
   };
 }

@@ -13,6 +13,7 @@ import { createRefreshTestSet } from './refresh-test-set';
 import { createTrainCandidate } from './train-candidate';
 import { createBuildReferenceProfile } from './build-reference-profile';
 import { createComputeDrift } from './compute-drift';
+import { createDriftPartition, createPrepareDrift, createReduceDrift } from './drift-partitions';
 import { createAnalyseRolloutStep } from './analyse-rollout-step';
 import { createSetRolloutState } from './set-rollout-state';
 import { createCheckRolloutCandidate } from './check-rollout-candidate';
@@ -56,6 +57,9 @@ export function createActivities(given: ActivityDeps) {
     storeReviewInboxLabels: createStoreReviewInboxLabels(deps),
     buildReferenceProfile: createBuildReferenceProfile(deps),
     computeDrift: createComputeDrift(deps),
+    prepareDrift: createPrepareDrift(deps),
+    driftPartition: createDriftPartition(deps),
+    reduceDrift: createReduceDrift(deps),
     analyseRolloutStep: createAnalyseRolloutStep(deps),
     setRolloutState: createSetRolloutState(deps),
     checkRolloutCandidate: createCheckRolloutCandidate(deps),

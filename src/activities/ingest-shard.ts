@@ -29,7 +29,10 @@ import { addDays } from '../schemas/window';
 import { readOutcomeLine } from '../schemas/outcome-line';
 import { readPredictionLine } from '../schemas/prediction-line';
 import type { PredictionFacts } from '../schemas/prediction-line';
+import { defaults } from '../config/defaults';
+import { PartitionBuilder } from '../monitoring/columns';
 import type { BlobStore } from '../storage/blob-store';
+import { encodePartition } from '../storage/columnar';
 import { layout, partitionDay, partName } from '../storage/layout';
 import { readLineBatches } from '../storage/ndjson';
 import { openNdjsonSink } from '../storage/ndjson-sink';
@@ -49,6 +52,8 @@ export const PartResultSchema = z.object({
   joinedKey: z.string().nullable(),
   /** The part's accepted in-window prediction lines (see layout.windowPart); null for lookback parts. */
   windowKey: z.string().nullable().default(null),
+  /** The same lines as columnar partitions (layout.windowColumns), in order; empty for lookback parts. */
+  columnKeys: z.array(z.string()).default([]),
   quarantineKey: z.string().nullable(),
   summary: WindowSummarySchema,
   firstReasons: z.array(z.string()),
@@ -65,6 +70,8 @@ export const ShardTaskSchema = z.object({
   predictionKeys: z.array(z.string()),
   /** Days of the window; prediction parts of other days are lookback, searched only for joins. */
   windowDays: z.array(z.string()),
+  /** Rows per columnar partition of the window (default defaults.columnarPartitionRows). */
+  partitionRows: z.number().int().min(1).optional(),
   /** Parts this shard finished in an earlier attempt (from the heartbeat), not redone. */
   done: z.array(PartResultSchema),
   /** Size limits and the champion's feature kinds, checked on every line. */
@@ -236,6 +243,46 @@ function predictionReader(
   };
 }
 
+/**
+ * Writes a part's accepted window rows as columnar partitions of at most
+ * `limit` rows each (defaults.columnarPartitionRows), so a reader's memory is bounded by the partition, not the part.
+ */
+class ColumnWriter {
+  readonly keys: string[] = [];
+  private builder = new PartitionBuilder(4096);
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly keyOf: (index: number) => string,
+    private readonly limit: number,
+  ) {}
+
+  /** Adds a row; returns the write when this row filled a partition. */
+  add(features: Record<string, unknown>, scores: Record<string, unknown>): Promise<unknown> | undefined {
+    this.builder.add(features, scores);
+    return this.builder.rows >= this.limit ? this.flush() : undefined;
+  }
+
+  private flush(): Promise<unknown> {
+    if (this.builder.rows === 0) return this.writes;
+    const key = this.keyOf(this.keys.length);
+    this.keys.push(key);
+    const bytes = encodePartition(this.builder.finish());
+    this.builder = new PartitionBuilder(4096);
+    this.writes = Promise.all([
+      this.writes,
+      this.store.put(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)),
+    ]);
+    return this.writes;
+  }
+
+  /** Writes what is left; resolves once every partition is stored. */
+  end(): Promise<unknown> {
+    return this.flush();
+  }
+}
+
 /** Marks the requests of a stored joined part as joined, so a resumed shard does not join them twice. */
 async function markJoined(store: BlobStore, key: string, matured: Map<string, Matured>): Promise<void> {
   for await (const batch of readLineBatches(store, key)) {
@@ -346,6 +393,11 @@ export async function ingestShard(
     let sink: NdjsonSink | undefined;
     let windowSink: NdjsonSink | undefined;
     const windowKey = layout.windowPart(modelId, cycleId, name);
+    const columns = new ColumnWriter(
+      store,
+      (k) => layout.windowColumns(modelId, cycleId, `${name}-c${k}`),
+      task.partitionRows ?? defaults.columnarPartitionRows,
+    );
     let joined = 0;
     const r = await streamShardLines<ReadPrediction>(
       store,
@@ -364,6 +416,10 @@ export async function ingestShard(
           // Later stages read the window from what ingest accepted, never from the raw logs.
           windowSink ??= openNdjsonSink(store, windowKey);
           copied = windowSink.writeLineSplice('{', bytes, start + 1, end);
+          // And as columns: the one place production lines are parsed into values for later stages.
+          const row = p.full ?? (JSON.parse(bytes.toString('utf8', start, end)) as PredictionRow);
+          const flushed = columns.add(row.features, row.scores);
+          if (flushed) copied = Promise.all([copied, flushed]).then(() => undefined);
         }
         const entry = routed?.id === p.requestId ? routed.entry : matured.get(p.requestId);
         routed = undefined;
@@ -416,13 +472,14 @@ export async function ingestShard(
       joined,
       joinedKey: sink ? joinedKey : null,
       windowKey: windowSink ? windowKey : null,
+      columnKeys: columns.keys,
       quarantineKey: r.quarantined ? qKey : null,
       summary,
       firstReasons: r.firstReasons,
     };
     // The next part is read while this one is flushed and synced. Parts are reported in order, and
     // only once stored, so a resumed attempt skips exactly the parts that are there.
-    const stored = Promise.all([reported, sink?.end(), windowSink?.end()]).then(() => {
+    const stored = Promise.all([reported, sink?.end(), windowSink?.end(), columns.end()]).then(() => {
       result.parts.push(part);
       events.part(part);
     });

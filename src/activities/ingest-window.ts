@@ -29,6 +29,8 @@ export const IngestInputSchema = z.object({
   /** Days before window.from whose predictions may receive outcomes maturing in the window. */
   lookbackDays: z.number().int().min(0).optional(),
   maxBadRowRate: z.number().min(0).max(1).optional(),
+  /** Rows per columnar partition of the window (default defaults.columnarPartitionRows). */
+  partitionRows: z.number().int().min(1).optional(),
   /** Shards (threads) to parse with; overrides LOOPKEEPER_INGEST_THREADS. 1 = on the calling thread. */
   threads: z.number().int().min(1).max(64).optional(),
 });
@@ -250,7 +252,8 @@ export function createIngestWindow(deps: ActivityDeps) {
       progress.parts.map(
         async (p) =>
           (!p.joinedKey || (await deps.store.head(p.joinedKey)) !== undefined) &&
-          (!p.windowKey || (await deps.store.head(p.windowKey)) !== undefined),
+          (!p.windowKey || (await deps.store.head(p.windowKey)) !== undefined) &&
+          (await Promise.all(p.columnKeys.map((k) => deps.store.head(k)))).every((h) => h !== undefined),
       ),
     );
     progress.parts = progress.parts.filter((_, i) => stored[i]);
@@ -262,6 +265,7 @@ export function createIngestWindow(deps: ActivityDeps) {
       outcomeKeys,
       predictionKeys,
       windowDays,
+      partitionRows: input.partitionRows,
       done: progress.parts.filter((p) => p.shard === shard),
       rules,
     }));
@@ -301,6 +305,7 @@ export function createIngestWindow(deps: ActivityDeps) {
     const orphanOutcomes = Math.max(0, maturedIds - joinedRows);
     const joinedKeys = parts.flatMap((p) => (p.joinedKey ? [p.joinedKey] : []));
     const windowKeys = parts.flatMap((p) => (p.windowKey ? [p.windowKey] : []));
+    const windowColumnKeys = parts.flatMap((p) => p.columnKeys);
     const manifestKey = layout.joinedManifest(modelId, cycleId);
     const manifest = DatasetManifestSchema.parse({
       kind: 'joined',
@@ -318,6 +323,8 @@ export function createIngestWindow(deps: ActivityDeps) {
         joinedKeys,
         /** The window's accepted prediction lines: what drift and skew read (never the raw logs). */
         windowKeys,
+        /** The same rows as columnar partitions (Arrow IPC): what drift reads when they are there. */
+        windowColumnKeys,
         lookbackDays,
       },
     });

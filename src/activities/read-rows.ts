@@ -36,9 +36,23 @@ export async function readAllRows<T>(
   return out;
 }
 
-/** Keys under a prefix ending in .ndjson / .ndjson.gz, sorted. */
+/**
+ * Keys under a prefix ending in .ndjson / .ndjson.gz, sorted. Listed by size only: a version token can
+ * cost a read of the whole object (a file store hashes files it has not seen).
+ */
 export async function ndjsonKeysUnder(store: BlobStore, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  for await (const info of store.list(prefix)) if (/\.ndjson(\.gz)?$/.test(info.key)) keys.push(info.key);
+  for await (const info of store.listSizes(prefix))
+    if (/\.ndjson(\.gz)?$/.test(info.key)) keys.push(info.key);
   return keys.sort();
+}
+
+/** Total bytes of `keys` (absent keys count 0), listing each folder once rather than a head per key. */
+export async function totalSize(store: BlobStore, keys: readonly string[]): Promise<number> {
+  const wanted = new Set(keys);
+  const folders = new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/') + 1)));
+  let bytes = 0;
+  for (const folder of folders)
+    for await (const { key, size } of store.listSizes(folder)) if (wanted.has(key)) bytes += size;
+  return bytes;
 }

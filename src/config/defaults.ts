@@ -37,4 +37,6 @@ export const defaults = {
   ingestBatchesInFlight: 6,
   /** Bytes of lines a batch buffer holds; a batch is sent once half full, or at its file's end. */
   ingestBatchBytes: 1024 * 1024,
+  /** Rows per columnar partition ingest writes for a window (what one drift activity holds at once). */
+  columnarPartitionRows: 250_000,
 } as const;

@@ -14,8 +14,8 @@ export const CountListSchema = z.object({
   /** Occurrences of every value, tracked or not. */
   total: z.number().int().nonnegative(),
   /**
-   * True once a value had to be dropped because `entries` was full. While false, `entries` is exact and
-   * merging is exactly associative; once true, `entries` is a best effort (see {@link mergeCountLists}).
+   * True once there were more distinct values than `entries` may hold: `entries` is then a fixed
+   * sample of them (see {@link bumpCount}), each with its exact count.
    */
   truncated: z.boolean(),
 });
@@ -48,10 +48,40 @@ function search(entries: CountList['entries'], value: string): number {
   return -(lo + 1);
 }
 
+/** FNV-1a over the UTF-16 code units: a fixed, cheap order of values that is unrelated to their text. */
+function hashOf(value: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i += 1) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Order of values by which a full list keeps the smallest: hash, then value (so it is total). */
+function before(h1: number, v1: string, h2: number, v2: string): boolean {
+  return h1 < h2 || (h1 === h2 && v1 < v2);
+}
+
+/** The largest kept entry of a full list in the {@link before} order (cached: derived data only). */
+const largest = new WeakMap<CountList, { hash: number; value: string }>();
+
+function largestOf(list: CountList): { hash: number; value: string } {
+  let top = largest.get(list);
+  if (top === undefined) {
+    top = { hash: -1, value: '' };
+    for (const e of list.entries) {
+      const h = hashOf(e.value);
+      if (top.hash < 0 || before(top.hash, top.value, h, e.value)) top = { hash: h, value: e.value };
+    }
+    largest.set(list, top);
+  }
+  return top;
+}
+
 /**
- * Counts one occurrence of `value` (mutates `list`). When the list is full a new value is not tracked
- * (only `total` grows and `truncated` is set): evicting would make the result depend on arrival order in
- * a way that merging could not reproduce.
+ * Counts one occurrence of `value` (mutates `list`). A full list keeps the `cap` values that come first
+ * in a fixed hash order (a bottom-k sample of the distinct values): a new value enters only by pushing
+ * out the last one, and a value once out can never come back, since the bar only ever falls. So every
+ * kept count is exact, and which values are kept depends only on the values seen, not on their order
+ * or on how the rows were cut into partitions ({@link mergeCountLists} keeps the same values).
  */
 export function bumpCount(list: CountList, value: string, cap: number): void {
   list.total += 1;
@@ -59,18 +89,29 @@ export function bumpCount(list: CountList, value: string, cap: number): void {
   const at = search(list.entries, v);
   if (at >= 0) {
     list.entries[at].count += 1;
-  } else if (list.entries.length < cap) {
-    list.entries.splice(-at - 1, 0, { value: v, count: 1 });
-  } else {
-    list.truncated = true;
+    return;
   }
+  if (list.entries.length < cap) {
+    list.entries.splice(-at - 1, 0, { value: v, count: 1 });
+    largest.delete(list);
+    return;
+  }
+  list.truncated = true;
+  if (cap === 0) return;
+  const top = largestOf(list);
+  const h = hashOf(v);
+  if (!before(h, v, top.hash, top.value)) return;
+  list.entries.splice(search(list.entries, top.value), 1);
+  list.entries.splice(-search(list.entries, v) - 1, 0, { value: v, count: 1 });
+  largest.delete(list);
 }
 
 /**
  * Merges two lists into a new one. Counts of shared values add up; when the union exceeds `cap`, the
- * `cap` most frequent values are kept (ties by value) and `truncated` is set. Commutative always, and
- * associative while no list is truncated — that is the case the partition tests rely on; once truncated,
- * the kept values are a best effort while `total` stays exact.
+ * `cap` values first in the hash order of {@link bumpCount} are kept and `truncated` is set. Commutative
+ * and associative, truncated or not: a value kept by the whole window is kept by every partition that
+ * saw it (fewer values compete there), so its count is complete, and the merged list is the list of the
+ * whole window whatever the partitions. `total` is always exact.
  */
 export function mergeCountLists(a: CountList, b: CountList, cap: number): CountList {
   const out: CountList['entries'] = [];
@@ -95,7 +136,12 @@ export function mergeCountLists(a: CountList, b: CountList, cap: number): CountL
   let entries = out;
   if (out.length > cap) {
     truncated = true;
-    entries = topCounts(out, cap).sort((p, q) => (p.value < q.value ? -1 : p.value > q.value ? 1 : 0));
+    entries = out
+      .map((e) => ({ e, h: hashOf(e.value) }))
+      .sort((p, q) => (before(p.h, p.e.value, q.h, q.e.value) ? -1 : 1))
+      .slice(0, cap)
+      .map(({ e }) => e)
+      .sort((p, q) => (p.value < q.value ? -1 : p.value > q.value ? 1 : 0));
   }
   return { entries, total: a.total + b.total, truncated };
 }

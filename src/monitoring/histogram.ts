@@ -3,6 +3,8 @@ import type { Features } from '../schemas/records';
 import { bumpCount, CountListSchema, emptyCountList, mergeCountLists } from './count-list';
 import type { FeatureProfile, NumericFeatureProfile, ReferenceProfile } from './profile';
 import { readSeenFilter, SeenFilterSchema } from './seen-filter';
+import { TAG } from './columns';
+import type { ColumnPartition, FeatureColumn } from './columns';
 import type { SeenFilterReader } from './seen-filter';
 
 /** Unseen values (and wrongly typed examples) tracked per feature unless configured otherwise. */
@@ -382,6 +384,83 @@ export function accumulate(
         p.hist.missing += 1;
         if (v === undefined) p.hist.absent += 1;
       } else countMismatch(p.hist, v, cap);
+    }
+  }
+  return acc;
+}
+
+/** Counts one column's values into a histogram plan, as {@link accumulate} counts them row by row. */
+function accumulateColumn(p: FeaturePlan, col: FeatureColumn | undefined, rows: number, cap: number): void {
+  const h = p.hist;
+  if (col === undefined) {
+    h.missing += rows;
+    h.absent += rows;
+    return;
+  }
+  const { tags, numbers, codes, dictionary } = col;
+  for (let i = 0; i < rows; i += 1) {
+    const tag = tags[i];
+    if (tag === TAG.number) {
+      const v = numbers[i];
+      if (p.type === NUMERIC && Number.isFinite(v)) binNumber(p.numeric as NumericPlan, v);
+      else countMismatch(h, v, cap);
+    } else if (tag === TAG.string) {
+      const v = dictionary[codes[i]];
+      if (p.type === STRING) countCategory(p, v, cap);
+      else countMismatch(h, v, cap);
+    } else if (tag === TAG.true || tag === TAG.false) {
+      const v = tag === TAG.true;
+      if (p.type === BOOLEAN) countCategory(p, v ? 'true' : 'false', cap);
+      else countMismatch(h, v, cap);
+    } else if (tag === TAG.null) h.missing += 1;
+    else {
+      h.missing += 1;
+      h.absent += 1;
+    }
+  }
+}
+
+/**
+ * Adds a partition of rows held as columns (what ingest stores for a window) to `acc`: the same counts
+ * as {@link accumulate} over each row with its scores, without building the rows. Count lists do not
+ * depend on the order values arrive in, so the accumulator equals the row-by-row one exactly.
+ */
+export function accumulateColumns(acc: DriftAccumulator, part: ColumnPartition): DriftAccumulator {
+  const plan = planFor(acc);
+  const cap = acc.maxTrackedValues;
+  const rows = part.rows;
+  acc.rows += rows;
+  const byName = new Map(part.features.map((c) => [c.name, c]));
+  for (const p of plan.features) accumulateColumn(p, byName.get(p.name), rows, cap);
+  for (const col of part.features) {
+    if (plan.known.has(col.name)) continue;
+    for (let i = 0; i < rows; i += 1)
+      if (col.tags[i] !== TAG.absent && col.tags[i] !== TAG.null)
+        bumpCount(acc.newFeatures, col.name, MAX_NEW_FEATURES);
+  }
+  acc.scoredRows += rows;
+  const scores = new Map(part.scores.map((c) => [c.name, c]));
+  for (const p of plan.scores) {
+    const col = scores.get(p.name);
+    const h = p.hist;
+    if (col === undefined) {
+      h.missing += rows;
+      h.absent += rows;
+      continue;
+    }
+    for (let i = 0; i < rows; i += 1) {
+      const tag = col.tags[i];
+      const v = col.numbers[i];
+      if (tag === TAG.number && Number.isFinite(v)) binNumber(p, v);
+      else if (tag === TAG.absent || tag === TAG.null) {
+        h.missing += 1;
+        if (tag === TAG.absent) h.absent += 1;
+      } else
+        countMismatch(
+          h,
+          tag === TAG.string ? col.dictionary[col.codes[i]] : tag === TAG.number ? v : tag === TAG.true,
+          cap,
+        );
     }
   }
   return acc;

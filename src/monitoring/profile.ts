@@ -131,10 +131,23 @@ export type BuildProfileOptions = z.input<typeof BuildProfileOptionsSchema> & {
   scoreRows?: Record<string, number>[];
 };
 
-/** Everything seen for one feature while scanning the reference rows. */
+/**
+ * Builds the reference profile from reference rows (e.g. the training set) and optionally the scores the
+ * model gave them. Deterministic: the same rows in the same order give the same JSON and fingerprint.
+ * Rows are only read, one at a time: {@link ProfileCollector} does the same from a stream of rows (or
+ * from partitions collected apart and merged) without holding them.
+ */
+export function buildProfile(rows: Features[], options: BuildProfileOptions = {}): ReferenceProfile {
+  const collector = new ProfileCollector(rows.length);
+  for (const row of rows) collector.add(row);
+  for (const s of options.scoreRows ?? []) collector.addScores(s);
+  return collector.finish(options);
+}
+
+/** Everything seen for one feature (or one score class) while scanning the reference rows. */
 interface Collector {
   present: number;
-  numbers: Float64Array | null;
+  numbers: Float64Array;
   nNumber: number;
   strings: Map<string, number>;
   nString: number;
@@ -144,64 +157,187 @@ interface Collector {
 }
 
 /**
- * Builds the reference profile from reference rows (e.g. the training set) and optionally the scores the
- * model gave them. Deterministic: the same rows in the same order give the same JSON and fingerprint.
+ * A collector's contents as plain data (structured-clonable; the number arrays can be moved between
+ * threads), so partitions collected in parallel can be merged.
  */
-export function buildProfile(rows: Features[], options: BuildProfileOptions = {}): ReferenceProfile {
-  const opts = BuildProfileOptionsSchema.parse({
-    bins: options.bins,
-    maxCategories: options.maxCategories,
-    maxOtherValues: options.maxOtherValues,
-    positiveClass: options.positiveClass,
-  });
-  const n = rows.length;
-  const collectors = new Map<string, Collector>();
+export interface CollectorState {
+  present: number;
+  numbers: Float64Array;
+  strings: Array<[string, number]>;
+  nTrue: number;
+  nFalse: number;
+  nOther: number;
+}
+
+/** A {@link ProfileCollector}'s contents; see {@link ProfileCollector.state}. */
+export interface ProfileCollectorState {
+  rows: number;
+  scoreRows: number;
+  features: Array<[string, CollectorState]>;
+  scores: Array<[string, CollectorState]>;
+}
+
+/**
+ * Collects reference rows for {@link buildProfile} one at a time, keeping per feature only the numbers
+ * (one Float64Array), the counts of each string and of booleans: never the rows. Collectors of
+ * partitions merge exactly ({@link merge}): the profile sorts every number column before it reads
+ * quantiles or sums the mean, and counts add, so the profile does not depend on how the rows were cut
+ * or in which order the parts were merged.
+ */
+export class ProfileCollector {
+  private rowCount = 0;
+  private scoreRowCount = 0;
+  private readonly features = new Map<string, Collector>();
+  private readonly scoreClasses = new Map<string, Collector>();
   // Rows nearly always list their keys in the same order, so the collector found at position j of the
   // previous row is tried first: a string comparison instead of a Map lookup per value.
-  const lastNames: string[] = [];
-  const lastCollectors: Collector[] = [];
-  for (const row of rows) {
+  private readonly lastNames: string[] = [];
+  private readonly lastCollectors: Collector[] = [];
+
+  /** @param capacity rows expected (number arrays start at this size; they grow when exceeded). */
+  constructor(private readonly capacity = 1024) {}
+
+  /** Rows added (or merged) so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Adds one reference row's features. */
+  add(row: Features): void {
+    this.rowCount += 1;
+    const lastNames = this.lastNames;
+    const lastCollectors = this.lastCollectors;
     let j = 0;
     for (const name in row) {
       let c: Collector | undefined;
       if (lastNames[j] === name) {
         c = lastCollectors[j];
       } else {
-        c = collectors.get(name);
+        c = this.features.get(name);
         if (c === undefined) {
-          c = newCollector();
-          collectors.set(name, c);
+          c = newCollector(this.capacity);
+          this.features.set(name, c);
         }
         lastNames[j] = name;
         lastCollectors[j] = c;
       }
-      collect(c, row[name], n);
+      collect(c, row[name]);
       j += 1;
     }
   }
 
-  const features: FeatureProfile[] = [];
-  const emptyFeatures: string[] = [];
-  for (const name of [...collectors.keys()].sort(byCodeUnit)) {
-    const c = collectors.get(name) as Collector;
-    const p = featureProfile(name, n, c, opts);
-    if (p === null) emptyFeatures.push(name);
-    else features.push(p);
+  /** Adds the scores the model gave one reference row (class → probability). */
+  addScores(scores: Record<string, number>): void {
+    this.scoreRowCount += 1;
+    for (const cls in scores) {
+      let c = this.scoreClasses.get(cls);
+      if (c === undefined) {
+        c = newCollector(this.capacity);
+        this.scoreClasses.set(cls, c);
+      }
+      collect(c, scores[cls]);
+    }
   }
 
-  const scores = scoreProfiles(options.scoreRows ?? [], opts);
-  const body: Omit<ReferenceProfile, 'fingerprint'> = {
-    schemaVersion: 1,
-    rows: n,
-    bins: opts.bins,
-    maxCategories: opts.maxCategories,
-    features,
-    emptyFeatures,
-    scores,
-  };
-  // Fingerprint second in the key order so it reads near the top of the JSON.
-  const { schemaVersion, ...rest } = body;
-  return assertValidProfile({ schemaVersion, fingerprint: fingerprintOf(body), ...rest });
+  /** This collector's contents as plain data (the number arrays are trimmed copies). */
+  state(): ProfileCollectorState {
+    const out = (m: Map<string, Collector>): Array<[string, CollectorState]> =>
+      [...m].map(([name, c]) => [
+        name,
+        {
+          present: c.present,
+          numbers: c.numbers.slice(0, c.nNumber),
+          strings: [...c.strings],
+          nTrue: c.nTrue,
+          nFalse: c.nFalse,
+          nOther: c.nOther,
+        },
+      ]);
+    return {
+      rows: this.rowCount,
+      scoreRows: this.scoreRowCount,
+      features: out(this.features),
+      scores: out(this.scoreClasses),
+    };
+  }
+
+  /** Adds another partition's collected rows (exact: see the class comment). */
+  merge(other: ProfileCollectorState): this {
+    this.rowCount += other.rows;
+    this.scoreRowCount += other.scoreRows;
+    const into = (m: Map<string, Collector>, parts: Array<[string, CollectorState]>): void => {
+      for (const [name, s] of parts) {
+        let c = m.get(name);
+        if (c === undefined) {
+          c = newCollector(Math.max(s.numbers.length, 16));
+          m.set(name, c);
+        }
+        c.present += s.present;
+        reserve(c, s.numbers.length);
+        c.numbers.set(s.numbers, c.nNumber);
+        c.nNumber += s.numbers.length;
+        for (const [v, n] of s.strings) {
+          c.strings.set(v, (c.strings.get(v) ?? 0) + n);
+          c.nString += n;
+        }
+        c.nTrue += s.nTrue;
+        c.nFalse += s.nFalse;
+        c.nOther += s.nOther;
+      }
+    };
+    into(this.features, other.features);
+    into(this.scoreClasses, other.scores);
+    return this;
+  }
+
+  /** The profile of everything collected (number columns are sorted in place: call once). */
+  finish(options: Omit<BuildProfileOptions, 'scoreRows'> = {}): ReferenceProfile {
+    const opts = BuildProfileOptionsSchema.parse({
+      bins: options.bins,
+      maxCategories: options.maxCategories,
+      maxOtherValues: options.maxOtherValues,
+      positiveClass: options.positiveClass,
+    });
+    const n = this.rowCount;
+    const features: FeatureProfile[] = [];
+    const emptyFeatures: string[] = [];
+    for (const name of [...this.features.keys()].sort(byCodeUnit)) {
+      const c = this.features.get(name) as Collector;
+      const p = featureProfile(name, n, c, opts);
+      if (p === null) emptyFeatures.push(name);
+      else features.push(p);
+    }
+
+    const scores = this.scoreProfiles(opts);
+    const body: Omit<ReferenceProfile, 'fingerprint'> = {
+      schemaVersion: 1,
+      rows: n,
+      bins: opts.bins,
+      maxCategories: opts.maxCategories,
+      features,
+      emptyFeatures,
+      scores,
+    };
+    // Fingerprint second in the key order so it reads near the top of the JSON.
+    const { schemaVersion, ...rest } = body;
+    return assertValidProfile({ schemaVersion, fingerprint: fingerprintOf(body), ...rest });
+  }
+
+  private scoreProfiles(opts: Opts): ReferenceProfile['scores'] {
+    const positiveClass = opts.positiveClass ?? null;
+    const classes = positiveClass !== null ? [positiveClass] : [...this.scoreClasses.keys()].sort(byCodeUnit);
+    const n = this.scoreRowCount;
+    const out: NumericFeatureProfile[] = [];
+    for (const cls of classes) {
+      const c = this.scoreClasses.get(cls);
+      if (c === undefined || c.nNumber === 0) continue;
+      // A score that is not a finite number (a string, NaN as text, ...) is of the wrong type.
+      const mismatch = c.present - c.nNumber;
+      const values = c.numbers.subarray(0, c.nNumber);
+      out.push(numericProfile(cls, n, n - c.nNumber - mismatch, mismatch, values, opts.bins));
+    }
+    return { rows: n, positiveClass, classes: out };
+  }
 }
 
 /** Thrown when a profile does not satisfy its own schema (it must then never be stored or cached). */
@@ -224,10 +360,10 @@ export function assertValidProfile(profile: ReferenceProfile): ReferenceProfile 
   );
 }
 
-function newCollector(): Collector {
+function newCollector(capacity: number): Collector {
   return {
     present: 0,
-    numbers: null,
+    numbers: new Float64Array(Math.max(capacity, 16)),
     nNumber: 0,
     strings: new Map(),
     nString: 0,
@@ -237,12 +373,20 @@ function newCollector(): Collector {
   };
 }
 
-function collect(c: Collector, value: unknown, capacity: number): void {
+/** Makes room for `more` numbers (doubling, so a stream of unknown length costs amortised O(1)). */
+function reserve(c: Collector, more: number): void {
+  const need = c.nNumber + more;
+  if (need <= c.numbers.length) return;
+  const grown = new Float64Array(Math.max(need, c.numbers.length * 2));
+  grown.set(c.numbers.subarray(0, c.nNumber));
+  c.numbers = grown;
+}
+
+function collect(c: Collector, value: unknown): void {
   if (value === null || value === undefined) return;
   c.present += 1;
   if (typeof value === 'number' && Number.isFinite(value)) {
-    // Allocated once at full size: growing arrays of a million doubles costs more than the memory saved.
-    if (c.numbers === null) c.numbers = new Float64Array(capacity);
+    if (c.nNumber === c.numbers.length) reserve(c, 1);
     c.numbers[c.nNumber] = value;
     c.nNumber += 1;
   } else if (typeof value === 'string') {
@@ -265,7 +409,7 @@ function featureProfile(name: string, rows: number, c: Collector, opts: Opts): F
   if (c.present === 0) return null;
   const missing = rows - c.present;
   if (c.nNumber > 0 && c.nNumber >= c.nString && c.nNumber >= nBool) {
-    const values = (c.numbers as Float64Array).subarray(0, c.nNumber);
+    const values = c.numbers.subarray(0, c.nNumber);
     return numericProfile(name, rows, missing, c.present - c.nNumber, values, opts.bins);
   }
   if (c.nString > 0 && c.nString >= nBool) {
@@ -404,32 +548,6 @@ function categoricalProfile(
     ...(otherValuesComplete ? {} : { seenFilter: buildSeenFilter(counts.keys(), counts.size) }),
     ...(numericStrings > 0 ? { numericStrings } : {}),
   };
-}
-
-function scoreProfiles(scoreRows: Record<string, number>[], opts: Opts): ReferenceProfile['scores'] {
-  const positiveClass = opts.positiveClass ?? null;
-  let classes: string[];
-  if (positiveClass !== null) {
-    classes = [positiveClass];
-  } else {
-    const seen = new Set<string>();
-    for (const s of scoreRows) for (const cls in s) seen.add(cls);
-    classes = [...seen].sort(byCodeUnit);
-  }
-  const n = scoreRows.length;
-  const out: NumericFeatureProfile[] = [];
-  for (const cls of classes) {
-    const values = new Float64Array(n);
-    let k = 0;
-    let mismatch = 0;
-    for (const s of scoreRows) {
-      const v = Object.prototype.hasOwnProperty.call(s, cls) ? s[cls] : undefined;
-      if (typeof v === 'number' && Number.isFinite(v)) values[k++] = v;
-      else if (v !== undefined && v !== null) mismatch += 1;
-    }
-    if (k > 0) out.push(numericProfile(cls, n, n - k - mismatch, mismatch, values.subarray(0, k), opts.bins));
-  }
-  return { rows: n, positiveClass, classes: out };
 }
 
 /** Code-unit string order: locale-independent, so profiles are identical on every machine. */

@@ -73,3 +73,31 @@ export function isPlainValidOutcome(v: unknown): boolean {
   if (typeof v.source !== 'string' || !SOURCES.has(v.source)) return false;
   return typeof v.confidence === 'number' && v.confidence >= 0 && v.confidence <= 1;
 }
+
+const LABEL_SOURCES = new Set([
+  'observed',
+  'user-report',
+  'annotator',
+  'heuristic',
+  'auto-relabel',
+  'human-review',
+  'historical',
+]);
+
+/** True when `v` is certainly a valid LabeledRow (false means: ask zod). */
+export function isPlainValidLabeled(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  if (typeof v.requestId !== 'string' || !isTimestamp(v.timestamp) || !nonEmpty(v.label)) return false;
+  if (typeof v.labelSource !== 'string' || !LABEL_SOURCES.has(v.labelSource)) return false;
+  const f = v.features;
+  if (!isObject(f)) return false;
+  for (const k in f) {
+    if (k.length === 0) return false;
+    const x = f[k];
+    if (x === null || typeof x === 'string' || typeof x === 'boolean') continue;
+    if (typeof x !== 'number' || !Number.isFinite(x)) return false;
+  }
+  if (v.slices !== undefined && !isStringRecord(v.slices)) return false;
+  if (v.lineage !== undefined && !isStringRecord(v.lineage)) return false;
+  return true;
+}

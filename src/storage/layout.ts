@@ -17,6 +17,9 @@ export const layout = {
    */
   windowPart: (model: string, cycleId: string, part: string) =>
     `datasets/${model}/window/${cycleId}/${part}.ndjson`,
+  /** The same lines' features and scores as columns (Arrow IPC, storage/columnar.ts), ≤ a partition's rows each. */
+  windowColumns: (model: string, cycleId: string, part: string) =>
+    `datasets/${model}/window/${cycleId}/${part}.arrow`,
   quarantine: (model: string, cycleId: string, part: string) =>
     `quarantine/${model}/${cycleId}/${part}.ndjson`,
   dataset: (model: string, kind: string, version: string) =>

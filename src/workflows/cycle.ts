@@ -18,6 +18,7 @@ import { decideRetrain } from '../policy/feedback-caps';
 import { addDays, dayOf, windowEndingAt } from '../schemas/window';
 import type { Window } from '../schemas/window';
 import { cycleStages, initialStatus } from './cycle-status';
+import { fanOutDrift } from './drift-fan-out';
 import type { CycleStage, CycleStatus } from './cycle-status';
 import { status } from './messages';
 import { observe } from './observe';
@@ -153,13 +154,17 @@ export async function continuousLearningCycle(input: CycleInput): Promise<CycleS
     begin('drift');
     let skewBlock: string | null = null;
     try {
-      const drift = await computeDrift({
+      const driftInput = {
         modelId,
         runId: cycleId,
         window,
         acceptedManifestKey: ingest.manifestKey,
         quarantinedRows: ingest.badRows,
-      });
+      };
+      // One activity per columnar partition, spread over the workers, then a reduce (issue 18).
+      const drift =
+        (patched('drift-partitions') ? await fanOutDrift(driftInput) : null) ??
+        (await computeDrift(driftInput));
       st.drift = drift;
       const alerts = drift.skewFindings.filter((f) => f.severity === 'alert');
       // Skew alerts are shown first in the cycle status.

@@ -3,6 +3,7 @@ import { ModelRegistry } from '../../src/storage/model-registry';
 import { writeJson } from '../../src/storage/ndjson';
 import type { CycleStatus } from '../../src/workflows/cycle-status';
 import { reviewStats } from '../../src/workflows/messages';
+import { driftGroupWorkflowId } from '../../src/workflows/drift-fan-out';
 import { maybeRecordHistory } from '../support/histories';
 import { tempFileStore, withWorker } from '../support/temporal';
 
@@ -32,6 +33,10 @@ test('weekly cycles: route, refresh the test set, retrain and gate; caps skip wi
       if (from === '2026-06-15' && !suffix) {
         await maybeRecordHistory(handle, 'cycle-full');
         await maybeRecordHistory(client.workflow.getHandle(`${handle.workflowId}-retrain`), 'retrain');
+        await maybeRecordHistory(
+          client.workflow.getHandle(driftGroupWorkflowId(handle.workflowId, 0)),
+          'drift-partition-group',
+        );
       }
       return st;
     };

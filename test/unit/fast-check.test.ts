@@ -1,6 +1,8 @@
 import {
+  isPlainValidLabeled,
   isPlainValidOutcome,
   isPlainValidPrediction,
+  LabeledRowSchema,
   OutcomeRowSchema,
   PredictionRowSchema,
 } from '../../src/schemas';
@@ -79,4 +81,27 @@ test('isPlainValidOutcome never vouches for a row zod rejects, and accepts ordin
   }
   expect(vouched).toBeGreaterThan(5);
   expect(isPlainValidOutcome({ ...base, source: 'oracle' })).toBe(false);
+});
+
+test('isPlainValidLabeled never vouches for a row zod rejects, and accepts ordinary rows', () => {
+  let vouched = 0;
+  const base = {
+    requestId: 'r-1',
+    timestamp: '2026-06-01T10:00:00.000Z',
+    features: { tenure: 3, plan: 'pro', premium: true, balance: null },
+    label: 'churn',
+    slices: { country: 'DE' },
+    labelSource: 'historical',
+    lineage: { cycle: 'c-1' },
+  };
+  for (const row of mutations(base)) {
+    const cloned = row === undefined ? row : JSON.parse(JSON.stringify(row) ?? 'null');
+    if (isPlainValidLabeled(cloned)) {
+      vouched++;
+      expect(LabeledRowSchema.safeParse(cloned).success).toBe(true);
+    }
+  }
+  expect(vouched).toBeGreaterThan(20);
+  expect(isPlainValidLabeled(base)).toBe(true);
+  expect(isPlainValidLabeled({ ...base, labelSource: 'oracle' })).toBe(false);
 });

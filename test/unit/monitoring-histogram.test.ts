@@ -170,20 +170,26 @@ describe('accumulate', () => {
     });
   });
 
-  it('caps the tracked unseen values but keeps the unseen count exact', () => {
-    const acc = createAccumulator(profile, { maxTrackedValues: 2 });
-    for (const country of ['A', 'B', 'C', 'A']) accumulate(acc, { country });
-    const h = acc.features.find((f) => f.name === 'country');
-    if (h?.kind !== 'categorical') throw new Error('country should be categorical');
-    expect(h.counts[4]).toBe(4);
-    expect(h.unseenValues).toEqual({
-      entries: [
-        { value: 'A', count: 2 },
-        { value: 'B', count: 1 },
-      ],
-      total: 4,
-      truncated: true,
+  it('caps the tracked unseen values, keeps every kept count exact, and keeps the same values in any order', () => {
+    const lists = [
+      ['A', 'B', 'C', 'A'],
+      ['C', 'A', 'B', 'A'],
+      ['B', 'C', 'A', 'A'],
+    ].map((order) => {
+      const acc = createAccumulator(profile, { maxTrackedValues: 2 });
+      for (const country of order) accumulate(acc, { country });
+      const h = acc.features.find((f) => f.name === 'country');
+      if (h?.kind !== 'categorical') throw new Error('country should be categorical');
+      expect(h.counts[4]).toBe(4);
+      return h.unseenValues;
     });
+    expect(lists[0].total).toBe(4);
+    expect(lists[0].truncated).toBe(true);
+    expect(lists[0].entries).toHaveLength(2);
+    const truth: Record<string, number> = { A: 2, B: 1, C: 1 };
+    for (const e of lists[0].entries) expect(e.count).toBe(truth[e.value]);
+    expect(lists[1]).toEqual(lists[0]);
+    expect(lists[2]).toEqual(lists[0]);
   });
 
   it('counts type mismatches, booleans, new features and prototype-like names', () => {
