@@ -8,6 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { listReviewTasks } from '../cli/review-client';
+import { lineageAnnotators, lineageDissent } from '../workflows/review-queue-state';
 import type { AnnotatedTask } from '../policy/annotator-agreement';
 import type { BlobStore } from '../storage/blob-store';
 import { layout } from '../storage/layout';
@@ -34,15 +35,8 @@ export function taskFromRow(row: unknown): AnnotatedTask | undefined {
   const r = HumanRowSchema.safeParse(row);
   if (!r.success) return undefined;
   const { lineage, label } = r.data;
-  const labels = lineage.annotators
-    .split(',')
-    .filter(Boolean)
-    .map((annotator) => ({ annotator, label }));
-  for (const d of (lineage.dissent ?? '').split(',').filter(Boolean)) {
-    // `annotator:label`; a label may itself hold ':' (annotator names cannot).
-    const at = d.indexOf(':');
-    if (at > 0) labels.push({ annotator: d.slice(0, at), label: d.slice(at + 1) });
-  }
+  const labels = lineageAnnotators(lineage).map((annotator) => ({ annotator, label }));
+  labels.push(...lineageDissent(lineage));
   return { taskId: lineage.taskId, labels, finalLabel: label, finishedAt: lineage.labelledAt };
 }
 
