@@ -45,6 +45,8 @@ interface Row {
   rows: number;
   partitions: number;
   cycleS: number;
+  /** ingestWindow: the one NDJSON parser, one activity on one worker. */
+  ingestS: number;
   prepareS: number;
   partitionsS: number;
   reduceS: number;
@@ -142,6 +144,7 @@ async function main(): Promise<void> {
         rows: windowRows,
         partitions: parts.length,
         cycleS,
+        ingestS: span(runs.filter((r) => r.type === 'ingestWindow')),
         prepareS: span(prepare),
         partitionsS,
         reduceS,
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
       results.push(row);
       console.log(
         `${n} worker(s), cycle ${status.state} in ${cycleS.toFixed(1)} s: ${windowRows} rows in ${parts.length} partitions; ` +
-          `prepare ${row.prepareS.toFixed(2)} s, partitions ${partitionsS.toFixed(2)} s, reduce ${reduceS.toFixed(2)} s → ` +
+          `ingest ${row.ingestS.toFixed(1)} s, prepare ${row.prepareS.toFixed(2)} s, partitions ${partitionsS.toFixed(2)} s, reduce ${reduceS.toFixed(2)} s → ` +
           `${Math.round(row.rowsPerS)} rows/s, reduce ${(100 * row.reduceShare).toFixed(1)}% of the fan-out`,
       );
       for (const w of perWorker)
