@@ -29,7 +29,7 @@ export const IngestInputSchema = z.object({
   /** Days before window.from whose predictions may receive outcomes maturing in the window. */
   lookbackDays: z.number().int().min(0).optional(),
   maxBadRowRate: z.number().min(0).max(1).optional(),
-  /** Rows per columnar partition of the window (default defaults.columnarPartitionRows). */
+  /** Rows per columnar partition of the window (default: config ingest.partitionRows). */
   partitionRows: z.number().int().min(1).optional(),
   /** Shards (threads) to parse with; overrides LOOPKEEPER_INGEST_THREADS. 1 = on the calling thread. */
   threads: z.number().int().min(1).max(64).optional(),
@@ -265,7 +265,7 @@ export function createIngestWindow(deps: ActivityDeps) {
       outcomeKeys,
       predictionKeys,
       windowDays,
-      partitionRows: input.partitionRows,
+      partitionRows: input.partitionRows ?? deps.config.ingest.partitionRows,
       done: progress.parts.filter((p) => p.shard === shard),
       rules,
     }));

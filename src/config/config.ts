@@ -69,6 +69,8 @@ export const LoopkeeperConfigSchema = z.object({
     joinLookbackDays: z.coerce.number().int().min(1).max(730),
     /** Parallel ingest threads; 0 = one per available core (capped) once the logs are big enough. */
     threads: z.coerce.number().int().min(0).max(64),
+    /** Rows per columnar partition of a window: one drift activity's share of the work (and memory). */
+    partitionRows: z.coerce.number().int().min(1).max(10_000_000),
   }),
   temporalUiPort: z.coerce.number().int().min(1).max(65535),
   /** Webhooks for events that need a person (config file only: URLs and secrets). */
@@ -104,6 +106,7 @@ export const envVariables: Record<string, string> = {
   'ingest.windowDays': 'LOOPKEEPER_WINDOW_DAYS',
   'ingest.joinLookbackDays': 'LOOPKEEPER_JOIN_LOOKBACK_DAYS',
   'ingest.threads': 'LOOPKEEPER_INGEST_THREADS',
+  'ingest.partitionRows': 'LOOPKEEPER_PARTITION_ROWS',
   temporalUiPort: 'LOOPKEEPER_TEMPORAL_UI_PORT',
   'ui.sessionHours': 'LOOPKEEPER_UI_SESSION_HOURS',
   'ui.chromiumPath': 'LOOPKEEPER_CHROMIUM',
@@ -162,6 +165,7 @@ export function loadConfig(env: Env = process.env): LoopkeeperConfig {
       windowDays: defaults.windowDays,
       joinLookbackDays: defaults.joinLookbackDays,
       threads: defaults.ingestThreads,
+      partitionRows: defaults.columnarPartitionRows,
     },
     temporalUiPort: defaults.temporalUiPort,
   };

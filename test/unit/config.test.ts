@@ -24,11 +24,17 @@ test.each([
     /LOOPKEEPER_STORE="ftp:\/\/x": must be file:\/\/<path> or s3:\/\/<bucket>/,
   ],
   [{ LOOPKEEPER_MAX_BAD_ROW_RATE: '2' }, /LOOPKEEPER_MAX_BAD_ROW_RATE="2"/],
+  [{ LOOPKEEPER_PARTITION_ROWS: '0' }, /LOOPKEEPER_PARTITION_ROWS="0"/],
   [{ LOOPKEEPER_S3_ENDPOINT: 'not a url' }, /LOOPKEEPER_S3_ENDPOINT="not a url"/],
   [{ TEMPORAL_TLS_CLIENT_CERT_PATH: '/tmp/c.pem' }, /TEMPORAL_TLS_CLIENT_KEY_PATH: required/],
 ])('a bad value fails at start naming the variable: %o', (env, message) => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
   expect(() => loadConfig(env)).toThrow(message);
+});
+
+test('LOOPKEEPER_PARTITION_ROWS sets the rows per columnar partition (default 250k)', () => {
+  expect(loadConfig({}).ingest.partitionRows).toBe(250_000);
+  expect(loadConfig({ LOOPKEEPER_PARTITION_ROWS: '1500' }).ingest.partitionRows).toBe(1500);
 });
 
 test('a config file is merged under the environment, and a broken one is named', () => {
