@@ -90,12 +90,17 @@ test('behind https (X-Forwarded-Proto) the session cookie is also Secure', async
   expect(res.headers.get('set-cookie')).toMatch(/lk_session=.*; Secure/);
 });
 
-test('a session ends after its lifetime', () => {
-  const sessions = new SessionStore(1000);
-  const s = sessions.create('0'.repeat(64), { name: 'alice', role: 'annotator' }, 10_000);
-  expect(sessions.get(s.id, 10_999)?.user.name).toBe('alice');
-  expect(sessions.get(s.id, 11_000)).toBeUndefined();
-  expect(sessions.get(s.id, 10_500)).toBeUndefined(); // removed once expired
+test('a session ends after its lifetime', async () => {
+  const { store } = tempFileStore();
+  let nowMs = 10_000;
+  const sessions = new SessionStore({ store, lifetimeMs: 1000, now: () => nowMs });
+  const s = await sessions.create('0'.repeat(64), { name: 'alice', role: 'annotator' });
+  nowMs = 10_999;
+  expect((await sessions.get(s.id))?.user.name).toBe('alice');
+  nowMs = 11_000;
+  expect(await sessions.get(s.id)).toBeUndefined();
+  nowMs = 10_500;
+  expect(await sessions.get(s.id)).toBeUndefined(); // removed once expired
 });
 
 test('a wrong token, or a sign-in form without its pre-session CSRF cookie, is refused', async () => {
