@@ -21,10 +21,13 @@ import { jsonBody, readMutableJson, updateJsonCas } from '../storage/cas-json';
 import { layout } from '../storage/layout';
 import type { UiUser } from './deps';
 
+/** Longest message kept (a longer one is cut with an ellipsis). */
+const MAX_FLASH_TEXT = 2000;
+
 /** A message shown once on the next page (e.g. the queue's answer to a submitted label). */
 export const FlashSchema = z.strictObject({
   kind: z.enum(['ok', 'error', 'info']),
-  text: z.string().max(2000),
+  text: z.string().max(MAX_FLASH_TEXT),
 });
 export type Flash = z.infer<typeof FlashSchema>;
 
@@ -254,7 +257,9 @@ export class SessionEdit {
 
   /** Queues a message for the next page. */
   flash(f: Flash): void {
-    this.added.push({ ...f, id: randomBytes(8).toString('hex') });
+    // Bounded like the stored schema wants it: a message never makes the session unwritable.
+    const text = f.text.length > MAX_FLASH_TEXT ? `${f.text.slice(0, MAX_FLASH_TEXT - 1)}…` : f.text;
+    this.added.push({ kind: f.kind, text, id: randomBytes(8).toString('hex') });
   }
 
   /** Takes the pending messages (they are removed on `save`). */

@@ -12,6 +12,7 @@ import { createUiApp } from '../../src/ui/app';
 import type { UiEnv, UiRouteDeps } from '../../src/ui/deps';
 import { hashSessionId, SessionStore } from '../../src/ui/sessions';
 import { addUser, revokeUser } from '../../src/ui/users';
+import { churnTask } from '../browser/ui-support';
 import { tempFileStore } from '../support/temporal';
 
 const noClient = new Proxy(
@@ -161,6 +162,26 @@ test('messages and held tasks written by one instance reach the other; concurren
   await meanwhile.save();
   await seen.save(); // removes only what it showed
   expect((await one.edit(s.id)).takeFlashes().map((f) => f.text)).toEqual(['later']);
+  // An over-long message is cut, never a reason the session cannot be written.
+  const long = await one.edit(s.id);
+  long.flash({ kind: 'error', text: 'x'.repeat(5000) });
+  await long.save();
+  expect((await two.edit(s.id)).takeFlashes().at(-1)!.text).toHaveLength(2000);
+  // The task a page holds, set on one instance, is what the other shows; a drop there clears it.
+  const task = {
+    ...churnTask('churn', 1),
+    lease: { annotator: 'x', expiresAt: '2026-06-10T10:05:00.000Z' },
+    labelsNeeded: 1,
+    labelsSoFar: 0,
+  };
+  const holding = await one.edit(s.id);
+  holding.hold('churn', task);
+  await holding.save();
+  const other = await two.edit(s.id);
+  expect(other.held('churn')).toEqual(task);
+  other.drop('churn');
+  await other.save();
+  expect((await one.edit(s.id)).held('churn')).toBeUndefined();
 });
 
 test('the session id is never stored, put in a URL or logged', async () => {
