@@ -99,7 +99,8 @@ export function createUiApp(opts: UiAppOptions): UiApp {
   const app = new Hono<UiEnv>();
   app.use('*', async (c, next) => {
     await next();
-    c.header('Content-Security-Policy', CSP);
+    // A route that set a stricter policy keeps it (a stored drift report: `default-src 'none'`).
+    if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', CSP);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('X-Frame-Options', 'DENY');

@@ -101,8 +101,12 @@ test('model page after a real cycle; admin actions need CSRF and record the acto
     expect(st.retrain?.registeredAs).toBe('champion');
     await createSchedule(client, taskQueue);
     const app = createUiApp({ store, client, namespace: config.temporal.namespace, config }).app;
-    const vera = await signInAs(app, (await addUser(store, { name: 'vera', role: 'viewer' })).token);
-    const alice = await signInAs(app, (await addUser(store, { name: 'alice', role: 'admin' })).token);
+    const tokens = {
+      vera: (await addUser(store, { name: 'vera', role: 'viewer' })).token,
+      alice: (await addUser(store, { name: 'alice', role: 'admin' })).token,
+    };
+    const vera = await signInAs(app, tokens.vera);
+    const alice = await signInAs(app, tokens.alice);
 
     // The list and the page: the cycle's outcome, the drift chart, production quality, the schedule.
     const page = await pageListing(app, CYCLE, vera);

@@ -219,3 +219,23 @@ test('a model-pages group is mounted at /models behind the session wall, with th
   expect(ok.status).toBe(200);
   expect(await ok.text()).toBe('done 64');
 });
+
+test("the shell's Content-Security-Policy applies unless a route set a stricter one (a stored report)", async () => {
+  const { store } = tempFileStore();
+  await openInstallation(store, { create: true });
+  const config = loadConfig({ LOOPKEEPER_STORE: store.uri });
+  const modelRoutes = (deps: UiRouteDeps) => {
+    const app = new Hono<UiEnv>();
+    app.get('/report', deps.requireRole('viewer'), (c) =>
+      c.html('<p>report</p>', 200, { 'Content-Security-Policy': "default-src 'none'" }),
+    );
+    return app;
+  };
+  const ui = createUiApp({ store, client: noClient, namespace: 'test', config, modelRoutes });
+  const viewer = await addUser(store, { name: 'vic', role: 'viewer' });
+  const { cookie } = await signIn(ui.app, viewer.token);
+  const report = await ui.app.request('/models/report', { headers: { cookie } });
+  expect(report.headers.get('content-security-policy')).toBe("default-src 'none'");
+  const login = await ui.app.request('/login');
+  expect(login.headers.get('content-security-policy')).toContain("script-src 'self'");
+});
