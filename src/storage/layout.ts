@@ -61,6 +61,12 @@ export const layout = {
   policy: (model: string) => `config/${model}/policy.json`,
   /** Web app users added by `loopkeeper ui token add`: token sha256 → name and role (never a token). */
   uiUsers: 'ui/users.json',
+  /**
+   * One web app session, named by the sha256 of its id (the id itself, the cookie's value, is never
+   * written anywhere): user, CSRF token, expiry, pending messages, the tasks its pages hold.
+   */
+  uiSession: (idHash: string) => `ui/sessions/${idHash}.json`,
+  uiSessionsPrefix: 'ui/sessions/',
   /** Serving instances' health reports (src/serving/fleet-report.ts), one object per instance. */
   fleetPrefix: (model: string) => `models/${model}/fleet/`,
   fleetReport: (model: string, instanceId: string) => `models/${model}/fleet/${instanceId}.json`,

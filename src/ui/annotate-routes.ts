@@ -28,7 +28,7 @@ import { html } from './html';
 import { idleBody, queueListBody, taskBody } from './annotate-view';
 import type { PersonalStats } from './annotate-view';
 import { runningReviewQueues } from './review-queues';
-import type { Session } from './sessions';
+import type { SessionEdit } from './sessions';
 import type { ShellDeps } from './shell-deps';
 import { queueErrorText, withQueueDeadline } from './shell-deps';
 
@@ -101,10 +101,10 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
   app.get('/annotate/:model', async (c) => {
     const m = model(c);
     if (!m) return page(c, 'Label', html`<p class="flash error">no such model</p>`, 404);
-    const session = deps.session(c);
+    const session = await deps.editSession(c);
     const user = c.get('user');
-    const flashes = session.flashes.splice(0);
-    const held = session.held.get(m);
+    const flashes = session.takeFlashes();
+    const held = session.held(m);
     let task = held;
     if (held) {
       try {
@@ -113,7 +113,7 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
           task = { ...held, lease: view.lease };
         } else {
           task = undefined;
-          session.held.delete(m);
+          session.drop(m);
           flashes.push({
             kind: 'info',
             text: `your lease on task ${held.taskId} ended (${view?.status ?? 'unknown'})`,
@@ -127,6 +127,7 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
       flashes.push({ kind: 'error', text: `stats unavailable: ${queueErrorText(err)}` });
       return undefined;
     });
+    await session.save();
     const csrf = c.get('csrf');
     if (!task) return page(c, `Label ${m}`, idleBody({ model: m, csrf, flashes, stats }));
     const display = await displayPolicy(deps, m);
@@ -149,42 +150,46 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
   app.post('/annotate/:model/next', async (c) => {
     const m = model(c);
     if (!m) return c.text('no such model', 404);
-    await claimNext(deps, deps.session(c), m, c.get('user').name);
+    const session = await deps.editSession(c);
+    await claimNext(deps, session, m, c.get('user').name);
+    await session.save();
     return c.redirect(`/annotate/${m}`, 303);
   });
 
   app.post('/annotate/:model/submit', async (c) => {
     const m = model(c);
     if (!m) return c.text('no such model', 404);
-    const session = deps.session(c);
+    const session = await deps.editSession(c);
     const annotator = c.get('user').name;
     const form = SubmitFormSchema.safeParse(await c.req.parseBody());
     if (!form.success) {
-      session.flashes.push({ kind: 'error', text: form.error.issues[0].message });
+      session.flash({ kind: 'error', text: form.error.issues[0].message });
+      await session.save();
       return c.redirect(`/annotate/${m}`, 303);
     }
     const label = SubmitLabelSchema.parse({ ...form.data, annotator });
     let next = true;
     try {
       const r = await submitReviewLabel(deps.client, m, label, { store: deps.store });
-      if (!r.applied) session.flashes.push({ kind: 'info', text: `stored: ${r.detail}` });
+      if (!r.applied) session.flash({ kind: 'info', text: `stored: ${r.detail}` });
       else if (r.accepted)
-        session.flashes.push({
+        session.flash({
           kind: 'ok',
           text: `accepted: ${form.data.taskId} labelled ${form.data.label}${r.reason === 'duplicate' ? ' (already had it)' : ''} · task ${r.status}`,
         });
       else {
-        session.flashes.push({ kind: 'error', text: `rejected (${r.reason}): ${r.detail ?? ''}` });
+        session.flash({ kind: 'error', text: `rejected (${r.reason}): ${r.detail ?? ''}` });
         next = r.reason !== undefined && GONE.has(r.reason);
       }
     } catch (err) {
-      session.flashes.push({ kind: 'error', text: queueErrorText(err) });
+      session.flash({ kind: 'error', text: queueErrorText(err) });
       next = false;
     }
     if (next) {
-      session.held.delete(m);
+      session.drop(m);
       await claimNext(deps, session, m, annotator);
     }
+    await session.save();
     return c.redirect(`/annotate/${m}`, 303);
   });
 
@@ -192,11 +197,12 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
     app.post(`/annotate/:model/${kind}`, async (c) => {
       const m = model(c);
       if (!m) return c.text('no such model', 404);
-      const session = deps.session(c);
+      const session = await deps.editSession(c);
       const annotator = c.get('user').name;
       const form = TaskFormSchema.safeParse(await c.req.parseBody());
       if (!form.success) {
-        session.flashes.push({ kind: 'error', text: form.error.issues[0].message });
+        session.flash({ kind: 'error', text: form.error.issues[0].message });
+        await session.save();
         return c.redirect(`/annotate/${m}`, 303);
       }
       try {
@@ -206,16 +212,17 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
             annotator,
           }),
         );
-        session.flashes.push(
+        session.flash(
           r.rejection
             ? { kind: 'error', text: `rejected (${r.rejection.code}): ${r.rejection.detail}` }
             : { kind: 'info', text: `${kind === 'skip' ? 'skipped' : 'gave back'} ${form.data.taskId}` },
         );
-        session.held.delete(m);
+        session.drop(m);
         if (kind === 'skip') await claimNext(deps, session, m, annotator);
       } catch (err) {
-        session.flashes.push({ kind: 'error', text: queueErrorText(err) });
+        session.flash({ kind: 'error', text: queueErrorText(err) });
       }
+      await session.save();
       return c.redirect(`/annotate/${m}`, 303);
     });
   }
@@ -229,9 +236,12 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
       const r = await withQueueDeadline(deps, () =>
         renewReviewLease(deps.client, m, { taskId: body.data.taskId, annotator: c.get('user').name }),
       );
-      const held = deps.session(c).held.get(m);
-      if (r.accepted && r.leaseExpiresAt && held?.taskId === body.data.taskId)
-        held.lease = { ...held.lease, expiresAt: r.leaseExpiresAt };
+      const session = await deps.editSession(c);
+      const held = session.held(m);
+      if (r.accepted && r.leaseExpiresAt && held?.taskId === body.data.taskId) {
+        session.hold(m, { ...held, lease: { ...held.lease, expiresAt: r.leaseExpiresAt } });
+        await session.save();
+      }
       return c.json({
         accepted: r.accepted,
         ...(r.leaseExpiresAt ? { leaseExpiresAt: r.leaseExpiresAt } : {}),
@@ -247,21 +257,26 @@ export function createAnnotateRoutes(deps: ShellDeps): Hono<UiEnv> {
 }
 
 /** Claims the next task for the session (or says why there is none). */
-async function claimNext(deps: ShellDeps, session: Session, model: string, annotator: string): Promise<void> {
+async function claimNext(
+  deps: ShellDeps,
+  session: SessionEdit,
+  model: string,
+  annotator: string,
+): Promise<void> {
   try {
     const r = await withQueueDeadline(deps, () =>
       claimNextTask(deps.client, model, { annotator, leaseSeconds: deps.leaseSeconds }),
     );
-    if (r.task) session.held.set(model, r.task);
+    if (r.task) session.hold(model, r.task);
     else {
-      session.held.delete(model);
-      session.flashes.push({
+      session.drop(model);
+      session.flash({
         kind: 'info',
         text: r.reason === 'no-task' ? 'No tasks waiting for you: the queue is empty for now.' : r.detail,
       });
     }
   } catch (err) {
-    session.flashes.push({ kind: 'error', text: queueErrorText(err) });
+    session.flash({ kind: 'error', text: queueErrorText(err) });
   }
 }
 

@@ -36,6 +36,11 @@ export interface UiAppOptions {
   leaseSeconds?: number;
   /** Longest wait for a review queue's answer [10 s]. */
   queueDeadlineMs?: number;
+  /**
+   * How long a process trusts what it read of a session and of the user table [session 2 s, users 5 s]:
+   * a sign-out or a revoked token takes effect on every replica within it. Tests pass 0.
+   */
+  cacheMs?: { sessions?: number; users?: number };
   /** The model pages [`createModelRoutes` from ./models/routes]; tests mount their own. */
   modelRoutes?: (deps: UiRouteDeps) => Hono<UiEnv>;
   now?: () => number;
@@ -64,8 +69,13 @@ const CSP = [
 /** Builds the web app over an installation's store and Temporal client. */
 export function createUiApp(opts: UiAppOptions): UiApp {
   const now = opts.now ?? (() => Date.now());
-  const sessions = new SessionStore(opts.config.ui.sessionHours * 3_600_000);
-  const users = new UserDirectory(opts.store, opts.config.ui.users);
+  const sessions = new SessionStore({
+    store: opts.store,
+    lifetimeMs: opts.config.ui.sessionHours * 3_600_000,
+    cacheMs: opts.cacheMs?.sessions,
+    now,
+  });
+  const users = new UserDirectory(opts.store, opts.config.ui.users, opts.cacheMs?.users);
   const auth = createAuth({ users, sessions });
   const deps: UiRouteDeps = {
     store: opts.store,
@@ -79,7 +89,7 @@ export function createUiApp(opts: UiAppOptions): UiApp {
   };
   const shell: ShellDeps = {
     ...deps,
-    session: auth.session,
+    editSession: auth.edit,
     history: new LabelHistoryReader(opts.store),
     leaseSeconds: opts.leaseSeconds ?? 300,
     queueDeadlineMs: opts.queueDeadlineMs ?? 10_000,
@@ -89,7 +99,8 @@ export function createUiApp(opts: UiAppOptions): UiApp {
   const app = new Hono<UiEnv>();
   app.use('*', async (c, next) => {
     await next();
-    c.header('Content-Security-Policy', CSP);
+    // A route that set a stricter policy keeps it (a stored drift report: `default-src 'none'`).
+    if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', CSP);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('X-Frame-Options', 'DENY');

@@ -45,13 +45,13 @@ export function createAuthRoutes(auth: UiAuth, users: UserDirectory): Hono<UiEnv
     const hash = hashToken(form.data.token);
     const user = await users.lookup(hash);
     if (!user) return again('unknown token', 401);
-    auth.signIn(c, hash, { name: user.name, role: user.role });
+    await auth.signIn(c, hash, { name: user.name, role: user.role });
     const next = form.data.next === '/' ? homeOf(user.role) : form.data.next;
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', auth.authenticate, auth.requireCsrf, (c) => {
-    auth.signOut(c);
+  app.post('/logout', auth.authenticate, auth.requireCsrf, async (c) => {
+    await auth.signOut(c);
     return c.redirect('/login', 303);
   });
 

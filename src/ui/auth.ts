@@ -13,7 +13,7 @@ import type { UiRole } from '../config/ui-config';
 import type { UiEnv } from './deps';
 import { forbiddenPage, loginPage } from './login-view';
 import { roleAtLeast } from './roles';
-import type { Session, SessionStore } from './sessions';
+import type { Session, SessionEdit, SessionStore } from './sessions';
 import type { UserDirectory } from './users';
 import { randomBytes } from 'node:crypto';
 
@@ -89,12 +89,12 @@ export interface UiAuth {
   requireRole: (role: UiRole) => MiddlewareHandler<UiEnv>;
   csrfToken: (c: Context<UiEnv>) => string;
   requireCsrf: MiddlewareHandler<UiEnv>;
-  /** The session of an authenticated request. */
-  session: (c: Context<UiEnv>) => Session;
+  /** The messages and held tasks of an authenticated request's session (read fresh; `save()` writes). */
+  edit: (c: Context<UiEnv>) => Promise<SessionEdit>;
   /** Starts a session after a proven token and sets its cookie. */
-  signIn: (c: Context, tokenHash: string, user: Session['user']) => Session;
-  /** Ends the request's session and clears the cookie. */
-  signOut: (c: Context<UiEnv>) => void;
+  signIn: (c: Context, tokenHash: string, user: Session['user']) => Promise<Session>;
+  /** Ends the request's session (on every replica) and clears the cookie. */
+  signOut: (c: Context<UiEnv>) => Promise<void>;
 }
 
 /** Builds the guard API over a user directory and a session table. */
@@ -102,16 +102,15 @@ export function createAuth(opts: AuthOptions): UiAuth {
   const { sessions, users } = opts;
 
   const authenticate: MiddlewareHandler<UiEnv> = async (c, next) => {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE));
     if (!session) return unauthorized(c);
-    // A token revoked (or its role changed) since sign-in takes effect on the next request.
+    // A token revoked (or its role changed) since sign-in takes effect within the directory's cache time.
     const current = await users.lookup(session.tokenHash);
     if (!current) {
-      sessions.delete(session.id);
+      await sessions.delete(session.id);
       return unauthorized(c);
     }
-    session.user = { name: current.name, role: current.role };
-    c.set('user', session.user);
+    c.set('user', { name: current.name, role: current.role });
     c.set('csrf', session.csrf);
     c.set('sessionId', session.id);
     await next();
@@ -144,14 +143,10 @@ export function createAuth(opts: AuthOptions): UiAuth {
     await next();
   };
 
-  const session = (c: Context<UiEnv>): Session => {
-    const s = sessions.get(c.get('sessionId'));
-    if (!s) throw new Error('no session on an authenticated request');
-    return s;
-  };
+  const edit = (c: Context<UiEnv>): Promise<SessionEdit> => sessions.edit(c.get('sessionId'));
 
-  const signIn = (c: Context, tokenHash: string, user: Session['user']): Session => {
-    const s = sessions.create(tokenHash, user);
+  const signIn = async (c: Context, tokenHash: string, user: Session['user']): Promise<Session> => {
+    const s = await sessions.create(tokenHash, user);
     setCookie(c, SESSION_COOKIE, s.id, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -162,9 +157,9 @@ export function createAuth(opts: AuthOptions): UiAuth {
     return s;
   };
 
-  const signOut = (c: Context<UiEnv>): void => {
+  const signOut = async (c: Context<UiEnv>): Promise<void> => {
     const id = c.get('sessionId');
-    if (id) sessions.delete(id);
+    if (id) await sessions.delete(id);
     setCookie(c, SESSION_COOKIE, '', {
       httpOnly: true,
       sameSite: 'Strict',
@@ -179,7 +174,7 @@ export function createAuth(opts: AuthOptions): UiAuth {
     requireRole,
     csrfToken: (c) => c.get('csrf'),
     requireCsrf,
-    session,
+    edit,
     signIn,
     signOut,
   };

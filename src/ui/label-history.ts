@@ -8,10 +8,33 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { listReviewTasks } from '../cli/review-client';
-import { lineageAnnotators, lineageDissent } from '../workflows/review-queue-state';
 import type { AnnotatedTask } from '../policy/annotator-agreement';
 import type { BlobStore } from '../storage/blob-store';
 import { layout } from '../storage/layout';
+import { lineageAnnotators } from '../workflows/review-queue-state';
+
+/** The queue's dissent: a JSON list of `{ annotator, label }` (rows before it: `annotator:label,...`). */
+const DissentSchema = z.array(z.object({ annotator: z.string().min(1), label: z.string().min(1) }));
+
+/** The dissenting labels of a row's lineage, from either format. */
+export function lineageDissent(raw: string | undefined): Array<{ annotator: string; label: string }> {
+  if (!raw) return [];
+  if (raw.startsWith('[')) {
+    try {
+      const parsed = DissentSchema.safeParse(JSON.parse(raw));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // not JSON: the old format
+    }
+  }
+  const out: Array<{ annotator: string; label: string }> = [];
+  for (const d of raw.split(',').filter(Boolean)) {
+    // `annotator:label`; a label may itself hold ':' (annotator names could not).
+    const at = d.indexOf(':');
+    if (at > 0) out.push({ annotator: d.slice(0, at), label: d.slice(at + 1) });
+  }
+  return out;
+}
 
 /** The part of a human-review label row this reads. */
 const HumanRowSchema = z.object({
@@ -36,7 +59,7 @@ export function taskFromRow(row: unknown): AnnotatedTask | undefined {
   if (!r.success) return undefined;
   const { lineage, label } = r.data;
   const labels = lineageAnnotators(lineage).map((annotator) => ({ annotator, label }));
-  labels.push(...lineageDissent(lineage));
+  labels.push(...lineageDissent(lineage.dissent));
   return { taskId: lineage.taskId, labels, finalLabel: label, finishedAt: lineage.labelledAt };
 }
 

@@ -2,12 +2,12 @@
 import type { Context } from 'hono';
 import type { UiEnv, UiRouteDeps } from './deps';
 import type { LabelHistoryReader } from './label-history';
-import type { Session } from './sessions';
+import type { SessionEdit } from './sessions';
 
 /** Dependencies of the annotator and lead route groups. */
 export interface ShellDeps extends UiRouteDeps {
-  /** The session of an authenticated request. */
-  session: (c: Context<UiEnv>) => Session;
+  /** The messages and held tasks of the request's session, read fresh; call `save()` after changing them. */
+  editSession: (c: Context<UiEnv>) => Promise<SessionEdit>;
   /** Written review labels, cached. */
   history: LabelHistoryReader;
   /** Lease the annotator page claims tasks for; the page renews it while open. */

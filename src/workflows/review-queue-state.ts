@@ -408,45 +408,6 @@ export function lineageAnnotators(lineage: Record<string, string> | undefined): 
   return raw === '' ? [] : raw.split(',');
 }
 
-/**
- * The dissenting answers of a written label row's lineage: a JSON list of `{ annotator, label }`; rows
- * written before that held "annotator:label" pairs joined with "," (read as such).
- */
-export function lineageDissent(
-  lineage: Record<string, string> | undefined,
-): Array<{ annotator: string; label: string }> {
-  const raw = lineage?.dissent;
-  if (raw === undefined || raw === '') return [];
-  if (raw.startsWith('[')) {
-    try {
-      const v = JSON.parse(raw) as unknown;
-      if (
-        Array.isArray(v) &&
-        v.every(
-          (x: unknown) =>
-            typeof x === 'object' &&
-            x !== null &&
-            typeof (x as { annotator?: unknown }).annotator === 'string' &&
-            typeof (x as { label?: unknown }).label === 'string',
-        )
-      )
-        return (v as Array<{ annotator: string; label: string }>).map(({ annotator, label }) => ({
-          annotator,
-          label,
-        }));
-    } catch {
-      // an old row whose first annotator id began with "["
-    }
-  }
-  const out: Array<{ annotator: string; label: string }> = [];
-  for (const d of raw.split(',')) {
-    // `annotator:label`; a label may itself hold ':' (old annotator ids could not).
-    const at = d.indexOf(':');
-    if (at > 0) out.push({ annotator: d.slice(0, at), label: d.slice(at + 1) });
-  }
-  return out;
-}
-
 // --- own-property helpers: user strings as keys never reach the prototype -------------------------
 
 function hasOwn(rec: object, key: string): boolean {

@@ -1,9 +1,3 @@
-import * as fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
-import { serve } from '@hono/node-server';
-import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
 import { writeSimulatedLogs } from '../../src/simulate/write-logs';
 import { ModelRegistry } from '../../src/storage/model-registry';
 import { writeJson } from '../../src/storage/ndjson';
@@ -11,22 +5,20 @@ import type { CycleStatus } from '../../src/workflows/cycle-status';
 import { rolloutStatus } from '../../src/workflows/messages';
 import type { RolloutInput } from '../../src/workflows/rollout';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutWorkflowId } from '../../src/workflows/rollout-ids';
+import { createUiApp } from '../../src/ui/app';
 import { cycleOutcome } from '../../src/ui/models/cycle-outcome';
+import { startUiServer } from '../../src/ui/server';
+import { addUser } from '../../src/ui/users';
 import { tempFileStore, withInstalledWorker } from '../support/temporal';
-import { stubDeps, stubModelsApp } from '../support/ui-stub';
+import { launchChromium, screenshot, signIn } from './ui-support';
 
 const MODEL = 'uibrowser';
 const FIRST = `cycle-${MODEL}-2026-06-08_2026-06-15`;
 const CYCLE = `cycle-${MODEL}-2026-06-15_2026-06-22`;
-/** Set LOOPKEEPER_SCREENSHOTS=1 to (re)write the README's screenshots. */
-const SHOTS =
-  process.env.LOOPKEEPER_SCREENSHOTS === '1' ? path.resolve(__dirname, '../../docs/screenshots') : null;
-const CHROMIUM = process.env.LOOPKEEPER_CHROMIUM ?? '/usr/bin/chromium';
 
 /**
- * The model page in a real browser (Debian's chromium through playwright-core) against the model
- * routes with stub guards (the signed-in user comes from a cookie; the login flow is tested with the
- * shell): after two real cycles, the page shows the last cycle's outcome and the drift chart; an admin pauses
+ * The model page in a real browser (Debian's chromium through playwright-core) against the whole web
+ * app (`createUiApp`: an admin signs in with a token, sessions, CSRF, the shell's layout): after two real cycles, the page shows the last cycle's outcome and the drift chart; an admin pauses
  * a running rollout through the button and its confirmation step, and the page then shows who holds it.
  */
 test('model page in a browser: last cycle outcome, drift chart, an admin pauses a rollout', async () => {
@@ -70,18 +62,19 @@ test('model page in a browser: last cycle outcome, drift chart, an admin pauses 
     for (let i = 0; i < 100 && (await rollout.query(rolloutStatus)).phase !== 'shadow'; i++)
       await new Promise((r) => setTimeout(r, 200));
 
-    const app = stubModelsApp(stubDeps({ store, client, namespace: config.temporal.namespace, config }));
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    let browser: Browser | undefined;
+    const alice = await addUser(store, { name: 'alice', role: 'admin' });
+    const ui = createUiApp({ store, client, namespace: config.temporal.namespace, config });
+    const server = await startUiServer({ app: ui.app, port: 0 });
+    const base = server.url;
+    const browser = await launchChromium(config);
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
       const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-      await context.addCookies([{ name: 'test-user', value: 'alice:admin', url: base }]);
       const page = await context.newPage();
 
-      await page.goto(`${base}/models`);
+      // No session: the sign-in page; after it, the page asked for.
+      expect((await page.goto(`${base}/models`))?.status()).toBe(401);
+      await signIn(page, alice.token);
+      expect(page.url()).toBe(`${base}/models`);
       await page.click(`a[href="/models/${MODEL}"]`);
       // Visibility lists a closed cycle a moment after it closes: reload until the timeline has it.
       const cycle = page.locator(`li.cycle:has(code:text-is("${CYCLE}"))`);
@@ -99,16 +92,13 @@ test('model page in a browser: last cycle outcome, drift chart, an admin pauses 
       expect(await page.locator(`a[href$="/reports/${CYCLE}/drift.html"]`).count()).toBeGreaterThan(0);
       // One run per cycle in the drift table beside the chart (PSI per feature over both windows).
       expect(await page.locator('table.drift-runs tbody tr').count()).toBe(2);
-      if (SHOTS) {
-        fs.mkdirSync(SHOTS, { recursive: true });
-        await page.screenshot({ path: path.join(SHOTS, 'model-page.png'), fullPage: true });
-      }
+      await screenshot(page, 'model-page');
 
       // The admin pauses the rollout: the button leads to a confirmation step that asks for a reason.
       await page.click('a.action-pause-rollout');
       expect(await page.locator('p.question').textContent()).toContain('Hold the rollout');
       await page.fill('input[name="reason"]', 'waiting for the Monday traffic');
-      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'model-action-confirm.png') });
+      await screenshot(page, 'model-action-confirm');
       await page.click('button.confirm');
       await page.waitForURL(`${base}/models/${MODEL}?done=pause-rollout`);
       expect(await page.locator('p.flash').textContent()).toContain('Pause sent to the rollout');
@@ -121,8 +111,8 @@ test('model page in a browser: last cycle outcome, drift chart, an admin pauses 
       );
       expect((await rollout.query(rolloutStatus)).paused).toMatchObject({ actor: 'ui:alice' });
     } finally {
-      await browser?.close();
-      await new Promise((r) => server.close(r));
+      await browser.close();
+      await server.close();
     }
   });
 }, 600_000);

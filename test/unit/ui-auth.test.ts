@@ -90,12 +90,17 @@ test('behind https (X-Forwarded-Proto) the session cookie is also Secure', async
   expect(res.headers.get('set-cookie')).toMatch(/lk_session=.*; Secure/);
 });
 
-test('a session ends after its lifetime', () => {
-  const sessions = new SessionStore(1000);
-  const s = sessions.create('0'.repeat(64), { name: 'alice', role: 'annotator' }, 10_000);
-  expect(sessions.get(s.id, 10_999)?.user.name).toBe('alice');
-  expect(sessions.get(s.id, 11_000)).toBeUndefined();
-  expect(sessions.get(s.id, 10_500)).toBeUndefined(); // removed once expired
+test('a session ends after its lifetime', async () => {
+  const { store } = tempFileStore();
+  let nowMs = 10_000;
+  const sessions = new SessionStore({ store, lifetimeMs: 1000, now: () => nowMs });
+  const s = await sessions.create('0'.repeat(64), { name: 'alice', role: 'annotator' });
+  nowMs = 10_999;
+  expect((await sessions.get(s.id))?.user.name).toBe('alice');
+  nowMs = 11_000;
+  expect(await sessions.get(s.id)).toBeUndefined();
+  nowMs = 10_500;
+  expect(await sessions.get(s.id)).toBeUndefined(); // removed once expired
 });
 
 test('a wrong token, or a sign-in form without its pre-session CSRF cookie, is refused', async () => {
@@ -213,4 +218,24 @@ test('a model-pages group is mounted at /models behind the session wall, with th
   });
   expect(ok.status).toBe(200);
   expect(await ok.text()).toBe('done 64');
+});
+
+test("the shell's Content-Security-Policy applies unless a route set a stricter one (a stored report)", async () => {
+  const { store } = tempFileStore();
+  await openInstallation(store, { create: true });
+  const config = loadConfig({ LOOPKEEPER_STORE: store.uri });
+  const modelRoutes = (deps: UiRouteDeps) => {
+    const app = new Hono<UiEnv>();
+    app.get('/report', deps.requireRole('viewer'), (c) =>
+      c.html('<p>report</p>', 200, { 'Content-Security-Policy': "default-src 'none'" }),
+    );
+    return app;
+  };
+  const ui = createUiApp({ store, client: noClient, namespace: 'test', config, modelRoutes });
+  const viewer = await addUser(store, { name: 'vic', role: 'viewer' });
+  const { cookie } = await signIn(ui.app, viewer.token);
+  const report = await ui.app.request('/models/report', { headers: { cookie } });
+  expect(report.headers.get('content-security-policy')).toBe("default-src 'none'");
+  const login = await ui.app.request('/login');
+  expect(login.headers.get('content-security-policy')).toContain("script-src 'self'");
 });

@@ -1,35 +1,32 @@
 import { taskFromRow } from '../../src/ui/label-history';
 
-const row = (lineage: Record<string, string>) => ({ label: 'churn', lineage });
-
-test('a label row names its agreeing annotators and dissent as JSON lists, ids with "," and ":" intact', () => {
-  const task = taskFromRow(
-    row({
-      taskId: 't-1',
-      labelledAt: '2026-12-07T09:00:00.000Z',
-      annotators: JSON.stringify(['alice,ops', 'bob']),
-      dissent: JSON.stringify([{ annotator: 'carol:x', label: 'stay,maybe' }]),
-    }),
-  );
-  expect(task?.labels).toEqual([
-    { annotator: 'alice,ops', label: 'churn' },
+/** The label rows as the review queue writes them now: annotators and dissent as JSON lists. */
+test('a row with JSON-list annotators and dissent gives each annotator their label', () => {
+  const t = taskFromRow({
+    label: 'churn',
+    lineage: {
+      taskId: 'h-1',
+      annotators: JSON.stringify(['bob', 'a,b']),
+      dissent: JSON.stringify([{ annotator: 'carol', label: 'st:ay' }]),
+      labelledAt: '2026-06-10T10:00:00.000Z',
+    },
+  });
+  expect(t?.labels).toEqual([
     { annotator: 'bob', label: 'churn' },
-    { annotator: 'carol:x', label: 'stay,maybe' },
+    { annotator: 'a,b', label: 'churn' },
+    { annotator: 'carol', label: 'st:ay' },
   ]);
 });
 
-test('rows written before the JSON lists (comma-joined) read the same way', () => {
-  const task = taskFromRow(
-    row({
-      taskId: 't-2',
-      labelledAt: '2026-12-07T09:00:00.000Z',
-      annotators: 'alice,bob',
+test('rows written before the JSON lists still read', () => {
+  const t = taskFromRow({
+    label: 'churn',
+    lineage: {
+      taskId: 'h-1',
+      annotators: 'bob,dan',
       dissent: 'carol:stay',
-    }),
-  );
-  expect(task?.labels).toEqual([
-    { annotator: 'alice', label: 'churn' },
-    { annotator: 'bob', label: 'churn' },
-    { annotator: 'carol', label: 'stay' },
-  ]);
+      labelledAt: '2026-06-10T10:00:00Z',
+    },
+  });
+  expect(t?.labels.map((l) => `${l.annotator}=${l.label}`)).toEqual(['bob=churn', 'dan=churn', 'carol=stay']);
 });

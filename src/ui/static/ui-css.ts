@@ -30,7 +30,7 @@ table.grid th { background: var(--bg); }
 fieldset { border: 1px solid var(--line); border-radius: 4px; margin: .8rem 0; }
 .choice { display: inline-flex; align-items: center; gap: .3rem; margin-right: 1.2rem; cursor: pointer; }
 kbd { display: inline-block; min-width: 1.3em; padding: 0 .3em; border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 3px; background: #fff; font: .85em ui-monospace, monospace; text-align: center; }
-textarea, input[type="password"] { width: 100%; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; font: inherit; }
+textarea, input[type="password"], input[type="text"] { width: 100%; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; font: inherit; }
 label.note { display: block; margin: .6rem 0; }
 button { font: inherit; padding: .4rem .9rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary, nav button { background: #fff; color: var(--accent); }
