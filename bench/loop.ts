@@ -445,6 +445,15 @@ async function runLoop(
     return { trainer, weeks, staticW, loopW, offline, v0: v0.version };
   } finally {
     await pythonWorker?.stop();
+    // Entity workflows (review-churn...) outlive a cycle; the next run's cycles, on the same server and
+    // model id, would signal them on this run's queue, which nobody polls any more.
+    for await (const wf of client.workflow.list({
+      query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+    }))
+      await client.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .terminate('bench run finished')
+        .catch(() => undefined);
     worker.shutdown();
     await running.catch(() => undefined);
     await connection.close();
