@@ -19,8 +19,11 @@ import type { Scorer } from '../src/scoring/scorer';
 import { writeNdjson } from '../src/storage/ndjson';
 import type { CycleStatus } from '../src/workflows/cycle-status';
 import { createLoopkeeperWorker, installWorkerLogging } from '../src/workers/worker';
+import { startPythonWorker } from '../test/support/python-worker';
+import type { PythonWorker } from '../test/support/python-worker';
 import { startTestServices, stopTestServices } from '../test/support/services';
 import { bootstrapLoopChampion } from './loop-bootstrap';
+import { builtPythonVenv } from './python-venv';
 
 /**
  * The headline benchmark: 8 simulated weeks of the concept-drift scenario. (a) a static model trained
@@ -106,7 +109,14 @@ async function writeDay(store: FileBlobStore, day: ReturnType<typeof generateDay
   for (const [d, rows] of byDay) await writeNdjson(store, outcomePartKey('churn', d, day.date), rows);
 }
 
-function chartHtml(weeks: number[], staticW: WeekFigures[], loopW: WeekFigures[], offline: number): string {
+/** One loop run's weekly figures, drawn as one line. */
+interface LoopSeries {
+  name: string;
+  color: string;
+  weeks: WeekFigures[];
+}
+
+function chartHtml(weeks: number[], staticW: WeekFigures[], loops: LoopSeries[], offline: number): string {
   const W = 640;
   const H = 300;
   const x = (i: number): number => 50 + (i * (W - 80)) / Math.max(1, weeks.length - 1);
@@ -125,6 +135,14 @@ function chartHtml(weeks: number[], staticW: WeekFigures[], loopW: WeekFigures[]
   const labels = weeks
     .map((w, i) => `<text x="${x(i) - 8}" y="${H - 10}" font-size="11">w${w}</text>`)
     .join('');
+  const head = loops.map((l) => `<th>${l.name} P</th><th>${l.name} R</th><th>${l.name} model</th>`).join('');
+  const cells = (i: number): string =>
+    loops
+      .map(
+        (l) =>
+          `<td>${l.weeks[i].precision.toFixed(3)}</td><td>${l.weeks[i].recall.toFixed(3)}</td><td>${l.weeks[i].version}</td>`,
+      )
+      .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>loopkeeper: static model vs the loop</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em}td,th{padding:2px 10px;text-align:right}</style></head><body>
 <h1>Production precision per week: static model vs the loop</h1>
@@ -134,13 +152,17 @@ function chartHtml(weeks: number[], staticW: WeekFigures[], loopW: WeekFigures[]
 ${line(
   staticW.map((s) => s.precision),
   '#c0392b',
-)}${line(
-    loopW.map((s) => s.precision),
-    '#2874a6',
-  )}</svg>
-<p><span style="color:#c0392b">■ static</span> <span style="color:#2874a6">■ loop</span> <span style="color:#999">- - offline</span></p>
-<table><tr><th>week</th><th>static P</th><th>static R</th><th>loop P</th><th>loop R</th><th>loop model</th></tr>
-${weeks.map((w, i) => `<tr><td>${w}</td><td>${staticW[i].precision.toFixed(3)}</td><td>${staticW[i].recall.toFixed(3)}</td><td>${loopW[i].precision.toFixed(3)}</td><td>${loopW[i].recall.toFixed(3)}</td><td>${loopW[i].version}</td></tr>`).join('')}
+)}${loops
+    .map((l) =>
+      line(
+        l.weeks.map((s) => s.precision),
+        l.color,
+      ),
+    )
+    .join('')}</svg>
+<p><span style="color:#c0392b">■ static</span> ${loops.map((l) => `<span style="color:${l.color}">■ ${l.name}</span>`).join(' ')} <span style="color:#999">- - offline</span></p>
+<table><tr><th>week</th><th>static P</th><th>static R</th>${head}</tr>
+${weeks.map((w, i) => `<tr><td>${w}</td><td>${staticW[i].precision.toFixed(3)}</td><td>${staticW[i].recall.toFixed(3)}</td>${cells(i)}</tr>`).join('')}
 </table></body></html>`;
 }
 
@@ -171,23 +193,112 @@ async function bigWeek(client: Client, taskQueue: string, store: FileBlobStore):
   );
 }
 
-export async function benchLoop(): Promise<void> {
+/** The trainers `--trainer` accepts: the built-in linear model, or LightGBM through the Python worker. */
+type BenchTrainer = 'linear' | 'lightgbm';
+
+/** What one loop run measured. */
+interface LoopRun {
+  trainer: BenchTrainer;
+  weeks: number[];
+  staticW: WeekFigures[];
+  loopW: WeekFigures[];
+  offline: { precision: number; recall: number };
+  v0: string;
+}
+
+/** `--trainer lightgbm` (or `--trainer=lightgbm`); anything else is a one-line error. */
+function trainerArg(argv: readonly string[]): BenchTrainer {
+  const i = argv.findIndex((a) => a === '--trainer' || a.startsWith('--trainer='));
+  if (i < 0) return 'linear';
+  const value = argv[i].includes('=') ? argv[i].slice('--trainer='.length) : argv[i + 1];
+  if (value !== 'linear' && value !== 'lightgbm')
+    throw new Error(`--trainer must be linear or lightgbm, not ${JSON.stringify(value ?? '')}`);
+  return value;
+}
+
+export async function benchLoop(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const trainer = trainerArg(argv);
+  let python: string | undefined;
+  if (trainer === 'lightgbm') {
+    const venv = builtPythonVenv();
+    if ('error' in venv) {
+      console.error(`bench:loop --trainer lightgbm: ${venv.error}`);
+      process.exitCode = 2;
+      return;
+    }
+    python = venv.python;
+  }
   installWorkerLogging();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loopkeeper-bench-loop-'));
   const services = await startTestServices(path.join(dir, 'services'));
+  try {
+    const linear = await runLoop(services.temporalAddress, path.join(dir, 'linear'), 'linear');
+    const runs = [linear];
+    if (python)
+      runs.push(await runLoop(services.temporalAddress, path.join(dir, 'lightgbm'), 'lightgbm', python));
+    if (runs.length > 1) printSideBySide(linear, runs[1]);
+    const out = path.resolve('bench', 'out');
+    fs.mkdirSync(out, { recursive: true });
+    const colors = { linear: '#2874a6', lightgbm: '#27ae60' };
+    fs.writeFileSync(
+      path.join(out, 'loop.html'),
+      chartHtml(
+        linear.weeks,
+        linear.staticW,
+        runs.map((r) => ({ name: `loop ${r.trainer}`, color: colors[r.trainer], weeks: r.loopW })),
+        linear.offline.precision,
+      ),
+    );
+    console.log(`loop: chart written to ${path.join(out, 'loop.html')}`);
+  } finally {
+    stopTestServices(path.join(dir, 'services'));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The static model and both loops, week by week (the same static model: same scenario, same seed). */
+function printSideBySide(linear: LoopRun, lgbm: LoopRun): void {
+  console.log('loop: static vs the loop with the linear trainer vs the loop with LightGBM (Python worker)');
+  console.log('week | static P  static R | linear P  linear R | lightgbm P  lightgbm R | lightgbm model');
+  for (let i = 0; i < linear.weeks.length; i++) {
+    const s = linear.staticW[i];
+    const l = linear.loopW[i];
+    const g = lgbm.loopW[i];
+    console.log(
+      `${String(linear.weeks[i]).padStart(4)} | ${s.precision.toFixed(3)}     ${s.recall.toFixed(3)}   | ${l.precision.toFixed(3)}     ${l.recall.toFixed(3)}    | ${g.precision.toFixed(3)}       ${g.recall.toFixed(3)}      | ${g.version}`,
+    );
+  }
+  const mean = (ws: WeekFigures[], k: 'precision' | 'recall') =>
+    (ws.reduce((a, w) => a + w[k], 0) / ws.length).toFixed(3);
+  console.log(
+    `loop: mean over ${linear.weeks.length} weeks — static P ${mean(linear.staticW, 'precision')} R ${mean(linear.staticW, 'recall')}; linear loop P ${mean(linear.loopW, 'precision')} R ${mean(linear.loopW, 'recall')}; lightgbm loop P ${mean(lgbm.loopW, 'precision')} R ${mean(lgbm.loopW, 'recall')}`,
+  );
+}
+
+/**
+ * One loop run in its own store and task queue on the shared dev server: the built-in trainer, or
+ * LightGBM through the Python worker (a child process polling its own task queue).
+ */
+async function runLoop(
+  temporalAddress: string,
+  dir: string,
+  trainer: BenchTrainer,
+  python?: string,
+): Promise<LoopRun> {
   const store = new FileBlobStore({
     root: path.join(dir, 'store'),
     uri: `file://${path.join(dir, 'store')}`,
   });
-  const taskQueue = 'bench-loop';
+  const taskQueue = `bench-loop-${trainer}`;
+  const pythonQueue = `bench-loop-python`;
   const config = loadConfig({
-    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_ADDRESS: temporalAddress,
     LOOPKEEPER_STORE: store.uri,
     LOOPKEEPER_TASK_QUEUE: taskQueue,
   });
-  const connection = await Connection.connect({ address: services.temporalAddress });
+  const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address: services.temporalAddress });
+  const native = await NativeConnection.connect({ address: temporalAddress });
   const worker = await createLoopkeeperWorker({
     connection: native,
     namespace: 'default',
@@ -195,12 +306,27 @@ export async function benchLoop(): Promise<void> {
     deps: { store, config, client },
   });
   const running = worker.run();
+  let pythonWorker: PythonWorker | undefined;
   try {
+    if (trainer === 'lightgbm')
+      pythonWorker = await startPythonWorker(python!, {
+        TEMPORAL_ADDRESS: temporalAddress,
+        TEMPORAL_NAMESPACE: 'default',
+        LOOPKEEPER_STORE: store.uri,
+        LOOPKEEPER_PYTHON_TASK_QUEUE: pythonQueue,
+      });
+    const policy =
+      trainer === 'lightgbm'
+        ? {
+            ...LOOP_POLICY,
+            trainer: { kind: 'external', algorithm: 'lightgbm', taskQueue: pythonQueue, params: { seed: 1 } },
+          }
+        : LOOP_POLICY;
     // The static model: trained once on four weeks of pre-launch history (the essay's offline model),
     // the way `loopkeeper train` does it, so it is also the loop's first champion with readable
     // training data (drift has a reference profile from week 1). The loop's policy is plain config in
     // the store (what an engineer would set for weekly drift).
-    const v0 = await bootstrapLoopChampion(store, { modelId: 'churn', scenario, policy: LOOP_POLICY });
+    const v0 = await bootstrapLoopChampion(store, { modelId: 'churn', scenario, policy });
     const trained = { artifact: v0.artifact, metrics: v0.metrics };
     const offline = { precision: trained.metrics.precision, recall: trained.metrics.recall };
     const registry = new ModelRegistry(store);
@@ -243,10 +369,8 @@ export async function benchLoop(): Promise<void> {
         offlineByVersion.set(st.retrain.train.version, st.retrain.evaluation.candidate.precision);
     }
 
-    console.log(`loop: scenario ${JSON.stringify(scenario)}`);
-    console.log(
-      `loop: policy config/churn/policy.json ${JSON.stringify(LOOP_POLICY)} (everything else default)`,
-    );
+    console.log(`loop [${trainer}]: scenario ${JSON.stringify(scenario)}`);
+    console.log(`loop: policy config/churn/policy.json ${JSON.stringify(policy)} (everything else default)`);
     console.log(`loop: drift ${JSON.stringify(driftParameters(scenario)).slice(0, 400)}…`);
     console.log(
       `loop: static model offline precision ${offline.precision.toFixed(3)}, recall ${offline.recall.toFixed(3)} (held-out history)`,
@@ -316,19 +440,29 @@ export async function benchLoop(): Promise<void> {
     console.log(
       `loop: with the loop, production precision within 5 points of the serving model's offline precision every week after the first retrain (week ${firstRetrainWeek}): ${held ? 'met' : 'NOT met'}`,
     );
-    if (process.env.LOOPKEEPER_BENCH_SKIP_BIG !== '1') await bigWeek(client, taskQueue, store);
-    const out = path.resolve('bench', 'out');
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'loop.html'), chartHtml(weeks, staticW, loopW, offline.precision));
-    console.log(`loop: chart written to ${path.join(out, 'loop.html')}`);
+    if (trainer === 'linear' && process.env.LOOPKEEPER_BENCH_SKIP_BIG !== '1')
+      await bigWeek(client, taskQueue, store);
+    return { trainer, weeks, staticW, loopW, offline, v0: v0.version };
   } finally {
+    await pythonWorker?.stop();
+    // Entity workflows (review-churn...) outlive a cycle; the next run's cycles, on the same server and
+    // model id, would signal them on this run's queue, which nobody polls any more.
+    for await (const wf of client.workflow.list({
+      query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+    }))
+      await client.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .terminate('bench run finished')
+        .catch(() => undefined);
     worker.shutdown();
     await running.catch(() => undefined);
     await connection.close();
     await native.close();
-    stopTestServices(path.join(dir, 'services'));
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (require.main === module) void benchLoop();
+if (require.main === module)
+  benchLoop().catch((err: unknown) => {
+    console.error(`bench:loop: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });

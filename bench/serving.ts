@@ -12,6 +12,8 @@ import { startServer } from '../src/serving/server';
 import { generateHistory } from '../src/simulate/generate';
 import { FileBlobStore } from '../src/storage/file-blob-store';
 import { ModelRegistry } from '../src/storage/model-registry';
+import { loadScorer } from '../src/scoring/load';
+import { BENCH_TREES, registerTreeModel } from './serving-trees';
 
 /** The budget (issue 3): at 5k req/s offered, p99 < 5 ms and the 5k req/s actually served. */
 const BUDGET_P99_MS = 5;
@@ -19,12 +21,12 @@ const BUDGET_RPS = 5_000;
 /** "Achieved ≥ offered" within this share: the last answers land a little after the last send. */
 const RATE_TOLERANCE = 0.01;
 /** Measured requests per run, after the run's warmup. */
-const REQUESTS = 20_000;
+const REQUESTS = Number(process.env.LOOPKEEPER_BENCH_SERVING_REQUESTS ?? 20_000);
 /**
  * Open-loop runs per server: this VM's latency tail drifts from run to run (and minute to minute) by
  * more than any change to the server, so the verdict is on the median run and every run is printed.
  */
-const OPEN_RUNS = 5;
+const OPEN_RUNS = Number(process.env.LOOPKEEPER_BENCH_SERVING_RUNS ?? 5);
 /**
  * The service is also measured with `busyPollMs` (src/serving/busy-poll.ts) at this window: 2 ms beat
  * the default in 9 of 10 paired rounds, 1 ms in 6 of 10 (a gap in arrivals longer than the window puts
@@ -494,6 +496,8 @@ export async function benchServing(): Promise<void> {
       },
     });
     await registry.promote({ modelId: 'churn', version, actor: 'bench', reason: 'bench' });
+    // Issue 17 §4: an ONNX model of 200 LightGBM trees on the same pipeline, served beside the linear one.
+    const trees = await registerTreeModel(store, 'churn-trees', history, trained.artifact);
 
     const appStarted = performance.now();
     const serving = await createServingApp({ store, modelId: 'churn' });
@@ -539,6 +543,7 @@ export async function benchServing(): Promise<void> {
     const open: Measured[] = [];
     const polled: Measured[] = [];
     const reference: Measured[] = [];
+    let kinds: KindRow[] = [];
     try {
       // Saturation first: it also warms the server up (JIT) for the open loop.
       closed = await client.run({
@@ -569,6 +574,7 @@ export async function benchServing(): Promise<void> {
           turn.into.push(await client.run(openSpec));
         }
       }
+      if ('version' in trees) kinds = await compareKinds(client, server.port, store, openSpec, bodies);
     } finally {
       client.stop();
       await bare.close();
@@ -632,9 +638,90 @@ export async function benchServing(): Promise<void> {
         `machine: ${os.cpus().length} cpus, load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after ` +
         `(the client takes one core; other work competes)`,
     );
+    if ('skipped' in trees)
+      console.log(`serving onnx ${BENCH_TREES} trees vs linear: skipped (${trees.skipped})`);
+    else {
+      console.log(
+        `serving onnx ${BENCH_TREES} trees vs linear (${trees.producer}, trained in ${(trees.trainMs / 1000).toFixed(1)} s by the Python venv; ` +
+          `same pipeline and request bodies; one open run at ${n(BUDGET_RPS)} req/s and one closed run each, taking turns):`,
+      );
+      for (const k of kinds)
+        console.log(
+          `serving   ${k.name.padEnd(17)} open p99 ${p99Of(k.open).toFixed(2)} ms (p50 ${sortedQuantile(sortedOf(k.open), 0.5).toFixed(2)} ms); ` +
+            `server CPU ${cpuPerRequestUs(k.open).toFixed(0)} us/request open, ${cpuPerRequestUs(k.closed).toFixed(0)} us/request closed ` +
+            `(${n((k.closed.latencies.length / k.closed.elapsedMs) * 1000)} req/s); in-process scorer ${k.scoreUs.toFixed(2)} us/prediction`,
+        );
+    }
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One model kind's row in the trees-vs-linear comparison. */
+interface KindRow {
+  name: string;
+  open: Measured;
+  closed: Measured;
+  /** `Scorer.score` of one record in process, no HTTP: the model's own CPU per prediction. */
+  scoreUs: number;
+}
+
+function sortedOf(m: Measured): Float64Array {
+  return Float64Array.from(m.latencies).sort();
+}
+
+/** Mean microseconds of one `Scorer.score` call over the bench's request bodies (after a warmup pass). */
+async function scorerMicros(store: FileBlobStore, modelId: string, bodies: string[]): Promise<number> {
+  const registry = new ModelRegistry(store);
+  const version = (await registry.getAliases(modelId)).aliases.champion!;
+  const scorer = await loadScorer(registry, modelId, version);
+  const rows = bodies.map(
+    (b) => (JSON.parse(b) as { features: Parameters<typeof scorer.score>[0] }).features,
+  );
+  for (const f of rows) scorer.score(f);
+  const started = performance.now();
+  let calls = 0;
+  while (performance.now() - started < 1000) {
+    for (const f of rows) scorer.score(f);
+    calls += rows.length;
+  }
+  return ((performance.now() - started) * 1000) / calls;
+}
+
+/**
+ * The linear champion's server and an app serving the 200-tree ONNX model, one closed and one open run
+ * each (turns alternating), plus each scorer's in-process cost per prediction.
+ */
+async function compareKinds(
+  client: ReturnType<typeof startClient>,
+  linearPort: number,
+  store: FileBlobStore,
+  openSpec: RunSpec,
+  bodies: string[],
+): Promise<KindRow[]> {
+  const app = await createServingApp({ store, modelId: 'churn-trees' });
+  const server = await startServer({ app, port: 0, hostname: '127.0.0.1' });
+  try {
+    const rows: KindRow[] = [];
+    for (const [name, port, modelId] of [
+      ['linear', linearPort, 'churn'],
+      [`onnx ${BENCH_TREES} trees`, server.port, 'churn-trees'],
+    ] as const) {
+      client.target(port);
+      const closed = await client.run({
+        kind: 'closed',
+        connections: CLOSED_CONNECTIONS,
+        warmup: CLOSED_WARMUP,
+        requests: REQUESTS,
+      });
+      const open = await client.run(openSpec);
+      rows.push({ name, open, closed, scoreUs: await scorerMicros(store, modelId, bodies) });
+    }
+    return rows;
+  } finally {
+    await server.close();
+    await app.close();
   }
 }
 

@@ -3,6 +3,7 @@
 # cached outside the repo like the Go binaries: $LOOPKEEPER_CACHE/python-<hash of lock + Python version>.
 # A second run with the same lock is instant. Prints the venv's path on stdout; progress on stderr.
 #   LOOPKEEPER_PYTHON   the interpreter to build the venv from (default: python3; needs >= 3.11: numpy 2.4, scipy 1.17)
+#   --check             install nothing: print the venv's path if it is built, else one line and exit 5
 # Only `npm run worker:python`, the Python tests and `.ci/run` need this; `npm start` / `npm test` do not.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +30,10 @@ if [ -f "$venv/.complete" ]; then
   say "python trainer venv: cached at $venv"
   echo "$venv"
   exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+  echo "the Python trainer's venv is not built ($venv): run bash infra/install-python.sh" >&2
+  exit 5
 fi
 
 mkdir -p "$cache"

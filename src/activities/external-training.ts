@@ -27,6 +27,8 @@ import {
 } from '../ml/feature-pipeline';
 import { checkRowsPerClass, MIN_ROWS_PER_CLASS, validateLabels } from '../ml/labels';
 import { SplitError } from '../ml/temporal-split';
+import type { ThresholdDecision } from '../ml/threshold';
+import { pickThreshold, ThresholdPolicySchema } from '../ml/threshold';
 import { flattenMetrics } from '../ml/train-and-evaluate';
 import { splitTrainingRows } from '../ml/training-split';
 import type { TrainingSplit } from '../ml/training-split';
@@ -100,6 +102,8 @@ const PreparedSchema = z.object({
   }),
   lineage: z.record(z.string(), z.unknown()),
   trainingData: z.array(z.string()),
+  /** The policy's threshold stage (retrain.threshold), run at registration on the validation rows. */
+  threshold: ThresholdPolicySchema.optional(),
 });
 type Prepared = z.infer<typeof PreparedSchema>;
 
@@ -222,6 +226,7 @@ export function createPrepareExternalTraining(deps: ActivityDeps) {
         heldOutTestRows: assembled.heldOutTestRows,
       },
       trainingData: [...assembled.trainingData, ...assembled.feedbackKeys],
+      threshold: retrain.threshold,
     };
     const preparedJson = canonicalJson(prepared);
     const preparedKey = trainingLayout.prepared(modelId, sha, sha256Hex(preparedJson).slice(0, 16));
@@ -331,6 +336,25 @@ function verifyOnValidation(
 }
 
 /**
+ * The built-in trainers' threshold stage (src/ml/threshold.ts) on the graph's validation probabilities:
+ * binary models only (the positive class is classes[1]); null for multiclass.
+ */
+function chooseOnnxThreshold(
+  probabilities: Float32Array,
+  y: Int32Array,
+  k: number,
+  policy: z.input<typeof ThresholdPolicySchema> | undefined,
+): ThresholdDecision | null {
+  if (k !== 2) return null;
+  const scores = Float64Array.from(y, (_, i) => probabilities[i * 2 + 1]);
+  return pickThreshold(
+    scores,
+    Array.from(y, (c) => c === 1),
+    policy ?? {},
+  );
+}
+
+/**
  * Verifies, evaluates and registers the worker's ONNX graph as a version of kind `onnx` (content-
  * addressed: a retry registers the same version again as a no-op).
  */
@@ -402,10 +426,12 @@ export function createRegisterExternalModel(deps: ActivityDeps) {
     );
     const yv = Int32Array.from(validation, (i) => matrix.y[i]);
     let problems: string[];
+    let probabilities: Float32Array;
     try {
       const session = await OnnxSession.load(onnx, signature);
       try {
-        problems = verifyOnValidation(session.run(Xv, validation.length), yv, k, result);
+        probabilities = session.run(Xv, validation.length);
+        problems = verifyOnValidation(probabilities, yv, k, result);
       } finally {
         session.dispose();
       }
@@ -417,6 +443,11 @@ export function createRegisterExternalModel(deps: ActivityDeps) {
     if (problems.length > 0)
       fail(`${result.artifactKey} failed verification: ${problems.join('; ')}`, 'OnnxMismatch');
     heartbeat({ phase: 'verified', rows: validation.length });
+    const threshold = chooseOnnxThreshold(probabilities, yv, k, prepared.threshold);
+    const warnings = [
+      ...prepared.pipelineWarnings,
+      ...(threshold?.warning !== undefined ? [threshold.warning] : []),
+    ];
 
     const { training } = result;
     const artifact: OnnxArtifact = OnnxArtifactSchema.parse({
@@ -424,6 +455,7 @@ export function createRegisterExternalModel(deps: ActivityDeps) {
       pipeline: prepared.pipeline,
       classes: prepared.classes,
       ...(prepared.positiveClass ? { positiveClass: prepared.positiveClass } : {}),
+      ...(threshold ? { threshold: threshold.threshold } : {}),
       onnxSha256: sha,
       inputName: result.inputName,
       outputName: result.outputName,
@@ -439,7 +471,7 @@ export function createRegisterExternalModel(deps: ActivityDeps) {
           ? { validationLogLoss: result.validation.logLoss }
           : {}),
         details: training,
-        ...(prepared.pipelineWarnings.length ? { warnings: prepared.pipelineWarnings } : {}),
+        ...(warnings.length ? { warnings } : {}),
       },
     });
     // The candidate's own held-out metrics, through the scoring path serving will use.
@@ -466,6 +498,7 @@ export function createRegisterExternalModel(deps: ActivityDeps) {
               testRowsWithUnseenLabels: prepared.testRowsWithUnseenLabels,
             },
             training: artifact.training,
+            ...(threshold ? { threshold } : {}),
             ...prepared.lineage,
             external: {
               taskQueue: input.taskQueue,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   createPrepareExternalTraining,
@@ -9,6 +10,8 @@ import { assembleTrainingRows } from '../../src/activities/training-rows';
 import { loadConfig } from '../../src/config';
 import type { TrainExternalResult } from '../../src/external/contract';
 import { decodeTrainingMatrix, SPLIT_VALIDATION } from '../../src/external/training-matrix';
+import { pickThreshold } from '../../src/ml/threshold';
+import type { ThresholdDecision, ThresholdPolicyInput } from '../../src/ml/threshold';
 import { trainAndEvaluate } from '../../src/ml/train-and-evaluate';
 import { RetrainConfigSchema } from '../../src/policy/model-policy';
 import { writeSimulatedLogs } from '../../src/simulate/write-logs';
@@ -126,6 +129,67 @@ describe('external trainer, Node side', () => {
     expect(await failureType(bad({ validation: { ...v, logLoss: (v.logLoss ?? 0) + 0.05 } }))).toBe(
       'OnnxMismatch',
     );
+  });
+
+  test('the threshold stage runs on an onnx version: picked by retrain.threshold from onnxruntime validation scores, stored and in the lineage', async () => {
+    const { store, deps } = await setup();
+    const registry = new ModelRegistry(store);
+    const trainer = createTestExternalTrainer(store);
+    const registerWith = async (threshold: ThresholdPolicyInput) => {
+      const prep = await createPrepareExternalTraining(deps)({
+        ...input,
+        retrain: { ...input.retrain, threshold },
+      });
+      const result = await trainer.trainExternalModel(prep.trainInput);
+      const { version } = await createRegisterExternalModel(deps)({
+        modelId: 'churn',
+        preparedKey: prep.preparedKey,
+        taskQueue: 'q',
+        algorithm: 'logistic',
+        prepared: prep,
+        result,
+      });
+      return { version, prep, result };
+    };
+
+    // Offline: the public onnxruntime API on the graph the worker wrote, over the matrix's validation rows.
+    const { version, prep, result } = await registerWith({ objective: 'recall', target: 0.9 });
+    const m = decodeTrainingMatrix(await store.get(prep.trainInput.matrixKey));
+    const rows = Array.from(m.split).flatMap((s, i) => (s === SPLIT_VALIDATION ? [i] : []));
+    const d = m.featureNames.length;
+    const X = new Float32Array(rows.length * d);
+    rows.forEach((i, r) => X.set(m.X.subarray(i * d, (i + 1) * d), r * d));
+    const session = await InferenceSession.create(await store.get(result.artifactKey));
+    const out = await session.run({ input: new Tensor('float32', X, [rows.length, d]) });
+    await session.release();
+    const p = out.probabilities.data as Float32Array;
+    const expected = pickThreshold(
+      rows.map((_, r) => p[r * 2 + 1]),
+      rows.map((i) => m.y[i] === 1),
+      { objective: 'recall', target: 0.9 },
+    );
+    expect(expected.source).toBe('validation');
+    expect(expected.threshold).not.toBe(0.5);
+
+    const { artifact } = await registry.loadModelFiles('churn', version);
+    const manifest = await registry.getManifest('churn', version);
+    expect(artifact.threshold).toBe(expected.threshold);
+    expect(manifest.threshold).toBe(expected.threshold);
+    expect(manifest.lineage.threshold as ThresholdDecision).toEqual(expected);
+
+    // A fixed policy is stored as it is; another policy is another version, and the gate's metrics are
+    // measured at the stored threshold (a lower one finds more positives).
+    const low = await registry.getManifest(
+      'churn',
+      (await registerWith({ objective: 'fixed', value: 0.1 })).version,
+    );
+    const high = await registry.getManifest(
+      'churn',
+      (await registerWith({ objective: 'fixed', value: 0.9 })).version,
+    );
+    expect([low.threshold, high.threshold]).toEqual([0.1, 0.9]);
+    expect(low.version).not.toBe(version);
+    expect(low.metrics.recall).toBeGreaterThan(high.metrics.recall);
   });
 
   test('data that cannot be learned fails preparation as TrainingDataError, before any worker runs', async () => {

@@ -140,3 +140,26 @@ def test_contract_failures_become_non_retryable_application_errors() -> None:
     assert isinstance(mapped, ApplicationError) and mapped.type == "TrainingDataError" and mapped.non_retryable
     other = OSError("store down")
     assert as_application_error(other) is other  # retried by Temporal
+
+
+def test_a_split_between_adjacent_float32_values_scores_alike_in_onnx(store: FileStore) -> None:
+    # LightGBM puts the threshold between the two values as a double; rounded to the nearest float32 in
+    # the ONNX graph it would land on the upper value and send those rows the other way.
+    rng = np.random.default_rng(0)
+    n = 1200
+    low = np.float32(1.0)
+    high = np.nextafter(low, np.float32(2.0))
+    x0 = np.where(rng.random(n) < 0.5, low, high).astype(np.float32)
+    X = np.column_stack([x0, rng.normal(size=n).astype(np.float32)])
+    y = ((x0 == high) ^ (rng.random(n) < 0.1)).astype(np.int32)
+    split = (np.arange(n) >= int(n * 0.8)).astype(np.int8)
+    classes = ["no", "yes"]
+    table = matrix_table(X, y, np.ones(n, dtype=np.float32), split, classes)
+    key, sha = put_matrix(store.root, ipc_file_bytes(table))
+    inp = train_input(key, sha, classes, 2, params={"earlyStoppingRounds": 0, "maxRounds": 20})
+    result = act.train_external_model(inp, store)
+    assert result["validation"]["maxAbsDiff"] <= 1e-5
+    assert result["training"]["thresholdsSnappedToFloat32"] > 0
+    p = onnx_probabilities((store.root / result["artifactKey"]).read_bytes(), X)
+    # The two groups are told apart by the graph, as by the booster.
+    assert p[x0 == high, 1].min() > p[x0 == low, 1].max()
