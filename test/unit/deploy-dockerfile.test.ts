@@ -120,3 +120,79 @@ describe('infra/deploy/Dockerfile', () => {
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'bin']));
   });
 });
+
+describe('infra/deploy/Dockerfile.python (the Python trainer)', () => {
+  const text = fs.readFileSync(path.join(root, 'infra/deploy/Dockerfile.python'), 'utf8');
+  const docker = parseDockerfile(text);
+  const runtime = docker.stages[docker.stages.length - 1];
+  const installer = fs.readFileSync(path.join(root, 'infra/install-python.sh'), 'utf8').replace(/\\\n/g, ' ');
+  const runs = runtime.steps.filter((s) => s.op === 'RUN').map((s) => s.args.replace(/\s+/g, ' '));
+
+  /** The words after `python -m pip install`, with the lock file's path replaced by <lock>. */
+  function pipInstall(command: string, lockPath: string): string[] {
+    const words = /-m pip install (.*)$/.exec(command)?.[1].split(' ') ?? [];
+    const cut = words.findIndex((w) => w === '>' || w.startsWith('>') || w === '2>&1' || w === ';');
+    return (cut >= 0 ? words.slice(0, cut) : words).map((w) => (w === lockPath ? '<lock>' : w));
+  }
+
+  test('runs a pinned python:3.x.y-slim image whose minor the installer accepts', () => {
+    const [, minimum] = /sys\.version_info >= \(3, (\d+)\)/.exec(installer) ?? [];
+    expect(minimum).toBeDefined();
+    for (const stage of docker.stages) {
+      const tag = /^python:3\.(\d+)\.\d+-slim(-[a-z]+)?$/.exec(stage.from);
+      expect(tag).not.toBeNull(); // a pinned patch release, never `python:3` or `python:3.11-slim`
+      expect(Number(tag![1])).toBeGreaterThanOrEqual(Number(minimum));
+    }
+  });
+
+  test('installs the lock with the pip command infra/install-python.sh runs (hashes required, wheels only)', () => {
+    const copy = runtime.steps.find(
+      (s) => s.op === 'COPY' && s.args.startsWith('workers/python/requirements.lock'),
+    );
+    expect(copy).toBeDefined();
+    const destination = copy!.args.split(/\s+/)[1].replace(/^\.\//, '');
+    const inImage = runs.filter((r) => r.includes('pip install'));
+    expect(inImage).toHaveLength(1);
+    const scriptLine = installer
+      .split('\n')
+      .map((l) => l.trim().replace(/\s+/g, ' '))
+      .find((l) => l.includes('-m pip install'));
+    expect(scriptLine).toBeDefined();
+    const expected = pipInstall(scriptLine!, '"$lock"');
+    const actual = pipInstall(inImage[0], destination).map((w) => (w === `./${destination}` ? '<lock>' : w));
+    expect(expected).toEqual(expect.arrayContaining(['--require-hashes', '--no-deps', '-r', '<lock>']));
+    expect(actual).toEqual(expected);
+    // The lock is in the image before pip reads it.
+    expect(runtime.steps.indexOf(copy!)).toBeLessThan(
+      runtime.steps.findIndex((s) => s.op === 'RUN' && s.args.includes('pip install')),
+    );
+  });
+
+  test('checks the same imports the installer checks, so a wheel that cannot load fails the build', () => {
+    const imports = (s: string) => /bin\/python"?\s+-c '(import [^']+)'/.exec(s)?.[1];
+    const expected = imports(installer);
+    expect(expected).toMatch(/^import lightgbm/);
+    expect(runs.map(imports)).toContain(expected);
+  });
+
+  test('runs the worker module as a numeric non-root user, nothing as root after', () => {
+    const users = runtime.steps.filter((s) => s.op === 'USER').map((s) => s.args);
+    const last = users[users.length - 1];
+    expect(last).toMatch(/^\d+(:\d+)?$/);
+    expect(Number(last.split(':')[0])).toBeGreaterThan(0);
+    const afterUser = runtime.steps.slice(runtime.steps.findIndex((s) => s.op === 'USER'));
+    expect(afterUser.filter((s) => s.op === 'RUN')).toEqual([]);
+    const entry = JSON.parse(runtime.steps.find((s) => s.op === 'ENTRYPOINT')!.args) as string[];
+    expect(entry).toEqual(['python', '-m', 'loopkeeper_trainer.worker']);
+    const main = fs.readFileSync(path.join(root, 'workers/python/loopkeeper_trainer/worker.py'), 'utf8');
+    expect(main).toMatch(/if __name__ == "__main__":/);
+  });
+
+  test('copies only paths that exist, the trainer package among them', () => {
+    const copied = runtime.steps
+      .filter((s) => s.op === 'COPY' && !s.args.startsWith('--from='))
+      .flatMap((s) => s.args.split(/\s+/).slice(0, -1));
+    for (const source of copied) expect(fs.existsSync(path.join(root, source))).toBe(true);
+    expect(copied).toEqual(['workers/python/requirements.lock', 'workers/python/loopkeeper_trainer']);
+  });
+});

@@ -80,6 +80,27 @@ describe('infra/README.md S3 bucket policy', () => {
     expect(allowed('loopkeeper-worker', 's3:DeleteObject', layout.modelVersion(m, 'v1'))).toBe(false);
   });
 
+  test('workers write training matrices, review and alert records, and delete answered inbox entries', () => {
+    for (const key of [
+      'training/churn/abc/matrix.arrow',
+      'training/churn/abc/lightgbm-0123456789ab/model.onnx',
+      layout.reviewInboxEntry(m, 'e1'),
+      layout.alertFailure(m, 'ev1'),
+    ])
+      expect([key, allowed('loopkeeper-worker', 's3:PutObject', key)]).toEqual([key, true]);
+    expect(allowed('loopkeeper-worker', 's3:DeleteObject', layout.reviewInboxEntry(m, 'e1'))).toBe(true);
+  });
+
+  test('the ui reads everything, writes and deletes only review inbox entries', () => {
+    for (const key of [layout.aliases(m), layout.uiUsers, layout.report(m, 'c1', 'drift.html')])
+      expect([key, allowed('loopkeeper-ui', 's3:GetObject', key)]).toEqual([key, true]);
+    for (const action of ['s3:PutObject', 's3:DeleteObject'])
+      expect(allowed('loopkeeper-ui', action, layout.reviewInboxEntry(m, 'e1'))).toBe(true);
+    for (const key of [layout.uiUsers, layout.aliases(m), layout.policy(m), layout.labels(m, 'human', 'b1')])
+      for (const action of ['s3:PutObject', 's3:DeleteObject'])
+        expect([key, action, allowed('loopkeeper-ui', action, key)]).toEqual([key, action, false]);
+  });
+
   test('only the operator deletes model versions (retention) and writes retention records', () => {
     expect(allowed('loopkeeper-operator', 's3:DeleteObject', layout.modelVersion(m, 'v1'))).toBe(true);
     expect(allowed('loopkeeper-operator', 's3:PutObject', layout.retentionRecord(m, 'x-v1'))).toBe(true);
