@@ -93,6 +93,21 @@ export async function writeOnnxOnce(
   return false;
 }
 
+/** One file of a version; a missing file means the version is missing (VersionNotFoundError). */
+async function getVersionFile(
+  store: BlobStore,
+  key: string,
+  modelId: string,
+  version: string,
+): Promise<Buffer> {
+  try {
+    return await store.get(key);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new VersionNotFoundError(modelId, version);
+    throw err;
+  }
+}
+
 /**
  * Reads a version's model.onnx and checks it against the sha256 its model.json records.
  *
@@ -105,13 +120,7 @@ export async function readOnnx(
   expectedSha256: string,
 ): Promise<Buffer> {
   const key = layout.modelOnnx(modelId, version);
-  let body: Buffer;
-  try {
-    body = await store.get(key);
-  } catch (err) {
-    if (err instanceof BlobNotFoundError) throw new VersionNotFoundError(modelId, version);
-    throw err;
-  }
+  const body = await getVersionFile(store, key, modelId, version);
   const actual = sha256Hex(body);
   if (actual !== expectedSha256)
     throw new CorruptObjectError(
@@ -181,13 +190,7 @@ export async function readArtifact(
   version: string,
 ): Promise<StoredArtifact> {
   const key = layout.modelVersion(modelId, version);
-  let body: Buffer;
-  try {
-    body = await store.get(key);
-  } catch (err) {
-    if (err instanceof BlobNotFoundError) throw new VersionNotFoundError(modelId, version);
-    throw err;
-  }
+  const body = await getVersionFile(store, key, modelId, version);
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { EventLogger, formatFor, logLevelOf } from '../../logging/event-logger';
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createServingApp } from '../../serving/app';
 import { isValidToken } from '../../serving/auth';
@@ -8,6 +7,7 @@ import { startServer } from '../../serving/server';
 import type { CliContext } from '../context';
 import { parseModelId } from '../user-input';
 import { CliError } from '../context';
+import { isLoopback, shutdownSignal } from '../process-signals';
 
 function positiveInt(flag: string, text: string): number {
   const n = Number(text);
@@ -42,24 +42,6 @@ function readToken(tokenFile: string | undefined): string | undefined {
   if (!isValidToken(token))
     throw new CliError(`${source}: the token must be non-empty printable ASCII, without whitespace`, 64);
   return token;
-}
-
-/** True for addresses only this machine can reach. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-/** Resolves on the first SIGTERM or SIGINT (and removes its handlers). */
-function shutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(signal);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
 }
 
 /** `loopkeeper serve`: the HTTP prediction service until SIGTERM/SIGINT, then drain, flush logs, exit 0. */

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { UiRoleSchema, UiUserNameSchema } from '../../config/ui-config';
 import { createUiApp } from '../../ui/app';
@@ -7,6 +6,7 @@ import { addUser, readStoredUsers, revokeUser } from '../../ui/users';
 import { layout } from '../../storage/layout';
 import type { CliContext } from '../context';
 import { CliError } from '../context';
+import { isLoopback, shutdownSignal } from '../process-signals';
 import { EXIT } from '../exit-codes';
 import { printable as p } from '../printable';
 import { quoteInput } from '../user-input';
@@ -16,23 +16,6 @@ function port(text: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new CliError(`--port ${quoteInput(text)}: expected 0-65535`, EXIT.usage);
   return n;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-/** Resolves on the first SIGTERM or SIGINT. */
-function shutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(signal);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
 }
 
 /** `loopkeeper ui`: the web app, and `ui token add|list|revoke` for its users. */
